@@ -1,0 +1,86 @@
+"""Output shapes shared by several API views."""
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from ..models import Document, DocumentComponent, Dossier, DossierTransition, ProcessStep, Procedure
+
+
+class ComponentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DocumentComponent
+        fields = ["code", "name", "mandatory", "must_be_signed", "accepted_types"]
+
+
+class StepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProcessStep
+        fields = ["order", "code", "name", "role", "budget_days"]
+
+
+class ProcedureSerializer(serializers.ModelSerializer):
+    agency = serializers.CharField(source="agency.code")
+    components = ComponentSerializer(many=True)
+    steps = StepSerializer(many=True)
+
+    class Meta:
+        model = Procedure
+        fields = [
+            "id", "national_code", "name", "name_en", "sector", "agency", "online_level",
+            "processing_days", "duration_kind", "fee_vnd", "fee_due", "supplement_clock",
+            "legal_basis", "demo_assumptions", "form_schema", "components", "steps",
+        ]
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    component = serializers.CharField(source="component.code")
+
+    class Meta:
+        model = Document
+        fields = [
+            "id", "component", "version", "original_name", "sha256", "size", "content_type",
+            "is_current", "signature_verdict", "signature_report", "digitized", "created_at",
+        ]
+
+
+class DossierSerializer(serializers.ModelSerializer):
+    procedure = serializers.SerializerMethodField()
+    state_label = serializers.CharField(source="get_state_display")
+    current_step = serializers.CharField(source="current_step.code", default=None)
+    assignee = serializers.IntegerField(source="assignee_id")
+    is_overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Dossier
+        fields = [
+            "id", "code", "procedure", "channel", "state", "state_label", "version",
+            "form_data", "on_behalf_name", "submitted_at", "received_at", "due_at",
+            "new_appointment_at", "completed_at", "returned_at", "outcome", "current_step",
+            "step_due_at", "assignee", "reason", "is_overdue", "created_at",
+        ]
+
+    def get_procedure(self, obj: Dossier) -> dict:
+        return {"id": obj.procedure_id, "national_code": obj.procedure.national_code,
+                "name": obj.procedure.name}
+
+    def get_is_overdue(self, obj: Dossier) -> bool:
+        return bool(
+            obj.state in Dossier.IN_PROGRESS_STATES and obj.paused_at is None
+            and obj.due_at and obj.due_at < timezone.now()
+        )
+
+
+class DossierOwnerSerializer(DossierSerializer):
+    """What the applicant sees of their own dossier, with the lookup secret."""
+
+    class Meta(DossierSerializer.Meta):
+        fields = [*DossierSerializer.Meta.fields, "lookup_secret"]
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+
+    class Meta:
+        model = DossierTransition
+        fields = ["id", "name", "from_state", "to_state", "actor", "at", "reason", "step",
+                  "clock_effect", "details"]

@@ -1,0 +1,53 @@
+from django.urls import path
+
+from . import views as v
+
+app_name = "dossiers"
+
+TRANSITIONS = {
+    "submit": v.DossierSubmitApi,
+    "resubmit": v.DossierResubmitApi,
+    "return_for_completion": v.DossierReturnForCompletionApi,
+    "refuse_at_reception": v.DossierRefuseAtReceptionApi,
+    "accept": v.DossierAcceptApi,
+    "request_supplement": v.DossierRequestSupplementApi,
+    "supply": v.DossierSupplyApi,
+    "suspend": v.DossierSuspendApi,
+    "resume": v.DossierResumeApi,
+    "propose": v.DossierProposeApi,
+    "send_back": v.DossierSendBackApi,
+    "approve": v.DossierApproveApi,
+    "refuse": v.DossierRefuseApi,
+    "issue_result": v.DossierIssueResultApi,
+    "return_result": v.DossierReturnResultApi,
+    "withdraw": v.DossierWithdrawApi,
+}
+
+urlpatterns = [
+    path("procedures/", v.ProcedureListApi.as_view(), name="procedures"),
+    path("procedures/<int:procedure_id>/", v.ProcedureDetailApi.as_view(), name="procedure"),
+    path("dossiers/", v.DossierListApi.as_view(), name="list"),
+    path("dossiers/new/", v.DossierCreateApi.as_view(), name="create"),
+    path("dossiers/lookup/", v.DossierLookupApi.as_view(), name="lookup"),
+    path("dossiers/<int:dossier_id>/", v.DossierDetailApi.as_view(), name="detail"),
+    path("dossiers/<int:dossier_id>/form/", v.DossierFormUpdateApi.as_view(), name="form"),
+    path("dossiers/<int:dossier_id>/documents/", v.DocumentListApi.as_view(), name="documents"),
+    path("dossiers/<int:dossier_id>/documents/upload/", v.DocumentUploadApi.as_view(),
+         name="upload"),
+    path("dossiers/<int:dossier_id>/timeline/", v.DossierTimelineApi.as_view(), name="timeline"),
+    path("dossiers/<int:dossier_id>/result/", v.DossierResultApi.as_view(), name="result"),
+    path("dossiers/<int:dossier_id>/payment/", v.PaymentStartApi.as_view(), name="pay"),
+    path("dossiers/<int:dossier_id>/rating/", v.RatingCreateApi.as_view(), name="rate"),
+    path("dossiers/<int:dossier_id>/claim/", v.DossierClaimApi.as_view(), name="claim"),
+    path("dossiers/<int:dossier_id>/assign/", v.DossierAssignApi.as_view(), name="assign"),
+    *[
+        path(f"dossiers/<int:dossier_id>/{name.replace('_', '-')}/", view.as_view(), name=name)
+        for name, view in TRANSITIONS.items()
+    ],
+    path("documents/<int:document_id>/download/", v.DocumentDownloadApi.as_view(),
+         name="download"),
+    path("queue/", v.QueueApi.as_view(), name="queue"),
+    path("indicators/", v.IndicatorsApi.as_view(), name="indicators"),
+    path("indicators.csv", v.IndicatorsCsvApi.as_view(), name="indicators_csv"),
+    path("overdue.csv", v.OverdueCsvApi.as_view(), name="overdue_csv"),
+]

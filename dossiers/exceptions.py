@@ -1,0 +1,102 @@
+"""Errors of the dossier domain, each with a stable code."""
+
+from django.utils.translation import gettext_lazy as _
+
+from portal.exceptions import Conflict, DomainError, NotFound, PermissionDenied, Unprocessable
+
+
+class DossierNotFound(NotFound):
+    code = "dossier_not_found"
+    default_message = _("Không tìm thấy hồ sơ.")
+
+
+class ProcedureNotFound(NotFound):
+    code = "procedure_not_found"
+    default_message = _("Không tìm thấy thủ tục hành chính.")
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_message = _("Thao tác không hợp lệ ở trạng thái hiện tại của hồ sơ.")
+
+
+class StaleVersion(Conflict):
+    code = "stale_version"
+    default_message = _("Hồ sơ vừa được người khác cập nhật; vui lòng tải lại.")
+
+
+class TransitionForbidden(PermissionDenied):
+    code = "permission_denied"
+
+
+class InvalidFormData(DomainError):
+    code = "invalid_form_data"
+    http_status = 400
+    default_message = _("Dữ liệu tờ khai không hợp lệ.")
+
+
+class MissingDocuments(Unprocessable):
+    code = "missing_documents"
+    default_message = _("Hồ sơ còn thiếu thành phần bắt buộc.")
+
+
+class SignatureRequired(Unprocessable):
+    code = "signature_required"
+    default_message = _("Thành phần hồ sơ phải được ký số hợp lệ.")
+
+
+class PaymentRequired(Unprocessable):
+    code = "payment_required"
+    http_status = 402
+    default_message = _("Hồ sơ phải nộp phí, lệ phí trước khi nộp.")
+
+
+class PaymentMismatch(Unprocessable):
+    code = "payment_mismatch"
+
+
+class ReasonRequired(DomainError):
+    code = "reason_required"
+    http_status = 400
+    default_message = _("Vui lòng nêu lý do.")
+
+
+class DeadlinePassed(Unprocessable):
+    code = "deadline_passed"
+
+
+class InvalidDocument(DomainError):
+    code = "invalid_document"
+    http_status = 400
+
+
+class EmptyFile(InvalidDocument):
+    code = "empty_file"
+    default_message = _("Tệp tải lên rỗng.")
+
+
+class FileTooLarge(DomainError):
+    code = "file_too_large"
+    http_status = 413
+    default_message = _("Tệp vượt quá dung lượng cho phép.")
+
+
+class UnsupportedFileType(DomainError):
+    code = "unsupported_file_type"
+    http_status = 415
+    default_message = _("Định dạng tệp không được chấp nhận cho thành phần này.")
+
+
+class ActiveContentRefused(InvalidDocument):
+    code = "active_content"
+    default_message = _("Tệp PDF chứa mã thực thi (JavaScript, lệnh khởi chạy) không được chấp nhận.")
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "idempotency_key_reused"
+    default_message = _("Khóa Idempotency-Key đã được dùng cho một yêu cầu khác.")
+
+
+class LookupNotFound(NotFound):
+    code = "not_found"
+    default_message = _("Không tìm thấy hồ sơ với mã và mã tra cứu đã nhập.")

@@ -1,0 +1,44 @@
+"""Writes of the dossier domain: catalog, drafting, workflow, documents, payments, queues."""
+
+from .audit import audit_verify, transition_log_append
+from .catalog import catalog_load
+from .documents import document_upload
+from .idempotency import idempotency_lookup, idempotency_store, request_fingerprint
+from .indicators import summary_add
+from .notifications import notification_send_overdue, notification_send_transition
+from .payments import payment_confirm, payment_record_at_counter, payment_start
+from .queue import dossier_assign, dossier_claim, dossier_flag_overdue, rating_create
+from .workflow import (
+    calendar_for,
+    dossier_accept,
+    dossier_approve,
+    dossier_create,
+    dossier_issue_result,
+    dossier_propose,
+    dossier_refuse,
+    dossier_refuse_at_reception,
+    dossier_request_supplement,
+    dossier_resubmit,
+    dossier_resume,
+    dossier_return_for_completion,
+    dossier_return_result,
+    dossier_send_back,
+    dossier_submit,
+    dossier_supply,
+    dossier_suspend,
+    dossier_update_form,
+    dossier_withdraw,
+)
+
+__all__ = [
+    "audit_verify", "calendar_for", "catalog_load", "document_upload", "dossier_accept",
+    "dossier_approve", "dossier_assign", "dossier_claim", "dossier_create",
+    "dossier_flag_overdue", "dossier_issue_result", "dossier_propose", "dossier_refuse",
+    "dossier_refuse_at_reception", "dossier_request_supplement", "dossier_resubmit",
+    "dossier_resume", "dossier_return_for_completion", "dossier_return_result",
+    "dossier_send_back", "dossier_submit", "dossier_supply", "dossier_suspend",
+    "dossier_update_form", "dossier_withdraw", "idempotency_lookup", "idempotency_store",
+    "notification_send_overdue", "notification_send_transition", "payment_confirm",
+    "payment_record_at_counter", "payment_start", "rating_create", "request_fingerprint",
+    "summary_add", "transition_log_append",
+]

@@ -1,0 +1,83 @@
+"""The procedure catalog: loading it from a data file, idempotently."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import transaction
+
+from ..models import Agency, DocumentComponent, ProcessStep, Procedure
+
+CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
+
+
+class CatalogError(ValueError):
+    pass
+
+
+@transaction.atomic
+def catalog_load(*, data: dict | None = None) -> list[Procedure]:
+    """Create or update agencies and procedures from catalog data (the bundled file by default)."""
+    if data is None:
+        data = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    agencies = {}
+    for item in data["agencies"]:
+        (morning_start, morning_end), (afternoon_start, afternoon_end) = item["sessions"]
+        agency, _ = Agency.objects.update_or_create(
+            code=item["code"],
+            defaults={
+                "name": item["name"], "morning_start": morning_start, "morning_end": morning_end,
+                "afternoon_start": afternoon_start, "afternoon_end": afternoon_end,
+                "dossier_code_pattern": item.get("dossier_code_pattern", "{agency}-{yymmdd}-{seq:04}"),
+            },
+        )
+        agency.full_clean()
+        agencies[agency.code] = agency
+    procedures = []
+    for item in data["procedures"]:
+        procedures.append(_load_procedure(item, agencies))
+    return procedures
+
+
+def _load_procedure(item: dict, agencies: dict) -> Procedure:
+    days = Decimal(str(item["processing_days"]))
+    budget = sum((Decimal(str(s["budget_days"])) for s in item["steps"]), Decimal(0))
+    if budget != days:
+        raise CatalogError(f"{item['name']}: step budgets sum to {budget}, not {days}")
+    fields = {
+        "name": item["name"], "name_en": item.get("name_en", ""), "sector": item["sector"],
+        "agency": agencies[item["agency"]], "online_level": item["online_level"],
+        "processing_days": days, "duration_kind": item.get("duration_kind", "working_days"),
+        "fee_vnd": item.get("fee_vnd") or 0, "fee_due": item["fee_due"],
+        "supplement_clock": item.get("supplement_clock", "pause"),
+        "form_schema": item.get("form_schema") or {}, "legal_basis": item.get("legal_basis", []),
+        "source": item.get("source", ""), "notes": item.get("notes") or "",
+        "demo_assumptions": item.get("demo_assumptions", []),
+    }
+    lookup = (
+        {"national_code": item["national_code"]} if item.get("national_code")
+        else {"national_code": "", "name": item["name"]}
+    )
+    procedure, _ = Procedure.objects.update_or_create(**lookup, defaults=fields)
+    procedure.full_clean()
+    procedure.steps.all().delete()
+    ProcessStep.objects.bulk_create(
+        ProcessStep(
+            procedure=procedure, order=i, code=s["code"], name=s["name"], role=s["role"],
+            budget_days=Decimal(str(s["budget_days"])),
+        )
+        for i, s in enumerate(item["steps"], start=1)
+    )
+    seen = []
+    for i, c in enumerate(item["components"], start=1):
+        DocumentComponent.objects.update_or_create(
+            procedure=procedure, code=c["code"],
+            defaults={
+                "order": i, "name": c["name"], "mandatory": c.get("mandatory", True),
+                "must_be_signed": c.get("must_be_signed", False),
+                "accepted_types": c.get("accepted_types") or ["application/pdf"],
+            },
+        )
+        seen.append(c["code"])
+    procedure.components.exclude(code__in=seen).filter(documents__isnull=True).delete()
+    return procedure

@@ -1,0 +1,544 @@
+"""Dossier drafting and every state change, all through one locking transition helper."""
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+from django.db import connection, transaction
+from django.db.models import Prefetch, prefetch_related_objects
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from portal import clock
+from portal.roles import Role
+
+from .. import sla
+from ..exceptions import (
+    DossierNotFound,
+    InvalidFormData,
+    InvalidTransition,
+    MissingDocuments,
+    PaymentRequired,
+    ProcedureNotFound,
+    ReasonRequired,
+    SignatureRequired,
+    StaleVersion,
+    TransitionForbidden,
+)
+from ..models import (
+    Agency,
+    ClockInterval,
+    DailyCounter,
+    Document,
+    Dossier,
+    HolidayOverride,
+    Payment,
+    ProcessStep,
+    Procedure,
+    Result,
+)
+from .audit import transition_log_append
+from .indicators import summary_add
+
+# Transitions an applicant hears about by email; the internal hand-overs stay internal.
+NOTIFY_APPLICANT = {
+    "submit", "resubmit", "return_for_completion", "refuse_at_reception", "accept",
+    "request_supplement", "supply", "suspend", "resume", "refuse", "issue_result",
+    "return_result", "withdraw",
+}
+
+
+def calendar_for(agency: Agency) -> sla.WorkingCalendar:
+    """The agency's working calendar with the administrators' overrides."""
+    off, extra = [], []
+    for day, kind in HolidayOverride.objects.values_list("date", "kind"):
+        (off if kind == HolidayOverride.Kind.DAY_OFF else extra).append(day)
+    return sla.WorkingCalendar(
+        sessions=agency.sessions, extra_days_off=off, extra_working_days=extra
+    )
+
+
+def _procedure_days(procedure: Procedure):
+    return procedure.processing_days
+
+
+def _locked(dossier_id: int) -> Dossier:
+    qs = Dossier.objects.select_related("procedure", "handling_agency")
+    if connection.features.has_select_for_update_of:
+        qs = qs.select_for_update(of=("self",))
+    else:
+        qs = qs.select_for_update()
+    try:
+        return qs.get(pk=dossier_id)
+    except Dossier.DoesNotExist as exc:
+        raise DossierNotFound() from exc
+
+
+def _transition(
+    *,
+    dossier_id: int,
+    actor,
+    name: str,
+    reason: str = "",
+    version: int | None = None,
+    require_reason: bool = False,
+    prepare: Callable[[Dossier, datetime], dict] | None = None,
+    after: Callable[[Dossier, datetime], dict | None] | None = None,
+    clock_effect: str = "",
+    prefetch: tuple = (),
+) -> Dossier:
+    """Lock, check, run the transition, save, log, and schedule side effects after commit."""
+    if require_reason and not (reason or "").strip():
+        raise ReasonRequired()
+    dossier = _locked(dossier_id)
+    if version is not None and version != dossier.version:
+        raise StaleVersion(extra={"current_version": dossier.version})
+    if prefetch:
+        prefetch_related_objects([dossier], *prefetch)
+    method = getattr(dossier, name)
+    meta = method._django_fsm
+    # Three distinct answers: no such move from here (409), not yours to make (403),
+    # or the dossier is not ready for it (the specific 4xx of the unmet condition).
+    if not meta.has_transition(dossier.state):
+        raise InvalidTransition(extra={"state": dossier.state, "transition": name})
+    if not meta.has_transition_perm(dossier, dossier.state, actor):
+        raise TransitionForbidden()
+    if not can_proceed(method):
+        _raise_condition_failure(dossier)
+
+    now = clock.now()
+    kwargs = prepare(dossier, now) if prepare else {}
+    from_state = dossier.state
+    method(at=now, **kwargs)
+    dossier.version += 1
+    if reason:
+        dossier.reason = reason
+    details = (after(dossier, now) if after else None) or {}
+    log = transition_log_append(
+        dossier=dossier, name=name, from_state=from_state, to_state=dossier.state,
+        actor=actor, actor_label=actor.display_name, at=now, reason=reason,
+        step=dossier.current_step.code if dossier.current_step_id else "",
+        clock_effect=clock_effect, details=details,
+    )
+    dossier.save()
+    if name in NOTIFY_APPLICANT:
+        from ..tasks import notify_applicant
+
+        transaction.on_commit(partial(notify_applicant.delay, log.pk))
+    return dossier
+
+
+def _raise_condition_failure(dossier: Dossier) -> None:
+    problems = dossier.submission_problems
+    if "form" in problems:
+        raise InvalidFormData(extra={"errors": problems["form"]})
+    if "missing_components" in problems:
+        raise MissingDocuments(extra={"components": problems["missing_components"]})
+    if "invalid_signatures" in problems:
+        raise SignatureRequired(extra={"components": problems["invalid_signatures"]})
+    if "payment_required" in problems:
+        raise PaymentRequired(extra={"amount": problems["payment_required"]})
+    if dossier.result_fee_outstanding:
+        raise PaymentRequired(
+            _("Phải nộp phí, lệ phí trước khi nhận kết quả."),
+            extra={"amount": dossier.procedure.fee_vnd},
+        )
+    raise InvalidTransition()
+
+
+# --- drafting ------------------------------------------------------------------------
+
+
+def _check_form(procedure: Procedure, form_data) -> None:
+    if not isinstance(form_data, dict):
+        raise InvalidFormData(extra={"errors": [{"field": "", "message": "must be an object"}]})
+    # A draft may be incomplete; types and formats are still checked as the user types.
+    errors = [e for e in procedure.form_errors(form_data) if "is a required property" not in e["message"]]
+    if errors:
+        raise InvalidFormData(extra={"errors": errors})
+
+
+@transaction.atomic(durable=True)
+def dossier_create(
+    *, actor, procedure_id: int, form_data: dict | None = None,
+    channel: str = Dossier.Channel.ONLINE, on_behalf_name: str = "",
+) -> Dossier:
+    """Open a draft dossier for a procedure of the catalog."""
+    procedure = Procedure.objects.select_related("agency").filter(
+        pk=procedure_id, is_active=True
+    ).first()
+    if procedure is None:
+        raise ProcedureNotFound(extra={"procedure_id": procedure_id})
+    form_data = form_data or {}
+    _check_form(procedure, form_data)
+    dossier = Dossier(
+        procedure=procedure, applicant=actor, form_data=form_data, channel=channel,
+        on_behalf_name=on_behalf_name, reception_agency=procedure.agency,
+        handling_agency=procedure.agency,
+    )
+    dossier.full_clean(exclude=["state"])
+    dossier.save()
+    return dossier
+
+
+EDITABLE_STATES = (
+    Dossier.State.DRAFT, Dossier.State.NEEDS_COMPLETION, Dossier.State.AWAITING_SUPPLEMENT
+)
+
+
+@transaction.atomic(durable=True)
+def dossier_update_form(
+    *, dossier_id: int, actor, form_data: dict, version: int | None = None
+) -> Dossier:
+    """Replace the form data while the applicant may still edit it."""
+    dossier = _locked(dossier_id)
+    if dossier.applicant_id != actor.pk:
+        raise DossierNotFound()
+    if version is not None and version != dossier.version:
+        raise StaleVersion(extra={"current_version": dossier.version})
+    if dossier.state not in EDITABLE_STATES:
+        raise InvalidTransition(_("Không thể sửa tờ khai ở trạng thái hiện tại."))
+    _check_form(dossier.procedure, form_data)
+    dossier.form_data = form_data
+    dossier.version += 1
+    dossier.save(update_fields=["form_data", "version", "updated_at"])
+    return dossier
+
+
+# --- submission ----------------------------------------------------------------------
+
+
+def _next_code(agency: Agency, at: datetime) -> str:
+    day = timezone.localtime(at).date()
+    table = connection.ops.quote_name(DailyCounter._meta.db_table)
+    # One atomic upsert hands out the next number, unique under concurrent submissions.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (agency_id, day, value) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (agency_id, day) DO UPDATE SET value = {table}.value + 1 "
+            "RETURNING value",
+            [agency.pk, day],
+        )
+        seq = cursor.fetchone()[0]
+    return agency.format_code(day=day, seq=seq)
+
+
+SUBMISSION_PREFETCH = (
+    "procedure__components",
+    Prefetch(
+        "documents", queryset=Document.objects.filter(is_current=True).select_related("component")
+    ),
+    "payments",
+)
+
+
+@transaction.atomic(durable=True)
+def dossier_submit(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
+    """Submit a complete draft: it gets its dossier code and waits for reception."""
+
+    def prepare(dossier: Dossier, now: datetime) -> dict:
+        return {"code": _next_code(dossier.handling_agency, now)}
+
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="submit", version=version,
+        prepare=prepare, prefetch=SUBMISSION_PREFETCH,
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_resubmit(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
+    """Send a completed dossier back to reception."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="resubmit", version=version,
+        prefetch=SUBMISSION_PREFETCH,
+    )
+
+
+# --- reception -----------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def dossier_return_for_completion(
+    *, dossier_id: int, actor, reason: str, version: int | None = None
+) -> Dossier:
+    """Reception asks the applicant to complete the dossier; the clock has not started."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="return_for_completion", reason=reason,
+        require_reason=True, version=version,
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_refuse_at_reception(
+    *, dossier_id: int, actor, reason: str, version: int | None = None
+) -> Dossier:
+    """Reception refuses the dossier (form 03)."""
+
+    def after(dossier: Dossier, now: datetime) -> None:
+        summary_add(dossier=dossier, at=now, rejected=1)
+
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="refuse_at_reception", reason=reason,
+        require_reason=True, version=version, after=after,
+    )
+
+
+def _first_step(procedure: Procedure, role: str) -> ProcessStep | None:
+    return procedure.steps.filter(role=role).order_by("order").first()
+
+
+def _enter_step(dossier: Dossier, role: str, now: datetime, cal: sla.WorkingCalendar) -> None:
+    step = _first_step(dossier.procedure, role)
+    dossier.current_step = step
+    dossier.step_started_at = now
+    dossier.step_due_at = sla.due_at(now, step.budget_days, cal) if step else None
+
+
+@transaction.atomic(durable=True)
+def dossier_accept(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
+    """Reception accepts the dossier: the clock starts and the appointment is set."""
+    holder: dict = {}
+
+    def prepare(dossier: Dossier, now: datetime) -> dict:
+        cal = holder["cal"] = calendar_for(dossier.handling_agency)
+        due = sla.due_at(
+            now, dossier.procedure.processing_days, cal, kind=dossier.procedure.duration_kind
+        )
+        return {"due_at": due, "due_soon_at": sla.due_soon_from(due, cal)}
+
+    def after(dossier: Dossier, now: datetime) -> dict:
+        _enter_step(dossier, Role.SPECIALIST, now, holder["cal"])
+        fee = dossier.procedure.fee_vnd > 0
+        paid_online = any(
+            p.status == Payment.Status.PAID and p.channel == Payment.Channel.ONLINE
+            for p in dossier.payments.all()
+        )
+        digitized = dossier.documents.filter(digitized=True).exists()
+        summary_add(
+            dossier=dossier, at=now, received=1, fee_bearing=int(fee),
+            paid_online=int(fee and paid_online), digitized=int(digitized),
+        )
+        return {"due_at": dossier.due_at.isoformat()}
+
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="accept", version=version,
+        prepare=prepare, after=after, clock_effect="start",
+    )
+
+
+# --- processing ----------------------------------------------------------------------
+
+
+def _pause(kind: str, policy: str) -> Callable[[Dossier, datetime], dict]:
+    def after(dossier: Dossier, now: datetime) -> dict:
+        ClockInterval.objects.create(
+            dossier=dossier, kind=kind, policy=policy, started_at=now, reason=dossier.reason
+        )
+        return {"due_at": dossier.due_at.isoformat()}
+
+    return after
+
+
+def _resume_prepare(dossier: Dossier, now: datetime, holder: dict) -> dict:
+    cal = holder["cal"] = calendar_for(dossier.handling_agency)
+    pause = ClockInterval.objects.select_for_update().get(dossier=dossier, ended_at__isnull=True)
+    minutes = cal.working_minutes_between(pause.started_at, now)
+    pause.ended_at = now
+    pause.working_minutes = max(0, int(minutes))
+    pause.save(update_fields=["ended_at", "working_minutes"])
+    if pause.policy == "restart":
+        due = sla.restart_due(
+            now, dossier.procedure.processing_days, cal, kind=dossier.procedure.duration_kind
+        )
+        holder["effect"] = "restart"
+    else:
+        due = sla.shift_due_for_pause(dossier.due_at, pause.started_at, now, cal)
+        holder["effect"] = "resume"
+    if dossier.step_due_at:
+        holder["step_due_at"] = sla.shift_due_for_pause(
+            dossier.step_due_at, pause.started_at, now, cal
+        )
+    holder["minutes"] = pause.working_minutes
+    return {"due_at": due, "due_soon_at": sla.due_soon_from(due, cal)}
+
+
+def _resume_after(dossier: Dossier, now: datetime, holder: dict) -> dict:
+    if "step_due_at" in holder:
+        dossier.step_due_at = holder["step_due_at"]
+    return {"due_at": dossier.due_at.isoformat(), "paused_working_minutes": holder["minutes"]}
+
+
+@transaction.atomic(durable=True)
+def dossier_request_supplement(
+    *, dossier_id: int, actor, reason: str, version: int | None = None
+) -> Dossier:
+    """The specialist asks for a supplement (form 02); the clock pauses or will restart."""
+    policy = Procedure.objects.filter(dossiers=dossier_id).values_list(
+        "supplement_clock", flat=True
+    ).first()
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="request_supplement", reason=reason,
+        require_reason=True, version=version, clock_effect="pause",
+        after=_pause(ClockInterval.Kind.SUPPLEMENT, policy or "pause"),
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_supply(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
+    """The applicant answers the supplement request; the clock resumes or restarts."""
+    holder: dict = {}
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="supply", version=version,
+        prepare=lambda d, now: _resume_prepare(d, now, holder),
+        after=lambda d, now: _resume_after(d, now, holder), clock_effect="resume",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_suspend(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
+    """The specialist suspends processing with a reason; the clock pauses."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="suspend", reason=reason, require_reason=True,
+        version=version, clock_effect="pause",
+        after=_pause(ClockInterval.Kind.SUSPENSION, "pause"),
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_resume(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
+    """Processing resumes; the paused working time is added to the due time."""
+    holder: dict = {}
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="resume", version=version,
+        prepare=lambda d, now: _resume_prepare(d, now, holder),
+        after=lambda d, now: _resume_after(d, now, holder), clock_effect="resume",
+    )
+
+
+def _step_change(role: str):
+    def after(dossier: Dossier, now: datetime) -> dict:
+        _enter_step(dossier, role, now, calendar_for(dossier.handling_agency))
+        return {"step": dossier.current_step.code if dossier.current_step else ""}
+
+    return after
+
+
+@transaction.atomic(durable=True)
+def dossier_propose(
+    *, dossier_id: int, actor, reason: str = "", version: int | None = None
+) -> Dossier:
+    """The specialist proposes a decision to the leader."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="propose", reason=reason, version=version,
+        after=_step_change(Role.LEADER), clock_effect="step",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_send_back(
+    *, dossier_id: int, actor, reason: str, version: int | None = None
+) -> Dossier:
+    """The leader sends the dossier back to the specialist for rework."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="send_back", reason=reason,
+        require_reason=True, version=version, after=_step_change(Role.SPECIALIST),
+        clock_effect="step",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_approve(
+    *, dossier_id: int, actor, reason: str = "", version: int | None = None
+) -> Dossier:
+    """The leader approves; the result is then issued."""
+
+    def after(dossier: Dossier, now: datetime) -> dict:
+        dossier.current_step = None
+        dossier.step_due_at = None
+        return {}
+
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="approve", reason=reason, version=version,
+        after=after, clock_effect="step",
+    )
+
+
+def _completion(dossier: Dossier, now: datetime) -> dict:
+    return {"outcome": sla.outcome(now, dossier.due_at, calendar_for(dossier.handling_agency))}
+
+
+def _close_step(dossier: Dossier) -> None:
+    dossier.current_step = None
+    dossier.step_due_at = None
+
+
+@transaction.atomic(durable=True)
+def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
+    """The leader refuses the request; the clock stops and the outcome is recorded."""
+
+    def after(dossier: Dossier, now: datetime) -> dict:
+        _close_step(dossier)
+        Result.objects.create(dossier=dossier, kind=Result.Kind.REFUSAL, issued_at=now)
+        summary_add(
+            dossier=dossier, at=now, completed=1, refused=1, results_electronic=1,
+            **{dossier.outcome: 1},
+        )
+        return {"outcome": dossier.outcome}
+
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="refuse", reason=reason, require_reason=True,
+        version=version, prepare=_completion, after=after, clock_effect="stop",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_issue_result(
+    *, dossier_id: int, actor, kind: str = Result.Kind.LICENCE, number: str = "",
+    electronic: bool = True, version: int | None = None,
+) -> Dossier:
+    """The result is issued: the clock stops and the outcome is recorded."""
+
+    def after(dossier: Dossier, now: datetime) -> dict:
+        _close_step(dossier)
+        Result.objects.create(
+            dossier=dossier, kind=kind, number=number, electronic=electronic, issued_at=now
+        )
+        summary_add(
+            dossier=dossier, at=now, completed=1, results_electronic=int(electronic),
+            **{dossier.outcome: 1},
+        )
+        return {"outcome": dossier.outcome, "number": number}
+
+    if kind not in Result.Kind.values:
+        raise InvalidFormData(extra={"errors": [{"field": "kind", "message": "unknown kind"}]})
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="issue_result", version=version,
+        prepare=_completion, after=after, clock_effect="stop",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_return_result(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
+    """The result is handed to the applicant (at the counter or online)."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="return_result", version=version,
+        prefetch=("payments",),
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_withdraw(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
+    """The applicant withdraws an open dossier; it is not counted in the on-time rate."""
+
+    def after(dossier: Dossier, now: datetime) -> dict:
+        ClockInterval.objects.filter(dossier=dossier, ended_at__isnull=True).update(ended_at=now)
+        _close_step(dossier)
+        if dossier.received_at:
+            summary_add(dossier=dossier, at=now, withdrawn=1)
+        return {}
+
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="withdraw", reason=reason, require_reason=True,
+        version=version, after=after, clock_effect="stop",
+    )

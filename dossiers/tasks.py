@@ -1,0 +1,30 @@
+"""Celery shims: load by id, call one service."""
+
+from celery import shared_task
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True, reject_on_worker_lost=True)
+def notify_applicant(self, transition_id: int) -> None:
+    from .services import notification_send_transition
+
+    try:
+        notification_send_transition(transition_id=transition_id)
+    except OSError as exc:  # the mail server is down: try again later
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True, reject_on_worker_lost=True)
+def notify_overdue(self, dossier_id: int) -> None:
+    from .services import notification_send_overdue
+
+    try:
+        notification_send_overdue(dossier_id=dossier_id)
+    except OSError as exc:
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+
+
+@shared_task
+def sweep_overdue() -> int:
+    from .services import dossier_flag_overdue
+
+    return len(dossier_flag_overdue())

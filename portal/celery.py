@@ -1,0 +1,18 @@
+"""The Celery app and its static beat schedule."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+app.conf.beat_schedule = {
+    "sweep-overdue-dossiers": {
+        "task": "dossiers.tasks.sweep_overdue",
+        "schedule": crontab(minute="*/15"),
+    },
+}

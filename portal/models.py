@@ -1,0 +1,54 @@
+"""Shared kernel models: the user account and the timestamp base."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .roles import Role
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class User(AbstractUser):
+    class Kind(models.TextChoices):
+        CITIZEN = "citizen", _("Cá nhân")
+        BUSINESS = "business", _("Tổ chức, doanh nghiệp")
+        STAFF = "staff", _("Cán bộ, công chức")
+
+    full_name = models.CharField(_("họ và tên / tên tổ chức"), max_length=255, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CITIZEN)
+    tax_code = models.CharField(_("mã số thuế"), max_length=14, blank=True)
+    citizen_id = models.CharField(_("số CCCD"), max_length=12, blank=True)
+    phone = models.CharField(_("điện thoại"), max_length=20, blank=True)
+    # Officers belong to one agency; the code keeps the kernel free of the dossiers app.
+    agency_code = models.CharField(_("mã cơ quan"), max_length=32, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("người dùng")
+        verbose_name_plural = _("người dùng")
+
+    @property
+    def roles(self) -> frozenset[str]:
+        if not hasattr(self, "_roles_cache"):
+            names = set(self.groups.values_list("name", flat=True)) if self.pk else set()
+            if self.is_superuser:
+                names.add(Role.ADMIN)
+            self._roles_cache = frozenset(names)
+        return self._roles_cache
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_officer(self) -> bool:
+        return self.has_role(*Role.OFFICERS)
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.get_full_name() or self.username

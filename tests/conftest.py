@@ -1,0 +1,86 @@
+"""Personas, API clients and a helper for small valid files."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from dossiers.models import Agency
+from portal.roles import Role
+
+from .dossiers.factories import AgencyFactory, UserFactory
+
+# The smallest files whose type the sniffer recognises from content.
+PDF_BYTES = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.fixture
+def agency(db) -> Agency:
+    return AgencyFactory()
+
+
+@pytest.fixture
+def applicant(db):
+    return UserFactory(roles=[Role.APPLICANT], kind="business", tax_code="3200123456")
+
+
+@pytest.fixture
+def other_applicant(db):
+    return UserFactory(roles=[Role.APPLICANT])
+
+
+@pytest.fixture
+def reception(agency):
+    return UserFactory(roles=[Role.RECEPTION], kind="staff", agency_code=agency.code)
+
+
+@pytest.fixture
+def specialist(agency):
+    return UserFactory(roles=[Role.SPECIALIST], kind="staff", agency_code=agency.code)
+
+
+@pytest.fixture
+def leader(agency):
+    return UserFactory(roles=[Role.LEADER], kind="staff", agency_code=agency.code)
+
+
+@pytest.fixture
+def manager(agency):
+    return UserFactory(roles=[Role.MANAGER], kind="staff", agency_code=agency.code)
+
+
+@pytest.fixture
+def officer(reception):
+    return reception
+
+
+@pytest.fixture
+def supervisor(manager):
+    return manager
+
+
+@pytest.fixture
+def api_client_for():
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def pdf_file():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def make(name="don.pdf", content=PDF_BYTES, content_type="application/pdf"):
+        return SimpleUploadedFile(name, content, content_type=content_type)
+
+    return make

@@ -301,7 +301,7 @@ class Dossier(FSMModelMixin, TimeStampedModel):
         State.PROCESSING, State.AWAITING_SUPPLEMENT, State.SUSPENDED,
         State.PENDING_APPROVAL, State.APPROVED,
     )
-    WITHDRAWABLE_STATES = [s for s in OPEN_STATES if s != State.DRAFT]
+    WITHDRAWABLE_STATES = list(OPEN_STATES[1:])  # every open state after submission
 
     class Channel(models.TextChoices):
         ONLINE = "online", _("Trực tuyến")

@@ -134,6 +134,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # One line per eager task drowns the console; failures are still logged.
+    "loggers": {"celery": {"level": "WARNING"}},
 }
 
 if not DEBUG:

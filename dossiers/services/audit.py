@@ -3,6 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC
 
 from ..models import Dossier, DossierTransition
 
@@ -15,7 +16,8 @@ def transition_digest(row: DossierTransition) -> str:
         "to": row.to_state,
         "actor": row.actor_id,
         "actor_label": row.actor_label,
-        "at": row.at.isoformat(),
+        # Normalised to UTC: the database hands the instant back in UTC whatever zone wrote it.
+        "at": row.at.astimezone(UTC).isoformat(),
         "reason": row.reason,
         "step": row.step,
         "clock": row.clock_effect,

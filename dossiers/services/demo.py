@@ -1,0 +1,356 @@
+"""Demo data: the role accounts and dossiers walked through the real services in the past."""
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.utils import override_settings
+
+from portal import clock
+from portal.roles import Role
+
+from ..models import Dossier, Procedure, Result
+from .catalog import catalog_load
+from .documents import document_upload
+from .payments import payment_confirm, payment_record_at_counter, payment_start
+from .queue import dossier_assign, dossier_claim, dossier_flag_overdue, rating_create
+from .workflow import (
+    calendar_for,
+    dossier_accept,
+    dossier_approve,
+    dossier_create,
+    dossier_issue_result,
+    dossier_propose,
+    dossier_refuse,
+    dossier_refuse_at_reception,
+    dossier_request_supplement,
+    dossier_resubmit,
+    dossier_resume,
+    dossier_return_for_completion,
+    dossier_return_result,
+    dossier_send_back,
+    dossier_submit,
+    dossier_supply,
+    dossier_suspend,
+    dossier_withdraw,
+)
+
+User = get_user_model()
+DEMO_PASSWORD = "motcua-demo-2025"  # noqa: S105 - published in README for the demo only
+
+ACCOUNTS = [
+    ("congdan", Role.APPLICANT, "Nguyễn Văn An", User.Kind.CITIZEN, "", {"citizen_id": "045090001234"}),
+    ("doanhnghiep", Role.APPLICANT, "Công ty TNHH Thương mại Đông Hà", User.Kind.BUSINESS, "",
+     {"tax_code": "3200123456"}),
+    ("tiepnhan", Role.RECEPTION, "Lê Thị Bình", User.Kind.STAFF, "SCT", {}),
+    ("chuyenvien", Role.SPECIALIST, "Trần Quốc Cường", User.Kind.STAFF, "SCT", {}),
+    ("lanhdao", Role.LEADER, "Phạm Minh Đức", User.Kind.STAFF, "SCT", {}),
+    ("quanly", Role.MANAGER, "Hoàng Thu Hà", User.Kind.STAFF, "SCT", {}),
+    ("admin", Role.ADMIN, "Quản trị hệ thống", User.Kind.STAFF, "", {}),
+]
+EXTRA_APPLICANTS = [
+    ("dn-xangdau-trieuphong", "Công ty CP Xăng dầu Triệu Phong", "3200234567"),
+    ("dn-ruou-khesanh", "HTX Rượu cần Khe Sanh", "3200345678"),
+    ("dn-vlnc-bacmien", "Công ty TNHH Vật liệu nổ Bắc Miền Trung", "3200456789"),
+    ("dn-dien-hiendong", "Công ty CP Thủy điện Hiền Đông", "3200567890"),
+    ("dn-thuocla-cualo", "Hộ kinh doanh Cửa Lò", "3200678901"),
+    ("dn-khuyenmai-lamson", "Siêu thị Lam Sơn", "3200789012"),
+]
+# The smallest PDF the content sniffer recognises; the demo does not need real documents.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+# Where each demo dossier ends, with its weight.
+TARGETS = {
+    "returned": 40, "result_ready": 8, "refused": 4, "rejected": 3, "withdrawn": 4,
+    "processing": 13, "awaiting_supplement": 5, "suspended": 2, "pending_approval": 5,
+    "approved": 2, "submitted": 6, "needs_completion": 3, "draft": 5,
+}
+OPEN_TARGETS = {
+    "processing", "awaiting_supplement", "suspended", "pending_approval", "approved",
+    "submitted", "needs_completion", "draft",
+}
+CHANNELS = {
+    Dossier.Channel.ONLINE: 68, Dossier.Channel.COUNTER: 17, Dossier.Channel.POST: 5,
+    Dossier.Channel.NATIONAL_PORTAL: 7, Dossier.Channel.PROVINCIAL_PORTAL: 3,
+}
+
+
+@dataclass
+class DemoSummary:
+    accounts: list[str] = field(default_factory=list)
+    procedures: int = 0
+    dossiers: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+    skipped: bool = False
+
+
+def demo_accounts_ensure() -> dict[str, object]:
+    """Create (or reset the password of) every demo account; returns them by username."""
+    users = {}
+    for username, role, name, kind, agency, extra in ACCOUNTS:
+        user, _ = User.objects.update_or_create(
+            username=username,
+            defaults={
+                "full_name": name, "kind": kind, "agency_code": agency,
+                "email": f"{username}@demo.motcua.vn", "is_staff": role != Role.APPLICANT,
+                "is_superuser": role == Role.ADMIN, **extra,
+            },
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        users[username] = user
+    applicant_group = Group.objects.get_or_create(name=Role.APPLICANT)[0]
+    for username, name, tax_code in EXTRA_APPLICANTS:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"full_name": name, "kind": User.Kind.BUSINESS, "tax_code": tax_code,
+                      "email": f"{username}@demo.motcua.vn"},
+        )
+        if created:
+            user.set_unusable_password()
+            user.save()
+        user.groups.add(applicant_group)
+        users[username] = user
+    return users
+
+
+class _Walker:
+    """Moves one demo dossier through the real services, each step at its own past instant."""
+
+    def __init__(self, *, rnd: random.Random, users: dict, now: datetime) -> None:
+        self.rnd = rnd
+        self.users = users
+        self.now = now
+        self.applicants = [users["congdan"], users["doanhnghiep"]] + [
+            users[u] for u, _, _ in EXTRA_APPLICANTS
+        ]
+
+    def at(self, moment: datetime, fn, **kwargs):
+        with clock.frozen_at(moment):
+            return fn(**kwargs)
+
+    def later(self, cal, moment: datetime, low: int, high: int) -> datetime:
+        return cal.add_working_minutes(moment, self.rnd.randint(low, high))
+
+    def walk(self, procedure: Procedure, target: str, start: datetime) -> Dossier:
+        rnd, u = self.rnd, self.users
+        cal = calendar_for(procedure.agency)
+        applicant = rnd.choice(self.applicants)
+        channel = rnd.choices(list(CHANNELS), weights=list(CHANNELS.values()))[0]
+        t = cal.next_working_instant(start)
+        dossier = self.at(t, dossier_create, actor=applicant, procedure_id=procedure.pk,
+                          form_data=_form_for(procedure, applicant), channel=channel)
+        for component in procedure.components.all():
+            if component.mandatory or rnd.random() < 0.4:
+                t = self.later(cal, t, 1, 20)
+                self.at(t, document_upload, dossier_id=dossier.pk, actor=applicant,
+                        component_code=component.code, uploaded_file=_demo_file(component))
+        if target == "draft":
+            return dossier
+        if procedure.fee_due_at_submission:
+            self._pay_online(t, dossier, applicant)
+        steps = self._steps(procedure, target, channel)
+        t = self.later(cal, t, 5, 60)
+        self.at(t, dossier_submit, dossier_id=dossier.pk, actor=applicant)
+        for name in steps:
+            t = self._next_time(cal, dossier.pk, name, t)
+            if t >= self.now:
+                break
+            self._do(name, t, dossier.pk, applicant, cal)
+        return Dossier.objects.get(pk=dossier.pk)
+
+    def _steps(self, procedure: Procedure, target: str, channel: str) -> list[str]:
+        rnd = self.rnd
+        if target == "submitted":
+            return []
+        if target == "needs_completion":
+            return ["return_for_completion"]
+        if target == "rejected":
+            return ["refuse_at_reception"]
+        head = ["return_for_completion", "resubmit"] if rnd.random() < 0.08 else []
+        if channel == Dossier.Channel.COUNTER:
+            head.append("digitize")
+        head += ["accept", "claim"]
+        middle = []
+        if rnd.random() < 0.18 or target == "awaiting_supplement":
+            middle += ["request_supplement"]
+            if target != "awaiting_supplement":
+                middle += ["supply"]
+        if target == "suspended" or (target not in OPEN_TARGETS and rnd.random() < 0.03):
+            middle += ["suspend"]
+            if target != "suspended":
+                middle += ["resume"]
+        if target in ("processing", "awaiting_supplement", "suspended"):
+            return head + middle
+        if target == "withdrawn":
+            return head[: rnd.randint(0, len(head))] + ["withdraw"]
+        review = ["propose"]
+        if rnd.random() < 0.1:
+            review += ["send_back", "propose"]
+        if target == "pending_approval":
+            return head + middle + review
+        if target == "refused":
+            return head + middle + review + ["refuse"]
+        tail = ["approve"] if target == "approved" else ["approve", "issue_result"]
+        if target == "returned":
+            tail += ["settle_fee", "return_result", "rate"]
+        return head + middle + review + tail
+
+    def _next_time(self, cal, dossier_id: int, name: str, t: datetime) -> datetime:
+        rnd = self.rnd
+        dossier = Dossier.objects.only("due_at", "received_at").get(pk=dossier_id)
+        if name == "issue_result" or name == "refuse":
+            due = dossier.due_at
+            left = max(1, int(cal.working_minutes_between(t, due)))
+            kind = rnd.choices(["early", "on_time", "late"], weights=[55, 30, 15])[0]
+            if kind == "early" and left > 600:
+                return cal.add_working_minutes(t, rnd.randint(30, left - 300))
+            if kind == "late":
+                return cal.add_working_minutes(due, rnd.randint(30, 480 * 6))
+            return max(self.later(cal, t, 5, 20), cal.add_working_minutes(due, -rnd.randint(5, 180)))
+        if name in ("propose", "approve", "send_back") and dossier.due_at:
+            left = max(60, int(cal.working_minutes_between(t, dossier.due_at)))
+            return cal.add_working_minutes(t, rnd.randint(10, max(20, left // 3)))
+        if name == "supply":
+            return self.later(cal, t, 240, 480 * 6)
+        if name == "resume":
+            return self.later(cal, t, 480, 480 * 4)
+        if name in ("return_result", "rate"):
+            return self.later(cal, t, 30, 480 * 3)
+        return self.later(cal, t, 10, 480)
+
+    def _do(self, name: str, t: datetime, pk: int, applicant, cal) -> None:
+        u = self.users
+        reason = {
+            "return_for_completion": "Đơn đề nghị chưa có chữ ký của người đại diện theo pháp luật.",
+            "refuse_at_reception": "Thủ tục không thuộc thẩm quyền giải quyết của Sở.",
+            "request_supplement": "Bổ sung bản sao biên bản kiểm tra phòng cháy, chữa cháy còn hiệu lực.",
+            "suspend": "Chờ ý kiến của cơ quan phối hợp (Công an tỉnh).",
+            "send_back": "Đề nghị thẩm định lại hồ sơ kỹ thuật.",
+            "refuse": "Cơ sở không đáp ứng điều kiện về khoảng cách an toàn theo quy định.",
+            "withdraw": "Doanh nghiệp thay đổi kế hoạch kinh doanh.",
+        }.get(name)
+        actions = {
+            "resubmit": lambda: dossier_resubmit(dossier_id=pk, actor=applicant),
+            "return_for_completion": lambda: dossier_return_for_completion(
+                dossier_id=pk, actor=u["tiepnhan"], reason=reason),
+            "refuse_at_reception": lambda: dossier_refuse_at_reception(
+                dossier_id=pk, actor=u["tiepnhan"], reason=reason),
+            "digitize": lambda: self._digitize(pk),
+            "accept": lambda: dossier_accept(dossier_id=pk, actor=u["tiepnhan"]),
+            "claim": lambda: (
+                dossier_claim(dossier_id=pk, actor=u["chuyenvien"]) if self.rnd.random() < 0.6
+                else dossier_assign(dossier_id=pk, actor=u["lanhdao"],
+                                    assignee_id=u["chuyenvien"].pk)
+            ),
+            "request_supplement": lambda: dossier_request_supplement(
+                dossier_id=pk, actor=u["chuyenvien"], reason=reason),
+            "supply": lambda: dossier_supply(dossier_id=pk, actor=applicant),
+            "suspend": lambda: dossier_suspend(dossier_id=pk, actor=u["chuyenvien"], reason=reason),
+            "resume": lambda: dossier_resume(dossier_id=pk, actor=u["chuyenvien"]),
+            "propose": lambda: dossier_propose(dossier_id=pk, actor=u["chuyenvien"]),
+            "send_back": lambda: dossier_send_back(dossier_id=pk, actor=u["lanhdao"], reason=reason),
+            "approve": lambda: dossier_approve(dossier_id=pk, actor=u["lanhdao"]),
+            "refuse": lambda: dossier_refuse(dossier_id=pk, actor=u["lanhdao"], reason=reason),
+            "issue_result": lambda: dossier_issue_result(
+                dossier_id=pk, actor=u["lanhdao"], kind=Result.Kind.LICENCE,
+                number=f"{self.rnd.randint(1, 999)}/GP-SCT",
+                electronic=self.rnd.random() < 0.85),
+            "settle_fee": lambda: self._settle_fee(t, pk, applicant),
+            "return_result": lambda: dossier_return_result(dossier_id=pk, actor=u["tiepnhan"]),
+            "rate": lambda: (
+                rating_create(dossier_id=pk, actor=applicant,
+                              score=self.rnd.choices([5, 4, 3, 2, 1], [50, 30, 10, 6, 4])[0])
+                if self.rnd.random() < 0.55 else None
+            ),
+            "withdraw": lambda: dossier_withdraw(dossier_id=pk, actor=applicant, reason=reason),
+        }
+        with clock.frozen_at(t):
+            actions[name]()
+
+    def _digitize(self, pk: int) -> None:
+        dossier = Dossier.objects.select_related("procedure").get(pk=pk)
+        component = dossier.procedure.components.first()
+        document_upload(dossier_id=pk, actor=self.users["tiepnhan"], component_code=component.code,
+                        uploaded_file=_demo_file(component, "ban-so-hoa"), digitized=True)
+
+    def _pay_online(self, t: datetime, dossier: Dossier, applicant) -> None:
+        with clock.frozen_at(t):
+            payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+            payment_confirm(provider=payment.provider, provider_reference=payment.provider_reference,
+                            amount=payment.amount, confirmed_by="provider:fake")
+
+    def _settle_fee(self, t: datetime, pk: int, applicant) -> None:
+        dossier = Dossier.objects.select_related("procedure").get(pk=pk)
+        if not dossier.result_fee_outstanding:
+            return
+        if self.rnd.random() < 0.6:
+            self._pay_online(t, dossier, applicant)
+        else:
+            payment_record_at_counter(dossier_id=pk, actor=self.users["tiepnhan"], channel="cash")
+
+
+def _form_for(procedure: Procedure, applicant) -> dict:
+    """Form data satisfying the procedure's schema, from the applicant's own details."""
+    known = {
+        "applicant_name": applicant.display_name, "tax_code": applicant.tax_code or "3200999999",
+        "address": "Số 1 Hùng Vương, phường Đông Hà, tỉnh Quảng Trị", "phone": "0233385123",
+    }
+    patterns = {"^[0-9]{12}$": "045090001234", "^0[0-9]{9,10}$": "0233385123"}
+    data = {}
+    for name, spec in (procedure.form_schema or {}).get("properties", {}).items():
+        kind = spec.get("type")
+        if "enum" in spec:
+            data[name] = spec["enum"][0]
+        elif kind == "string" and spec.get("format") == "date":
+            data[name] = clock.now().date().isoformat()
+        elif kind == "string":
+            data[name] = known.get(name) or patterns.get(spec.get("pattern"), "Theo hồ sơ đính kèm")
+        elif kind in ("number", "integer"):
+            data[name] = 10
+        elif kind == "array":
+            data[name] = ["Theo danh mục đính kèm"]
+    errors = procedure.form_errors(data)
+    if errors:
+        raise ValueError(f"demo form for {procedure.pk} breaks its schema: {errors}")
+    return data
+
+
+def _demo_file(component, name: str = "giay-to") -> SimpleUploadedFile:
+    return SimpleUploadedFile(f"{name}-{component.code}.pdf", DEMO_PDF, "application/pdf")
+
+
+def demo_seed(*, dossiers: int = 300, seed: int = 2025, now: datetime | None = None) -> DemoSummary:
+    """Load the catalog, the accounts and, once, dossiers spread over the last six months."""
+    summary = DemoSummary()
+    summary.procedures = len(catalog_load())
+    users = demo_accounts_ensure()
+    summary.accounts = [a[0] for a in ACCOUNTS]
+    if Dossier.objects.exists():
+        summary.skipped = True
+        summary.dossiers = Dossier.objects.count()
+        return summary
+    now = now or clock.now()
+    rnd = random.Random(seed)
+    procedures = list(Procedure.objects.filter(is_active=True).prefetch_related("components"))
+    walker = _Walker(rnd=rnd, users=users, now=now)
+    # Nobody wants ~3,000 demo emails; the console backend stays for the running portal.
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        for _ in range(dossiers):
+            target = rnd.choices(list(TARGETS), weights=list(TARGETS.values()))[0]
+            back = rnd.uniform(1, 30) if target in OPEN_TARGETS else rnd.uniform(40, 182)
+            procedure = rnd.choice(procedures)
+            dossier = walker.walk(procedure, target, now - timedelta(days=back))
+            summary.by_state[dossier.state] = summary.by_state.get(dossier.state, 0) + 1
+        with clock.frozen_at(now):
+            dossier_flag_overdue(now=now)
+    summary.dossiers = sum(summary.by_state.values())
+    return summary
+

@@ -14,8 +14,8 @@ from .models import (
     HolidayOverride,
     IdempotencyRecord,
     Payment,
-    ProcessStep,
     Procedure,
+    ProcessStep,
     Rating,
     Result,
 )

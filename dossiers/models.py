@@ -4,7 +4,6 @@ import secrets
 from datetime import datetime, time
 from decimal import Decimal
 
-import jsonschema
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -12,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+
+import jsonschema
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from portal.models import TimeStampedModel
@@ -250,6 +251,9 @@ class DailyCounter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["agency", "day"], name="daily_counter_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} {self.day}: {self.value}"
 
 
 def _new_lookup_secret() -> str:
@@ -586,6 +590,9 @@ class ClockInterval(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.started_at:%d/%m/%Y %H:%M}"
+
 
 class DossierTransition(models.Model):
     """Append-only history, one row per state change, chained by hash per dossier."""
@@ -808,6 +815,9 @@ class DailySummary(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.procedure_id} {self.channel}"
+
 
 class IdempotencyRecord(models.Model):
     """The first answer to a request carrying an Idempotency-Key, replayed for repeats."""
@@ -824,3 +834,6 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

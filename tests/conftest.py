@@ -84,3 +84,23 @@ def pdf_file():
         return SimpleUploadedFile(name, content, content_type=content_type)
 
     return make
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` need row locks and real concurrent transactions."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); .ci/run provides one")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def frozen(db):
+    """Freeze the services' clock at an aware instant: `with frozen(vn(2025, 3, 3, 8)):`."""
+    from portal import clock
+
+    return clock.frozen_at

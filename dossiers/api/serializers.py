@@ -1,9 +1,10 @@
 """Output shapes shared by several API views."""
 
 from django.utils import timezone
+
 from rest_framework import serializers
 
-from ..models import Document, DocumentComponent, Dossier, DossierTransition, ProcessStep, Procedure
+from ..models import Document, DocumentComponent, Dossier, DossierTransition, Procedure, ProcessStep
 
 
 class ComponentSerializer(serializers.ModelSerializer):

@@ -5,6 +5,7 @@ import inspect
 
 from django.http import FileResponse, HttpResponse
 from django.utils import timezone
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser

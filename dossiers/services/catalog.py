@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from ..models import Agency, DocumentComponent, ProcessStep, Procedure
+from ..models import Agency, DocumentComponent, Procedure, ProcessStep
 
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
 

@@ -140,7 +140,7 @@ class _Walker:
         return cal.add_working_minutes(moment, self.rnd.randint(low, high))
 
     def walk(self, procedure: Procedure, target: str, start: datetime) -> Dossier:
-        rnd, u = self.rnd, self.users
+        rnd = self.rnd
         cal = calendar_for(procedure.agency)
         applicant = rnd.choice(self.applicants)
         channel = rnd.choices(list(CHANNELS), weights=list(CHANNELS.values()))[0]

@@ -3,12 +3,13 @@
 import hashlib
 import re
 
-import filetype
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils.translation import gettext as _
+
+import filetype
 
 from ..exceptions import (
     ActiveContentRefused,

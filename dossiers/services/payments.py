@@ -3,7 +3,6 @@
 import secrets
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import clock

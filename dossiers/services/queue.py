@@ -5,7 +5,6 @@ from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import clock

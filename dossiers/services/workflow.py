@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
 from django_fsm import can_proceed
 
 from portal import clock
@@ -34,8 +35,8 @@ from ..models import (
     Dossier,
     HolidayOverride,
     Payment,
-    ProcessStep,
     Procedure,
+    ProcessStep,
     Result,
 )
 from .audit import transition_log_append
@@ -105,7 +106,7 @@ def _transition(
     if not meta.has_transition_perm(dossier, dossier.state, actor):
         raise TransitionForbidden()
     if not can_proceed(method):
-        _raise_condition_failure(dossier)
+        _raise_condition_failure(dossier, name)
 
     now = clock.now()
     kwargs = prepare(dossier, now) if prepare else {}
@@ -129,8 +130,13 @@ def _transition(
     return dossier
 
 
-def _raise_condition_failure(dossier: Dossier) -> None:
-    problems = dossier.submission_problems
+def _raise_condition_failure(dossier: Dossier, name: str) -> None:
+    if name == "return_result" and dossier.result_fee_outstanding:
+        raise PaymentRequired(
+            _("Phải nộp phí, lệ phí trước khi nhận kết quả."),
+            extra={"amount": dossier.procedure.fee_vnd},
+        )
+    problems = dossier.submission_problems if name in ("submit", "resubmit") else {}
     if "form" in problems:
         raise InvalidFormData(extra={"errors": problems["form"]})
     if "missing_components" in problems:
@@ -139,11 +145,6 @@ def _raise_condition_failure(dossier: Dossier) -> None:
         raise SignatureRequired(extra={"components": problems["invalid_signatures"]})
     if "payment_required" in problems:
         raise PaymentRequired(extra={"amount": problems["payment_required"]})
-    if dossier.result_fee_outstanding:
-        raise PaymentRequired(
-            _("Phải nộp phí, lệ phí trước khi nhận kết quả."),
-            extra={"amount": dossier.procedure.fee_vnd},
-        )
     raise InvalidTransition()
 
 

@@ -4,16 +4,17 @@ import itertools
 from datetime import timedelta
 from decimal import Decimal
 
-import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
+
+import factory
 
 from dossiers.models import (
     Agency,
     DocumentComponent,
     Dossier,
-    ProcessStep,
     Procedure,
+    ProcessStep,
 )
 from portal.models import User
 

@@ -1,7 +1,8 @@
 """The REST API: the applicant's journey, the officer's moves, and bad input that changes nothing."""
 
-import pytest
 from django.urls import reverse
+
+import pytest
 
 from dossiers.models import Document, Dossier, DossierTransition, IdempotencyRecord
 from tests.conftest import PNG_BYTES

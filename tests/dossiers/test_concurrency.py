@@ -2,8 +2,9 @@
 
 import threading
 
-import pytest
 from django.db import connection
+
+import pytest
 
 from dossiers import services
 from dossiers.exceptions import InvalidTransition, StaleVersion

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-import pytest
 from django.core import mail
 from django.db.models import Sum
+
+import pytest
 
 from dossiers import services
 from dossiers.exceptions import (

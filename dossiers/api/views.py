@@ -166,6 +166,7 @@ class DossierTimelineApi(AuthenticatedApi):
 
 
 class DossierResultApi(AuthenticatedApi):
+    @extend_schema(responses=dict)
     def get(self, request, dossier_id: int):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
         result = Result.objects.filter(dossier=dossier).first()
@@ -181,6 +182,7 @@ class DossierResultApi(AuthenticatedApi):
 
 
 class PaymentStartApi(ApplicantApi):
+    @extend_schema(request=None, responses={201: dict})
     def post(self, request, dossier_id: int):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
         payment = services.payment_start(dossier_id=dossier.pk, actor=request.user)
@@ -204,7 +206,7 @@ class RatingCreateApi(ApplicantApi):
         comment = serializers.CharField(required=False, default="", allow_blank=True,
                                         max_length=2000)
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={201: dict})
     def post(self, request, dossier_id: int):
         data = _validated(self.InputSerializer, request.data)
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
@@ -232,6 +234,7 @@ class _TransitionApi(AuthenticatedApi):
             kwargs["reason"] = data.get("reason", "")
         return self.service(dossier_id=dossier.pk, actor=request.user, **kwargs)
 
+    @extend_schema(request=InputSerializer, responses=DossierSerializer)
     def post(self, request, dossier_id: int):
         data = _validated(self.InputSerializer, request.data)
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
@@ -253,6 +256,7 @@ class DossierSubmitApi(_TransitionApi):
     permission_classes = [*AuthenticatedApi.permission_classes, IsApplicant]
     service = staticmethod(services.dossier_submit)
 
+    @extend_schema(request=_TransitionApi.InputSerializer, responses=DossierOwnerSerializer)
     def post(self, request, dossier_id: int):
         key = request.headers.get("Idempotency-Key")
         if not key:
@@ -305,6 +309,10 @@ class DossierIssueResultApi(_TransitionApi):
         number = serializers.CharField(required=False, default="", allow_blank=True,
                                        max_length=64)
 
+    @extend_schema(request=InputSerializer, responses=DossierSerializer)
+    def post(self, request, dossier_id: int):
+        return super().post(request, dossier_id)
+
     def call(self, request, dossier, data):
         return services.dossier_issue_result(
             dossier_id=dossier.pk, actor=request.user, kind=data["kind"],
@@ -319,6 +327,7 @@ class DossierClaimApi(OfficerApi):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(required=False)
 
+    @extend_schema(request=InputSerializer, responses=DossierSerializer)
     def post(self, request, dossier_id: int):
         data = _validated(self.InputSerializer, request.data)
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
@@ -332,6 +341,7 @@ class DossierAssignApi(OfficerApi):
         assignee_id = serializers.IntegerField()
         version = serializers.IntegerField(required=False)
 
+    @extend_schema(request=InputSerializer, responses=DossierSerializer)
     def post(self, request, dossier_id: int):
         data = _validated(self.InputSerializer, request.data)
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
@@ -351,7 +361,7 @@ class QueueApi(OfficerApi):
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100,
                                              default=25)
 
-    @extend_schema(parameters=[FilterSerializer])
+    @extend_schema(parameters=[FilterSerializer], responses=dict)
     def get(self, request):
         filters = _validated(self.FilterSerializer, request.query_params)
         page = selectors.dossier_queue(user=request.user, **filters)
@@ -375,7 +385,7 @@ class DossierLookupApi(PublicApi):
         code = serializers.CharField(max_length=64)
         secret = serializers.CharField(max_length=64)
 
-    @extend_schema(parameters=[FilterSerializer])
+    @extend_schema(parameters=[FilterSerializer], responses=dict)
     def get(self, request):
         data = _validated(self.FilterSerializer, request.query_params)
         dossier = selectors.dossier_lookup(**data)
@@ -408,7 +418,7 @@ class IndicatorFilterSerializer(serializers.Serializer):
 
 
 class IndicatorsApi(SupervisorApi):
-    @extend_schema(parameters=[IndicatorFilterSerializer])
+    @extend_schema(parameters=[IndicatorFilterSerializer], responses=dict)
     def get(self, request):
         filters = _validated(IndicatorFilterSerializer, request.query_params)
         return Response(selectors.indicators(user=request.user, **filters))

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Agency,
+    ApologySlip,
     ClockInterval,
     DailySummary,
     Document,
@@ -151,3 +152,9 @@ class DailySummaryAdmin(ReadOnlyAdmin):
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["user", "key", "scope", "response_status", "created_at"]
+
+
+@admin.register(ApologySlip)
+class ApologySlipAdmin(ReadOnlyAdmin):
+    list_display = ["dossier", "status", "original_due_at", "new_appointment_at", "approved_at"]
+    list_filter = ["status"]

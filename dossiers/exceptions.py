@@ -100,3 +100,8 @@ class IdempotencyKeyReused(Unprocessable):
 class LookupNotFound(NotFound):
     code = "not_found"
     default_message = _("Không tìm thấy hồ sơ với mã và mã tra cứu đã nhập.")
+
+
+class ApologyNotAllowed(Conflict):
+    code = "apology_not_allowed"
+    default_message = _("Không thể lập phiếu xin lỗi và hẹn lại cho hồ sơ này.")

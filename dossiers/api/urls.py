@@ -40,6 +40,9 @@ urlpatterns = [
     path("dossiers/<int:dossier_id>/rating/", v.RatingCreateApi.as_view(), name="rate"),
     path("dossiers/<int:dossier_id>/claim/", v.DossierClaimApi.as_view(), name="claim"),
     path("dossiers/<int:dossier_id>/assign/", v.DossierAssignApi.as_view(), name="assign"),
+    path("dossiers/<int:dossier_id>/apology/", v.ApologyDraftApi.as_view(), name="apology"),
+    path("dossiers/<int:dossier_id>/apology/approve/", v.ApologyApproveApi.as_view(),
+         name="apology_approve"),
     *[
         path(f"dossiers/<int:dossier_id>/{name.replace('_', '-')}/", view.as_view(), name=name)
         for name, view in TRANSITIONS.items()

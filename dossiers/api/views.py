@@ -23,7 +23,7 @@ from portal.api.permissions import IsApplicant
 
 from .. import selectors, services
 from ..exceptions import InvalidFormData
-from ..models import Dossier, Result
+from ..models import ApologySlip, Dossier, Result
 from .serializers import (
     DocumentSerializer,
     DossierOwnerSerializer,
@@ -321,6 +321,38 @@ class DossierIssueResultApi(_TransitionApi):
 
 
 # --- officers ------------------------------------------------------------------------
+
+
+class ApologyDraftApi(OfficerApi):
+    """The specialist drafts the apology and new-appointment slip (form 04)."""
+
+    class InputSerializer(serializers.Serializer):
+        new_appointment_at = serializers.DateTimeField()
+        reason = serializers.CharField(max_length=4000)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = ApologySlip
+            fields = ["status", "original_due_at", "new_appointment_at", "reason",
+                      "drafted_by", "approved_by", "approved_at"]
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request, dossier_id: int):
+        data = _validated(self.InputSerializer, request.data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        slip = services.apology_draft(dossier_id=dossier.pk, actor=request.user, **data)
+        return Response(self.OutputSerializer(slip).data, status=status.HTTP_201_CREATED)
+
+
+class ApologyApproveApi(OfficerApi):
+    """A leader approves the slip; the applicant is told the new appointment."""
+
+    @extend_schema(request=None, responses=ApologyDraftApi.OutputSerializer)
+    def post(self, request, dossier_id: int):
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        slip = services.apology_approve(dossier_id=dossier.pk, actor=request.user)
+        return Response(ApologyDraftApi.OutputSerializer(slip).data)
+
 
 
 class DossierClaimApi(OfficerApi):

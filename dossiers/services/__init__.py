@@ -1,5 +1,6 @@
 """Writes of the dossier domain: catalog, drafting, workflow, documents, payments, queues."""
 
+from .apology import apology_approve, apology_draft
 from .audit import audit_verify, transition_log_append
 from .catalog import catalog_load
 from .documents import document_upload
@@ -31,14 +32,14 @@ from .workflow import (
 )
 
 __all__ = [
-    "audit_verify", "calendar_for", "catalog_load", "document_upload", "dossier_accept",
-    "dossier_approve", "dossier_assign", "dossier_claim", "dossier_create",
-    "dossier_flag_overdue", "dossier_issue_result", "dossier_propose", "dossier_refuse",
-    "dossier_refuse_at_reception", "dossier_request_supplement", "dossier_resubmit",
-    "dossier_resume", "dossier_return_for_completion", "dossier_return_result",
-    "dossier_send_back", "dossier_submit", "dossier_supply", "dossier_suspend",
-    "dossier_update_form", "dossier_withdraw", "idempotency_lookup", "idempotency_store",
-    "notification_send_overdue", "notification_send_transition", "payment_confirm",
-    "payment_record_at_counter", "payment_start", "rating_create", "request_fingerprint",
-    "summary_add", "transition_log_append",
+    "apology_approve", "apology_draft", "audit_verify", "calendar_for", "catalog_load",
+    "document_upload", "dossier_accept", "dossier_approve", "dossier_assign", "dossier_claim",
+    "dossier_create", "dossier_flag_overdue", "dossier_issue_result", "dossier_propose",
+    "dossier_refuse", "dossier_refuse_at_reception", "dossier_request_supplement",
+    "dossier_resubmit", "dossier_resume", "dossier_return_for_completion",
+    "dossier_return_result", "dossier_send_back", "dossier_submit", "dossier_supply",
+    "dossier_suspend", "dossier_update_form", "dossier_withdraw", "idempotency_lookup",
+    "idempotency_store", "notification_send_overdue", "notification_send_transition",
+    "payment_confirm", "payment_record_at_counter", "payment_start", "rating_create",
+    "request_fingerprint", "summary_add", "transition_log_append",
 ]

@@ -27,15 +27,20 @@ def notification_send_transition(*, transition_id: int) -> bool:
     if row is None or not row.dossier.applicant.email:
         return False
     dossier = row.dossier
-    lines = [
-        _("Kính gửi %(name)s,") % {"name": dossier.applicant.display_name},
-        "",
-        _("Hồ sơ %(code)s (%(procedure)s) đã chuyển sang trạng thái: %(state)s.")
-        % {
+    subject_state = Dossier.State(row.to_state).label
+    if row.name == "reschedule":
+        subject_state = _("hẹn lại ngày trả kết quả")
+        news = _(
+            "Cơ quan giải quyết chân thành xin lỗi vì hồ sơ %(code)s (%(procedure)s) chưa thể "
+            "trả kết quả đúng hẹn. Ngày hẹn trả kết quả mới: %(new)s."
+        ) % {"code": dossier.code, "procedure": dossier.procedure.name,
+             "new": _fmt(dossier.new_appointment_at)}
+    else:
+        news = _("Hồ sơ %(code)s (%(procedure)s) đã chuyển sang trạng thái: %(state)s.") % {
             "code": dossier.code or "", "procedure": dossier.procedure.name,
-            "state": Dossier.State(row.to_state).label,
-        },
-    ]
+            "state": subject_state,
+        }
+    lines = [_("Kính gửi %(name)s,") % {"name": dossier.applicant.display_name}, "", news]
     if row.reason:
         lines.append(_("Lý do / nội dung: %(reason)s") % {"reason": row.reason})
     if dossier.due_at and row.to_state == Dossier.State.PROCESSING:
@@ -48,7 +53,7 @@ def notification_send_transition(*, transition_id: int) -> bool:
     ]
     send_mail(
         subject=_("[Một Cửa] Hồ sơ %(code)s: %(state)s")
-        % {"code": dossier.code or "", "state": Dossier.State(row.to_state).label},
+        % {"code": dossier.code or "", "state": subject_state},
         message="\n".join(str(line) for line in lines),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[dossier.applicant.email],

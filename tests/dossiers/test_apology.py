@@ -2,8 +2,9 @@
 
 from datetime import datetime
 
-import pytest
 from django.urls import reverse
+
+import pytest
 
 from dossiers import services
 from dossiers.exceptions import ApologyNotAllowed, InvalidFormData, TransitionForbidden

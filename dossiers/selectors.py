@@ -225,7 +225,8 @@ def _open_figures(open_qs: QuerySet, now: datetime) -> dict:
         paused=Count("pk", filter=Q(paused_at__isnull=False)),
         overdue=Count("pk", filter=Q(paused_at__isnull=True, due_at__lt=now)),
     )
-    figures["within_time"] = figures["in_progress"] - figures["overdue"]
+    # Three buckets of the national index: within time, overdue, paused (clock stopped).
+    figures["within_time"] = figures["in_progress"] - figures["overdue"] - figures["paused"]
     return figures
 
 
@@ -255,7 +256,17 @@ def _grouped(summary, open_qs, group_by, now, sums) -> list[dict]:
             "key": r["key"],
             **_figures({c: r[c] or 0 for c in DailySummary.COUNTERS}),
             "in_progress": extra["in_progress"], "paused": extra["paused"],
-            "overdue": extra["overdue"], "within_time": extra["in_progress"] - extra["overdue"],
+            "overdue": extra["overdue"],
+            "within_time": extra["in_progress"] - extra["overdue"] - extra["paused"],
+        })
+    # Groups with open dossiers but nothing received or completed in the period.
+    zero = {c: 0 for c in DailySummary.COUNTERS}
+    for key, extra in sorted(open_rows.items(), key=lambda kv: str(kv[0])):
+        out.append({
+            "key": key, **_figures(zero),
+            "in_progress": extra["in_progress"], "paused": extra["paused"],
+            "overdue": extra["overdue"],
+            "within_time": extra["in_progress"] - extra["overdue"] - extra["paused"],
         })
     return out
 

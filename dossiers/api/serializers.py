@@ -1,8 +1,9 @@
 """Output shapes shared by several API views."""
 
-from django.utils import timezone
 
 from rest_framework import serializers
+
+from portal import clock
 
 from ..models import Document, DocumentComponent, Dossier, DossierTransition, Procedure, ProcessStep
 
@@ -67,7 +68,7 @@ class DossierSerializer(serializers.ModelSerializer):
     def get_is_overdue(self, obj: Dossier) -> bool:
         return bool(
             obj.state in Dossier.IN_PROGRESS_STATES and obj.paused_at is None
-            and obj.due_at and obj.due_at < timezone.now()
+            and obj.due_at and obj.due_at < clock.now()
         )
 
 

@@ -12,6 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
+from portal import clock
 from portal.api.mixins import (
     ApplicantApi,
     AuthenticatedApi,
@@ -487,7 +488,7 @@ class IndicatorsCsvApi(SupervisorApi):
 class OverdueCsvApi(SupervisorApi):
     @extend_schema(responses={(200, "text/csv"): str})
     def get(self, request):
-        now = timezone.now()
+        now = clock.now()
         dossiers = selectors.overdue_list(
             user=request.user, agency=request.query_params.get("agency"), now=now
         )

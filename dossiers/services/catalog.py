@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from ..models import Agency, DocumentComponent, Procedure, ProcessStep
+from ..models import Agency, DocumentComponent, Dossier, Procedure, ProcessStep
 
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
 
@@ -60,14 +60,7 @@ def _load_procedure(item: dict, agencies: dict) -> Procedure:
     )
     procedure, _ = Procedure.objects.update_or_create(**lookup, defaults=fields)
     procedure.full_clean()
-    procedure.steps.all().delete()
-    ProcessStep.objects.bulk_create(
-        ProcessStep(
-            procedure=procedure, order=i, code=s["code"], name=s["name"], role=s["role"],
-            budget_days=Decimal(str(s["budget_days"])),
-        )
-        for i, s in enumerate(item["steps"], start=1)
-    )
+    _sync_steps(procedure, item["steps"])
     seen = []
     for i, c in enumerate(item["components"], start=1):
         DocumentComponent.objects.update_or_create(
@@ -81,3 +74,29 @@ def _load_procedure(item: dict, agencies: dict) -> Procedure:
         seen.append(c["code"])
     procedure.components.exclude(code__in=seen).filter(documents__isnull=True).delete()
     return procedure
+
+
+def _sync_steps(procedure: Procedure, steps: list[dict]) -> None:
+    """Update steps in place by code: dossiers on a step keep pointing at it."""
+    existing = {step.code: step for step in procedure.steps.all()}
+    wanted = [s["code"] for s in steps]
+    if len(set(wanted)) != len(wanted):
+        raise CatalogError(f"{procedure.name}: step codes repeat")
+    stale = [step for code, step in existing.items() if code not in wanted]
+    # Move every order out of the way first, so the per-procedure unique order holds.
+    offset = 1000
+    for i, step in enumerate(existing.values(), start=1):
+        step.order = offset + i
+    ProcessStep.objects.bulk_update(existing.values(), ["order"])
+    for order, data in enumerate(steps, start=1):
+        ProcessStep.objects.update_or_create(
+            procedure=procedure, code=data["code"],
+            defaults={"order": order, "name": data["name"], "role": data["role"],
+                      "budget_days": Decimal(str(data["budget_days"]))},
+        )
+    for step in stale:
+        if Dossier.objects.filter(current_step=step).exists():
+            raise CatalogError(
+                f"{procedure.name}: step {step.code} is dropped but dossiers are on it"
+            )
+        step.delete()

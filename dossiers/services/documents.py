@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import zlib
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -11,6 +12,8 @@ from django.utils.translation import gettext as _
 
 import filetype
 
+from portal.roles import Role
+
 from ..exceptions import (
     ActiveContentRefused,
     DossierNotFound,
@@ -18,6 +21,7 @@ from ..exceptions import (
     FileTooLarge,
     InvalidDocument,
     InvalidTransition,
+    TransitionForbidden,
     UnsupportedFileType,
 )
 from ..models import Document, DocumentComponent, Dossier
@@ -33,8 +37,32 @@ def _pdf_name_is_active(raw: bytes) -> bool:
     return decoded.lower() in _PDF_ACTIVE_NAMES
 
 
+_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+# Decompressed bytes examined per file: enough for any real form, and a cap on zip bombs.
+_MAX_INFLATED = 64 * 1024 * 1024
+
+
+def _names_active(data: bytes) -> bool:
+    return any(_pdf_name_is_active(m.group(0)[1:]) for m in re.finditer(rb"/[A-Za-z#0-9]+", data))
+
+
+def _inflated_streams(content: bytes):
+    """The Flate-compressed streams of a PDF, inflated (object streams hide actions there)."""
+    budget = _MAX_INFLATED
+    for match in _STREAM.finditer(content):
+        if budget <= 0:
+            return
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(match.group(1), budget)
+        except zlib.error:
+            continue  # not Flate (images, other filters): nothing we could read there
+        budget -= len(data)
+        yield data
+
+
 def _has_active_pdf_content(content: bytes) -> bool:
-    return any(_pdf_name_is_active(m.group(0)[1:]) for m in re.finditer(rb"/[A-Za-z#0-9]+", content))
+    return _names_active(content) or any(_names_active(d) for d in _inflated_streams(content))
 
 
 def sniff_content_type(content: bytes) -> str:
@@ -65,9 +93,15 @@ def document_upload(
         raise EmptyFile()
     dossier = _locked(dossier_id)
     is_owner = dossier.applicant_id == actor.pk
-    is_reception = actor.is_officer and actor.agency_code == dossier.handling_agency.code
-    if not (is_owner or is_reception):
+    of_agency = actor.has_role(*Role.STAFF) and actor.agency_code in (
+        dossier.handling_agency.code, dossier.reception_agency.code
+    )
+    is_reception = of_agency and actor.has_role(Role.RECEPTION)
+    if not (is_owner or of_agency):
         raise DossierNotFound()
+    if not (is_owner or is_reception):
+        # Staff who may see the dossier but not add to it: only the desk digitizes papers.
+        raise TransitionForbidden()
     open_for_owner = dossier.state in EDITABLE_STATES
     open_for_reception = dossier.state == Dossier.State.SUBMITTED
     if not ((is_owner and open_for_owner) or (is_reception and open_for_reception)):

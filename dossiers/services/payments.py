@@ -9,6 +9,7 @@ from portal import clock
 
 from ..exceptions import DossierNotFound, InvalidTransition, PaymentMismatch
 from ..models import Dossier, Payment, Procedure
+from .indicators import summary_add
 from .workflow import _locked
 
 
@@ -42,7 +43,7 @@ def payment_confirm(
 ) -> Payment:
     """Mark a payment paid on a verified confirmation; a repeat changes nothing."""
     payment = (
-        Payment.objects.select_for_update()
+        Payment.objects.select_for_update().select_related("dossier")
         .filter(provider=provider, provider_reference=provider_reference)
         .first()
     )
@@ -60,6 +61,11 @@ def payment_confirm(
     payment.confirmed_by = confirmed_by
     payment.full_clean()
     payment.save()
+    dossier = payment.dossier
+    if payment.channel == Payment.Channel.ONLINE and dossier.received_at is not None:
+        # Paid before acceptance it was counted there; paid later it counts on the day the
+        # dossier was received, the day its fee-bearing count sits on.
+        summary_add(dossier=dossier, at=dossier.received_at, paid_online=1)
     return payment
 
 

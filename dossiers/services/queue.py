@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from portal import clock
 from portal.roles import Role
 
-from ..exceptions import DossierNotFound, InvalidTransition, StaleVersion
+from ..exceptions import DossierNotFound, InvalidTransition, StaleVersion, TransitionForbidden
 from ..models import Dossier, Rating
 from .indicators import summary_add
 from .workflow import _locked
@@ -48,9 +48,9 @@ def dossier_assign(
 ) -> Dossier:
     """A leader assigns a dossier to an officer of the same agency."""
     dossier = _locked(dossier_id)
-    if not (actor.has_role(Role.LEADER) and actor.agency_code == dossier.handling_agency.code):
-        raise DossierNotFound()
     _check_officer(dossier, actor)
+    if not actor.has_role(Role.LEADER):
+        raise TransitionForbidden(_("Chỉ lãnh đạo được giao hồ sơ."))
     if version is not None and version != dossier.version:
         raise StaleVersion(extra={"current_version": dossier.version})
     assignee = User.objects.filter(

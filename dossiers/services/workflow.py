@@ -65,7 +65,7 @@ def _procedure_days(procedure: Procedure):
 
 
 def _locked(dossier_id: int) -> Dossier:
-    qs = Dossier.objects.select_related("procedure", "handling_agency")
+    qs = Dossier.objects.select_related("procedure", "handling_agency", "reception_agency")
     if connection.features.has_select_for_update_of:
         qs = qs.select_for_update(of=("self",))
     else:

@@ -1,14 +1,146 @@
-import time
+"""Demo data: the role accounts and dossiers walked through the real services."""
+
+from collections import Counter
 from datetime import datetime
+from io import StringIO
 
-from dossiers.services.demo import demo_seed
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import Sum
+from django.test import Client
+
+import pytest
+
+from dossiers.models import Agency, DailySummary, Dossier, DossierTransition, Rating
+from dossiers.services import audit_verify
+from dossiers.services.demo import demo_accounts_ensure, demo_seed
 from dossiers.sla import VN_TZ
+from portal.roles import Role
+
+User = get_user_model()
+PASSWORD = "motcua-demo-2025"
+# The seed walks dossiers over the six months before "now"; a fixed now keeps it repeatable.
+NOW = datetime(2025, 6, 2, 9, 0, tzinfo=VN_TZ)
+ACCOUNTS = {
+    "congdan": (Role.APPLICANT, ""),
+    "doanhnghiep": (Role.APPLICANT, ""),
+    "tiepnhan": (Role.RECEPTION, "SCT"),
+    "chuyenvien": (Role.SPECIALIST, "SCT"),
+    "lanhdao": (Role.LEADER, "SCT"),
+    "quanly": (Role.MANAGER, "SCT"),
+    "admin": (Role.ADMIN, ""),
+}
 
 
-def test_x(db):
-    t = time.time()
-    s = demo_seed(dossiers=40, now=datetime(2025, 6, 2, 9, tzinfo=VN_TZ))
-    print(s, time.time() - t)
-    t = time.time()
-    s = demo_seed(dossiers=40)
-    print(s, time.time() - t)
+@pytest.fixture
+def seeded(db):
+    return demo_seed(dossiers=40, now=NOW)
+
+
+def test_demo_seed_creates_the_role_accounts(seeded):
+    assert seeded.accounts == list(ACCOUNTS)
+    for username, (role, agency_code) in ACCOUNTS.items():
+        user = User.objects.get(username=username)
+        assert user.has_role(role), username
+        assert user.agency_code == agency_code, username
+        if agency_code:
+            assert Agency.objects.filter(code=agency_code).exists()
+
+
+def test_every_demo_account_can_log_in_with_the_demo_password(seeded):
+    for username in ACCOUNTS:
+        assert Client().login(username=username, password=PASSWORD), username
+        assert not Client().login(username=username, password="sai-mat-khau"), username
+
+
+def test_demo_seed_creates_dossiers_in_several_states(seeded):
+    states = Counter(Dossier.objects.values_list("state", flat=True))
+
+    assert seeded.skipped is False
+    assert seeded.dossiers == Dossier.objects.count() == 40
+    assert seeded.by_state == dict(states)
+    assert len(states) >= 5
+    assert states[Dossier.State.DRAFT] > 0
+    assert sum(states[s] for s in Dossier.IN_PROGRESS_STATES) > 0
+    assert states[Dossier.State.RETURNED] + states[Dossier.State.RESULT_READY] > 0
+
+
+def test_demo_seed_completes_dossiers_with_different_outcomes(seeded):
+    completed = Dossier.objects.filter(completed_at__isnull=False)
+    outcomes = set(completed.values_list("outcome", flat=True))
+
+    assert completed.exists()
+    assert len(outcomes) >= 2
+    assert outcomes <= set(Dossier.Outcome.values)
+
+
+def test_demo_dossiers_have_an_intact_audit_chain(seeded):
+    submitted = Dossier.objects.exclude(state=Dossier.State.DRAFT)
+
+    assert audit_verify() == []
+    assert submitted.exists()
+    assert not submitted.filter(transitions__isnull=True).exists()
+    assert DossierTransition.objects.filter(dossier__state=Dossier.State.DRAFT).count() == 0
+
+
+def test_demo_indicators_agree_with_the_dossiers(seeded):
+    totals = DailySummary.objects.aggregate(
+        **{c: Sum(c) for c in ("received", "completed", "early", "on_time", "late", "rejected",
+                               "refused", "rated")}
+    )
+    dossiers = Dossier.objects.all()
+
+    assert totals["received"] == dossiers.filter(received_at__isnull=False).count()
+    assert totals["completed"] == dossiers.filter(completed_at__isnull=False).count()
+    assert totals["early"] + totals["on_time"] + totals["late"] == totals["completed"]
+    assert totals["rejected"] == dossiers.filter(state=Dossier.State.REJECTED).count()
+    assert totals["refused"] == dossiers.filter(state=Dossier.State.REFUSED).count()
+    assert totals["rated"] == Rating.objects.count()
+
+
+def test_demo_seed_flags_the_overdue_dossiers(seeded):
+    overdue = Dossier.objects.overdue(now=NOW)
+
+    assert not overdue.filter(overdue_notified_at__isnull=True).exists()
+
+
+def test_a_second_demo_seed_adds_nothing(seeded):
+    before = (
+        Dossier.objects.count(), DossierTransition.objects.count(), User.objects.count(),
+        list(DailySummary.objects.order_by("pk").values()),
+    )
+
+    again = demo_seed(dossiers=40, now=NOW)
+
+    assert again.skipped is True
+    assert again.dossiers == 40
+    assert (
+        Dossier.objects.count(), DossierTransition.objects.count(), User.objects.count(),
+        list(DailySummary.objects.order_by("pk").values()),
+    ) == before
+
+
+def test_demo_accounts_ensure_resets_a_changed_password(seeded):
+    user = User.objects.get(username="quanly")
+    user.set_password("mat-khau-moi-2025")
+    user.save()
+
+    demo_accounts_ensure()
+
+    assert Client().login(username="quanly", password=PASSWORD)
+    assert User.objects.filter(username="quanly").count() == 1
+
+
+def test_seed_demo_command_prints_the_accounts(db):
+    out = StringIO()
+
+    call_command("seed_demo", "--dossiers", "20", stdout=out)
+
+    output = out.getvalue()
+    assert Dossier.objects.count() == 20
+    assert "20 demo dossiers" in output
+    assert PASSWORD in output
+    for username, (role, _) in ACCOUNTS.items():
+        assert any(
+            line.split()[:2] == [username, role] for line in output.splitlines()
+        ), username

@@ -266,3 +266,16 @@ def test_admin_changelist_is_not_open_to_applicants(client, applicant):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_unknown_api_url_answers_the_json_error_shape(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "Không tìm thấy địa chỉ yêu cầu.",
+                               "extra": {}}
+
+
+def test_unknown_page_stays_a_page(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

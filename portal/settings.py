@@ -144,3 +144,7 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+
+# --- signatures: trust store, revocation fetch allowlist, result signer -----------------
+
+# --- integrations: national and provincial portals, payment platform -------------------

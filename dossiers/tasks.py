@@ -28,3 +28,11 @@ def sweep_overdue() -> int:
     from .services import dossier_flag_overdue
 
     return len(dossier_flag_overdue())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def relay_outbox() -> int:
+    """Send the due outbox messages; a worker lost mid-send leaves a lease that runs out."""
+    from .services.sync import outbox_relay
+
+    return outbox_relay().sent

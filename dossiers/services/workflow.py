@@ -41,6 +41,7 @@ from ..models import (
 )
 from .audit import transition_log_append
 from .indicators import summary_add
+from .sync import outbox_enqueue
 
 # Transitions an applicant hears about by email; the internal hand-overs stay internal.
 NOTIFY_APPLICANT = {
@@ -65,7 +66,9 @@ def _procedure_days(procedure: Procedure):
 
 
 def _locked(dossier_id: int) -> Dossier:
-    qs = Dossier.objects.select_related("procedure", "handling_agency", "reception_agency")
+    qs = Dossier.objects.select_related(
+        "procedure", "handling_agency", "reception_agency", "applicant"
+    )
     if connection.features.has_select_for_update_of:
         qs = qs.select_for_update(of=("self",))
     else:
@@ -123,6 +126,7 @@ def _transition(
         clock_effect=clock_effect, details=details,
     )
     dossier.save()
+    outbox_enqueue(dossier=dossier, row=log)
     if name in NOTIFY_APPLICANT:
         from ..tasks import notify_applicant
 

@@ -1,0 +1,241 @@
+"""The outbox: messages to the national and provincial portals, written with each change and
+delivered by a relay in order per dossier, with backoff, a dead state and a re-drive."""
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from portal import clock
+
+from ..models import Document, Dossier, DossierTransition, OutboundMessage, Result
+
+log = logging.getLogger(__name__)
+
+# Moves that bring a dossier to the portals' attention: the first message carries the whole
+# dossier; every later move of a received dossier is a progress update.
+FIRST_SYNC = {"accept", "refuse_at_reception"}
+
+
+def outbox_messages_for(*, dossier: Dossier, row: DossierTransition) -> list[OutboundMessage]:
+    """The messages a state change owes the portals (not saved): none before reception."""
+    if row.name not in FIRST_SYNC and dossier.received_at is None:
+        return []
+    kind = (OutboundMessage.Kind.PUSH_DOSSIER if row.name in FIRST_SYNC
+            else OutboundMessage.Kind.PUSH_PROGRESS)
+    payload = _snapshot_payload(dossier, row)
+    return [
+        OutboundMessage(
+            dossier=dossier, system=system, kind=kind, payload=payload,
+            idempotency_key=f"{system}-{dossier.pk}-{row.pk}", next_attempt_at=row.at,
+            created_at=row.at,
+        )
+        for system in settings.SYNC_SYSTEMS
+    ]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _snapshot_payload(dossier: Dossier, row: DossierTransition) -> dict:
+    """What the portals are told, as it stood at the change (read from loaded rows only)."""
+    return {
+        "dossier_id": dossier.pk,
+        "code": dossier.code,
+        "procedure_code": dossier.procedure.national_code,
+        "procedure_name": dossier.procedure.name,
+        "agency": dossier.handling_agency.code,
+        "channel": dossier.channel,
+        "state": row.to_state,
+        "transition": row.name,
+        "at": _iso(row.at),
+        "reason": row.reason,
+        "submitted_at": _iso(dossier.submitted_at),
+        "received_at": _iso(dossier.received_at),
+        "due_at": _iso(dossier.due_at),
+        "new_appointment_at": _iso(dossier.new_appointment_at),
+        "completed_at": _iso(dossier.completed_at),
+        "returned_at": _iso(dossier.returned_at),
+        "outcome": dossier.outcome,
+        "applicant": {
+            "name": dossier.applicant.display_name,
+            "tax_code": dossier.applicant.tax_code,
+            "citizen_id": dossier.applicant.citizen_id,
+        },
+    }
+
+
+def outbox_enqueue(*, dossier: Dossier, row: DossierTransition) -> int:
+    """Write the change's messages in the caller's transaction: one INSERT at most."""
+    messages = outbox_messages_for(dossier=dossier, row=row)
+    if messages:
+        OutboundMessage.objects.bulk_create(messages)
+    return len(messages)
+
+
+# --- the relay -----------------------------------------------------------------------
+
+
+@dataclass
+class RelayReport:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.failed + self.dead
+
+
+def _due(now: datetime):
+    earlier_unsent = OutboundMessage.objects.filter(
+        dossier_id=OuterRef("dossier_id"), system=OuterRef("system"), id__lt=OuterRef("id"),
+        status__in=OutboundMessage.UNSENT,
+    )
+    return (
+        OutboundMessage.objects.filter(
+            Q(status__in=[OutboundMessage.Status.PENDING, OutboundMessage.Status.FAILED],
+              next_attempt_at__lte=now)
+            # A relay that died mid-send leaves its lease behind; it runs out and we retry.
+            | Q(status=OutboundMessage.Status.SENDING, lease_until__lt=now)
+        )
+        .exclude(Exists(earlier_unsent))
+        .order_by("next_attempt_at", "id")
+    )
+
+
+def outbox_claim(*, limit: int, now: datetime | None = None) -> list[int]:
+    """Lease up to `limit` due messages, the oldest unsent one of each dossier and system.
+
+    Several relays may run at once on PostgreSQL: rows another relay is claiming are skipped
+    (FOR UPDATE SKIP LOCKED), and a message waits while an earlier one of its dossier is unsent.
+    """
+    now = now or clock.now()
+    with transaction.atomic():
+        qs = _due(now)
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        ids = list(qs.values_list("id", flat=True)[:limit])
+        if ids:
+            OutboundMessage.objects.filter(id__in=ids).update(
+                status=OutboundMessage.Status.SENDING,
+                lease_until=now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS),
+            )
+    return ids
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = settings.OUTBOX_BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    capped = min(base, settings.OUTBOX_BACKOFF_MAX_SECONDS)
+    return timedelta(seconds=capped * random.uniform(0.5, 1.0))  # noqa: S311 - jitter only
+
+
+def _send(message: OutboundMessage) -> str:
+    """Deliver one message through the system's adapter; returns the remote reference."""
+    from .portal_sync import deliver
+
+    return deliver(message)
+
+
+def _is_rejection(exc: Exception) -> bool:
+    """The remote side refused the message itself (4xx): retrying the same bytes won't help."""
+    from integrations.exceptions import PortalRejected
+
+    return isinstance(exc, PortalRejected)
+
+
+def outbox_deliver(*, message_id: int, now: datetime | None = None) -> OutboundMessage:
+    """Send one leased message and record the result; nothing is held locked while sending."""
+    message = OutboundMessage.objects.get(pk=message_id)
+    if message.status != OutboundMessage.Status.SENDING:
+        return message  # delivered or re-driven meanwhile: nothing to do
+    try:
+        reference = _send(message)
+    except Exception as exc:  # every failure is recorded on the row, never lost
+        now = now or clock.now()
+        message.attempts += 1
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        message.lease_until = None
+        rejected = _is_rejection(exc)
+        if rejected or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            message.status = OutboundMessage.Status.DEAD
+        else:
+            message.status = OutboundMessage.Status.FAILED
+            message.next_attempt_at = now + _backoff(message.attempts)
+        OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.SENDING).update(
+            status=message.status, attempts=message.attempts, last_error=message.last_error,
+            lease_until=None, next_attempt_at=message.next_attempt_at,
+        )
+        log.warning("outbox %s to %s failed (%s): %s", message.pk, message.system,
+                    message.status, message.last_error)
+        return message
+    message.status = OutboundMessage.Status.SENT
+    message.sent_at = clock.now()
+    message.attempts += 1
+    message.external_reference = (reference or "")[:128]
+    message.lease_until = None
+    message.last_error = ""
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=message.status, sent_at=message.sent_at, attempts=message.attempts,
+        external_reference=message.external_reference, lease_until=None, last_error="",
+    )
+    return message
+
+
+def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
+    """Send every due message, round after round (each round frees the next per dossier)."""
+    report = RelayReport()
+    for _ in range(max_rounds):
+        ids = outbox_claim(limit=batch)
+        if not ids:
+            break
+        progressed = False
+        for message_id in ids:
+            message = outbox_deliver(message_id=message_id)
+            if message.status == OutboundMessage.Status.SENT:
+                report.sent += 1
+                progressed = True
+            elif message.status == OutboundMessage.Status.DEAD:
+                report.dead += 1
+                report.errors.append(message.last_error)
+            else:
+                report.failed += 1
+                report.errors.append(message.last_error)
+        if not progressed:
+            break  # everything failed this round: the backoff decides when to try again
+    return report
+
+
+@transaction.atomic(durable=True)
+def outbox_redrive(*, message_ids: list[int] | None = None) -> int:
+    """Put dead messages back in the queue (an administrator fixed the cause)."""
+    qs = OutboundMessage.objects.filter(status=OutboundMessage.Status.DEAD)
+    if message_ids is not None:
+        qs = qs.filter(pk__in=message_ids)
+    return qs.update(status=OutboundMessage.Status.PENDING, attempts=0,
+                     next_attempt_at=clock.now(), lease_until=None)
+
+
+def outbox_documents(*, dossier_id: int) -> tuple[list[dict], list[dict]]:
+    """The current documents and the result, read when the dossier is first pushed."""
+    documents = [
+        {"component": d.component.code, "name": d.component.name, "file_name": d.original_name,
+         "sha256": d.sha256, "size": d.size, "content_type": d.content_type,
+         "version": d.version}
+        for d in Document.objects.filter(dossier_id=dossier_id, is_current=True)
+        .select_related("component")
+    ]
+    result = Result.objects.filter(dossier_id=dossier_id).first()
+    results = [] if result is None else [{
+        "kind": result.kind, "number": result.number, "sha256": result.sha256,
+        "issued_at": timezone.localtime(result.issued_at).isoformat(),
+        "electronic": result.electronic, "signed": result.signed,
+    }]
+    return documents, results

@@ -14,6 +14,8 @@ from .models import (
     DossierTransition,
     HolidayOverride,
     IdempotencyRecord,
+    InboundCall,
+    OutboundMessage,
     Payment,
     Procedure,
     ProcessStep,
@@ -158,3 +160,34 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 class ApologySlipAdmin(ReadOnlyAdmin):
     list_display = ["dossier", "status", "original_due_at", "new_appointment_at", "approved_at"]
     list_filter = ["status"]
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(ReadOnlyAdmin):
+    list_display = ["id", "dossier", "system", "kind", "status", "attempts", "next_attempt_at",
+                    "sent_at", "short_error"]
+    list_filter = ["status", "system", "kind"]
+    search_fields = ["dossier__code", "idempotency_key", "external_reference"]
+    list_select_related = ["dossier"]
+    actions = ["redrive"]
+
+    @admin.display(description=_("lỗi gần nhất"))
+    def short_error(self, obj: OutboundMessage) -> str:
+        return obj.last_error[:120]
+
+    def has_change_permission(self, request, obj=None):
+        # The re-drive action needs change rights; the form itself stays read-only.
+        return request.user.is_superuser if obj is None else False
+
+    @admin.action(description=_("Gửi lại các thông điệp đã ngừng gửi"))
+    def redrive(self, request, queryset):
+        from .services.sync import outbox_redrive
+
+        count = outbox_redrive(message_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("%(n)d thông điệp được đưa lại vào hàng đợi.") % {"n": count})
+
+
+@admin.register(InboundCall)
+class InboundCallAdmin(ReadOnlyAdmin):
+    list_display = ["source", "key", "response_status", "created_at"]
+    list_filter = ["source"]

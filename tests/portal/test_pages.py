@@ -16,6 +16,8 @@ from dossiers.admin import ReadOnlyAdmin
 from dossiers.models import (
     DossierTransition,
     HolidayOverride,
+    InboundCall,
+    OutboundMessage,
     Payment,
     Procedure,
 )
@@ -193,8 +195,11 @@ def admin_data(applicant, reception, specialist, leader, pdf_file):
         user=applicant, key="khoa-1", scope=f"submit:{dossier.pk}", fingerprint="0" * 64,
         status=200, body={"id": dossier.pk},
     )
+    InboundCall.objects.create(source="national", key="k-1", request_hash="0" * 64,
+                               response_status=201, response_body={"id": dossier.pk})
     assert Payment.objects.filter(status=Payment.Status.PAID).exists()
     assert DossierTransition.objects.filter(dossier=dossier).exists()
+    assert OutboundMessage.objects.filter(dossier=dossier).exists()
     return dossier
 
 

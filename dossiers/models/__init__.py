@@ -1,0 +1,39 @@
+"""The domain models, one module per sub-domain, re-exported here."""
+
+from .catalog import Agency, DocumentComponent, HolidayOverride, Procedure, ProcessStep
+from .documents import (
+    Document,
+    _document_path,  # noqa: F401 - migrations name it by this path
+)
+from .dossier import (
+    ClockInterval,
+    DailyCounter,
+    Dossier,
+    DossierTransition,
+    _new_lookup_secret,  # noqa: F401 - migrations name it by this path
+)
+from .indicators import DailySummary
+from .messaging import IdempotencyRecord, InboundCall, OutboundMessage
+from .payments import Payment
+from .results import ApologySlip, Rating, Result
+
+__all__ = [
+    "Agency",
+    "ApologySlip",
+    "ClockInterval",
+    "DailyCounter",
+    "DailySummary",
+    "Document",
+    "DocumentComponent",
+    "Dossier",
+    "DossierTransition",
+    "HolidayOverride",
+    "IdempotencyRecord",
+    "InboundCall",
+    "OutboundMessage",
+    "Payment",
+    "Procedure",
+    "ProcessStep",
+    "Rating",
+    "Result",
+]

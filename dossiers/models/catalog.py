@@ -1,0 +1,234 @@
+"""The procedure catalog: agencies and their hours, holidays, procedures, steps, components."""
+
+from datetime import datetime, time
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+import jsonschema
+
+from portal.models import TimeStampedModel
+from portal.roles import Role
+
+
+class Agency(TimeStampedModel):
+    code = models.SlugField(_("mã"), max_length=32, unique=True)
+    name = models.CharField(_("tên cơ quan"), max_length=255)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    morning_start = models.TimeField(_("sáng từ"), default=time(7, 30))
+    morning_end = models.TimeField(_("sáng đến"), default=time(11, 30))
+    afternoon_start = models.TimeField(_("chiều từ"), default=time(13, 0))
+    afternoon_end = models.TimeField(_("chiều đến"), default=time(17, 0))
+    dossier_code_pattern = models.CharField(
+        _("mẫu mã hồ sơ"), max_length=64, default="{agency}-{yymmdd}-{seq:04}",
+        help_text=_("Trường: {agency}, {yymmdd}, {yyyy}, {mm}, {dd}, {seq}."),
+    )
+
+    class Meta:
+        verbose_name = _("cơ quan")
+        verbose_name_plural = _("cơ quan")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(morning_start__lt=models.F("morning_end"))
+                & Q(morning_end__lte=models.F("afternoon_start"))
+                & Q(afternoon_start__lt=models.F("afternoon_end")),
+                name="agency_sessions_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        try:
+            self.format_code(day=datetime(2025, 1, 1).date(), seq=1)  # noqa: DTZ001
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ValidationError({"dossier_code_pattern": _("Mẫu mã không hợp lệ.")}) from exc
+        if "{seq" not in self.dossier_code_pattern:
+            raise ValidationError({"dossier_code_pattern": _("Mẫu mã phải có {seq}.")})
+
+    @property
+    def sessions(self) -> tuple:
+        from .. import sla
+
+        return (
+            sla.Session(self.morning_start, self.morning_end),
+            sla.Session(self.afternoon_start, self.afternoon_end),
+        )
+
+    def format_code(self, *, day, seq: int) -> str:
+        return self.dossier_code_pattern.format(
+            agency=self.code.upper(), yymmdd=day.strftime("%y%m%d"), yyyy=day.strftime("%Y"),
+            mm=day.strftime("%m"), dd=day.strftime("%d"), seq=seq,
+        )
+
+
+class HolidayOverride(TimeStampedModel):
+    """An administrator's correction of the official calendar; it wins over the package."""
+
+    class Kind(models.TextChoices):
+        DAY_OFF = "day_off", _("Ngày nghỉ thêm")
+        WORKING_DAY = "working_day", _("Ngày làm việc thêm (làm bù)")
+
+    date = models.DateField(_("ngày"), unique=True)
+    kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices)
+    reason = models.CharField(_("lý do"), max_length=255)
+
+    class Meta:
+        verbose_name = _("điều chỉnh lịch làm việc")
+        verbose_name_plural = _("điều chỉnh lịch làm việc")
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%d/%m/%Y} {self.get_kind_display()}"
+
+
+class Procedure(TimeStampedModel):
+    class OnlineLevel(models.TextChoices):
+        FULL = "full", _("Toàn trình")
+        PARTIAL = "partial", _("Một phần")
+
+    class DurationKind(models.TextChoices):
+        WORKING_DAYS = "working_days", _("Ngày làm việc")
+        CALENDAR_DAYS = "calendar_days", _("Ngày")
+
+    class FeeDue(models.TextChoices):
+        SUBMISSION = "submission", _("Nộp khi nộp hồ sơ (thu trước)")
+        RESULT = "result", _("Nộp trước khi nhận kết quả (thu sau)")
+        EXEMPT = "exempt", _("Miễn phí, lệ phí")
+
+    class SupplementClock(models.TextChoices):
+        PAUSE = "pause", _("Tạm dừng, cộng thời gian khi bổ sung")
+        RESTART = "restart", _("Tính lại từ đầu khi bổ sung")
+
+    national_code = models.CharField(_("mã TTHC quốc gia"), max_length=32, blank=True)
+    name = models.CharField(_("tên thủ tục"), max_length=500)
+    name_en = models.CharField(_("tên tiếng Anh"), max_length=500, blank=True)
+    sector = models.CharField(_("lĩnh vực"), max_length=255)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="procedures")
+    online_level = models.CharField(
+        _("mức độ trực tuyến"), max_length=16, choices=OnlineLevel.choices
+    )
+    processing_days = models.DecimalField(
+        _("thời hạn giải quyết"), max_digits=6, decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.5"))],
+    )
+    duration_kind = models.CharField(
+        max_length=16, choices=DurationKind.choices, default=DurationKind.WORKING_DAYS
+    )
+    fee_vnd = models.PositiveBigIntegerField(_("phí, lệ phí (đồng)"), default=0)
+    fee_due = models.CharField(
+        _("thời điểm nộp phí"), max_length=16, choices=FeeDue.choices, default=FeeDue.EXEMPT
+    )
+    supplement_clock = models.CharField(
+        _("khi yêu cầu bổ sung"), max_length=16, choices=SupplementClock.choices,
+        default=SupplementClock.PAUSE,
+    )
+    form_schema = models.JSONField(_("biểu mẫu (JSON Schema)"), default=dict, blank=True)
+    legal_basis = models.JSONField(_("căn cứ pháp lý"), default=list, blank=True)
+    source = models.TextField(_("nguồn"), blank=True)
+    notes = models.TextField(_("ghi chú"), blank=True)
+    demo_assumptions = models.JSONField(
+        _("giá trị giả định cho bản demo"), default=list, blank=True,
+        help_text=_("Các trường không xác nhận được từ nguồn, được điền để chạy thử."),
+    )
+    is_active = models.BooleanField(_("đang áp dụng"), default=True)
+
+    class Meta:
+        verbose_name = _("thủ tục hành chính")
+        verbose_name_plural = _("thủ tục hành chính")
+        ordering = ["sector", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["national_code"], condition=~Q(national_code=""),
+                name="procedure_national_code_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(processing_days__gt=0), name="procedure_processing_days_positive"
+            ),
+            models.CheckConstraint(
+                condition=(Q(fee_vnd=0) & Q(fee_due="exempt")) | (Q(fee_vnd__gt=0) & ~Q(fee_due="exempt")),
+                name="procedure_fee_due_matches_fee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.national_code or '—'} {self.name}"
+
+    def clean(self) -> None:
+        try:
+            jsonschema.Draft202012Validator.check_schema(self.form_schema or {})
+        except jsonschema.SchemaError as exc:
+            raise ValidationError({"form_schema": exc.message}) from exc
+        if (self.fee_vnd == 0) != (self.fee_due == self.FeeDue.EXEMPT):
+            raise ValidationError({"fee_due": _("Thủ tục miễn phí khi và chỉ khi phí bằng 0.")})
+
+    def form_errors(self, data) -> list[dict]:
+        """Every way `data` breaks the form schema, as {"field", "message"} pairs."""
+        validator = jsonschema.Draft202012Validator(
+            self.form_schema or {}, format_checker=jsonschema.FormatChecker()
+        )
+        return [
+            {"field": "/".join(str(p) for p in err.absolute_path), "message": err.message}
+            for err in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        ]
+
+    @property
+    def fee_due_at_submission(self) -> bool:
+        return self.fee_vnd > 0 and self.fee_due == self.FeeDue.SUBMISSION
+
+
+class ProcessStep(models.Model):
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField(_("thứ tự"))
+    code = models.SlugField(_("mã bước"), max_length=32)
+    name = models.CharField(_("tên bước"), max_length=255)
+    role = models.CharField(
+        _("vai trò"), max_length=16,
+        choices=[(r, r) for r in (Role.RECEPTION, Role.SPECIALIST, Role.LEADER)],
+    )
+    budget_days = models.DecimalField(_("thời gian (ngày)"), max_digits=6, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("bước xử lý")
+        verbose_name_plural = _("bước xử lý")
+        ordering = ["procedure", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "code"], name="step_code_unique"),
+            models.UniqueConstraint(fields=["procedure", "order"], name="step_order_unique"),
+            models.CheckConstraint(condition=Q(budget_days__gt=0), name="step_budget_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+
+class DocumentComponent(models.Model):
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="components")
+    order = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
+    code = models.SlugField(_("mã thành phần"), max_length=64)
+    name = models.CharField(_("tên thành phần hồ sơ"), max_length=500)
+    mandatory = models.BooleanField(_("bắt buộc"), default=True)
+    must_be_signed = models.BooleanField(_("phải ký số"), default=False)
+    accepted_types = models.JSONField(
+        _("định dạng chấp nhận"), default=list,
+        help_text=_('Kiểu MIME, ví dụ ["application/pdf", "image/jpeg"].'),
+    )
+
+    class Meta:
+        verbose_name = _("thành phần hồ sơ")
+        verbose_name_plural = _("thành phần hồ sơ")
+        ordering = ["procedure", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "code"], name="component_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,69 @@
+"""Documents of a dossier, one row per version."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import TimeStampedModel
+
+from .catalog import DocumentComponent
+from .dossier import Dossier
+
+
+def _document_path(instance: "Document", filename: str) -> str:
+    return f"dossiers/{instance.dossier_id}/{secrets.token_hex(16)}"
+
+
+class Document(TimeStampedModel):
+    class Verdict(models.TextChoices):
+        VALID = "valid", _("Hợp lệ")
+        INVALID = "invalid", _("Không hợp lệ")
+        INDETERMINATE = "indeterminate", _("Chưa xác định được")
+
+    class ReuseSource(models.TextChoices):
+        NONE = "", _("Không")
+        DOSSIER = "dossier", _("Thành phần của hồ sơ khác")
+        RESULT = "result", _("Kết quả đã cấp")
+        NATIONAL_DATABASE = "national_database", _("Cơ sở dữ liệu quốc gia")
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="documents")
+    component = models.ForeignKey(
+        DocumentComponent, on_delete=models.PROTECT, related_name="documents"
+    )
+    version = models.PositiveSmallIntegerField(default=1)
+    file = models.FileField(upload_to=_document_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    is_current = models.BooleanField(default=True)
+    signature_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    signature_report = models.JSONField(null=True, blank=True)
+    digitized = models.BooleanField(_("số hóa tại bộ phận một cửa"), default=False)
+    reuse_source = models.CharField(
+        max_length=32, choices=ReuseSource.choices, blank=True, default=ReuseSource.NONE
+    )
+
+    class Meta:
+        verbose_name = _("giấy tờ")
+        verbose_name_plural = _("giấy tờ")
+        ordering = ["dossier", "component", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dossier", "component", "version"], name="document_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["dossier", "component"], condition=Q(is_current=True),
+                name="one_current_document_per_component",
+            ),
+            models.CheckConstraint(condition=Q(size__gt=0), name="document_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} (v{self.version})"

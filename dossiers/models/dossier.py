@@ -1,0 +1,416 @@
+"""The dossier, its workflow, its clock pauses and its hash-chained transition log."""
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from portal.models import TimeStampedModel
+from portal.roles import Role
+
+from ..querysets import DossierQuerySet, DossierTransitionQuerySet
+from .catalog import Agency, Procedure, ProcessStep
+
+
+class DailyCounter(models.Model):
+    """The per-agency daily sequence behind dossier codes; incremented with one upsert."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE)
+    day = models.DateField()
+    value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "day"], name="daily_counter_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} {self.day}: {self.value}"
+
+
+def _new_lookup_secret() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def _is_applicant(instance: "Dossier", user) -> bool:
+    return user.pk == instance.applicant_id and user.has_role(Role.APPLICANT)
+
+
+def _role(*roles: str):
+    def check(instance: "Dossier", user) -> bool:
+        return user.has_role(*roles) and user.agency_code == instance.handling_agency.code
+
+    check.__name__ = f"has_role_{'_'.join(roles)}"
+    return check
+
+
+def _no_submission_problems(instance: "Dossier") -> bool:
+    return not instance.submission_problems
+
+
+def _result_fee_settled(instance: "Dossier") -> bool:
+    return not instance.result_fee_outstanding
+
+
+class Dossier(FSMModelMixin, TimeStampedModel):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Đang soạn")
+        SUBMITTED = "submitted", _("Chờ tiếp nhận")
+        NEEDS_COMPLETION = "needs_completion", _("Yêu cầu hoàn thiện hồ sơ")
+        REJECTED = "rejected", _("Từ chối tiếp nhận")
+        PROCESSING = "processing", _("Đang xử lý")
+        AWAITING_SUPPLEMENT = "awaiting_supplement", _("Yêu cầu bổ sung hồ sơ")
+        SUSPENDED = "suspended", _("Tạm dừng")
+        PENDING_APPROVAL = "pending_approval", _("Chờ phê duyệt")
+        APPROVED = "approved", _("Đã phê duyệt")
+        REFUSED = "refused", _("Từ chối giải quyết")
+        RESULT_READY = "result_ready", _("Chờ trả kết quả")
+        RETURNED = "returned", _("Đã trả kết quả")
+        WITHDRAWN = "withdrawn", _("Rút hồ sơ")
+
+    OPEN_STATES = (
+        State.DRAFT, State.SUBMITTED, State.NEEDS_COMPLETION, State.PROCESSING,
+        State.AWAITING_SUPPLEMENT, State.SUSPENDED, State.PENDING_APPROVAL, State.APPROVED,
+    )
+    # Received (the clock runs or is paused) and not completed.
+    IN_PROGRESS_STATES = (
+        State.PROCESSING, State.AWAITING_SUPPLEMENT, State.SUSPENDED,
+        State.PENDING_APPROVAL, State.APPROVED,
+    )
+    WITHDRAWABLE_STATES = list(OPEN_STATES[1:])  # every open state after submission
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", _("Trực tuyến")
+        COUNTER = "counter", _("Trực tiếp")
+        POST = "post", _("Bưu chính công ích")
+        NATIONAL_PORTAL = "national_portal", _("Cổng DVC quốc gia")
+        PROVINCIAL_PORTAL = "provincial_portal", _("Cổng DVC tỉnh")
+
+    class Outcome(models.TextChoices):
+        EARLY = "early", _("Trước hạn")
+        ON_TIME = "on_time", _("Đúng hạn")
+        LATE = "late", _("Quá hạn")
+
+    code = models.CharField(_("mã hồ sơ"), max_length=64, unique=True, null=True, blank=True)
+    lookup_secret = models.CharField(max_length=32, default=_new_lookup_secret, editable=False)
+    procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="dossiers")
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dossiers"
+    )
+    on_behalf_name = models.CharField(_("người được ủy quyền"), max_length=255, blank=True)
+    channel = models.CharField(
+        _("kênh nộp"), max_length=32, choices=Channel.choices, default=Channel.ONLINE
+    )
+    reception_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="received_dossiers",
+        verbose_name=_("nơi tiếp nhận"),
+    )
+    handling_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="handled_dossiers",
+        verbose_name=_("cơ quan giải quyết"),
+    )
+    form_data = models.JSONField(_("dữ liệu biểu mẫu"), default=dict, blank=True)
+    state = FSMField(
+        _("trạng thái"), max_length=32, choices=State.choices, default=State.DRAFT,
+        protected=True, db_index=True,
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(_("ngày tiếp nhận"), null=True, blank=True)
+    due_at = models.DateTimeField(_("ngày hẹn trả"), null=True, blank=True, db_index=True)
+    due_soon_at = models.DateTimeField(null=True, blank=True)
+    new_appointment_at = models.DateTimeField(_("ngày hẹn lại"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("ngày có kết quả"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("ngày trả kết quả"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        _("kết quả đúng hạn"), max_length=16, choices=Outcome.choices, blank=True
+    )
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+
+    current_step = models.ForeignKey(
+        ProcessStep, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    step_started_at = models.DateTimeField(null=True, blank=True)
+    step_due_at = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="assigned_dossiers",
+    )
+    reason = models.TextField(_("lý do gần nhất"), blank=True)
+    # Hash of the newest transition log row, so the chain can be extended without a read.
+    audit_head = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = DossierQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("hồ sơ")
+        verbose_name_plural = _("hồ sơ")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["handling_agency", "state", "due_at"], name="dossier_queue_idx"),
+            models.Index(fields=["assignee", "state"], name="dossier_assignee_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(received_at__isnull=True) | Q(due_at__isnull=False),
+                name="dossier_received_has_due",
+            ),
+            models.CheckConstraint(
+                condition=Q(completed_at__isnull=True) | ~Q(outcome="")
+                | Q(state="withdrawn"),
+                name="dossier_completed_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="draft") | Q(code__isnull=False),
+                name="dossier_code_after_draft",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code or f"#{self.pk} ({self.get_state_display()})"
+
+    # Conditions read the facts the service gathered (`submission_problems`), so they stay
+    # pure predicates and the checks cost no extra queries.
+    @cached_property
+    def submission_problems(self) -> dict:
+        from .documents import Document
+
+        problems: dict = {}
+        errors = self.procedure.form_errors(self.form_data)
+        if errors:
+            problems["form"] = errors
+        present = {doc.component_id for doc in self.documents.all()}
+        missing = [
+            c.code for c in self.procedure.components.all() if c.mandatory and c.pk not in present
+        ]
+        if missing:
+            problems["missing_components"] = missing
+        unsigned = [
+            doc.component.code for doc in self.documents.all()
+            if doc.component.must_be_signed and doc.signature_verdict == Document.Verdict.INVALID
+        ]
+        if unsigned:
+            problems["invalid_signatures"] = unsigned
+        if self.procedure.fee_due_at_submission and not self.fee_paid:
+            problems["payment_required"] = self.procedure.fee_vnd
+        return problems
+
+    @cached_property
+    def fee_paid(self) -> bool:
+        from .payments import Payment
+
+        return any(p.status == Payment.Status.PAID for p in self.payments.all())
+
+    @property
+    def result_fee_outstanding(self) -> bool:
+        p = self.procedure
+        return p.fee_vnd > 0 and p.fee_due == Procedure.FeeDue.RESULT and not self.fee_paid
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    # --- transitions: they change this row's fields only; the service does the rest ---
+
+    @transition(
+        field=state, source=State.DRAFT, target=State.SUBMITTED,
+        conditions=[_no_submission_problems], permission=_is_applicant,
+    )
+    def submit(self, *, at: datetime, code: str) -> None:
+        self.submitted_at = at
+        self.code = code
+
+    @transition(
+        field=state, source=State.NEEDS_COMPLETION, target=State.SUBMITTED,
+        conditions=[_no_submission_problems], permission=_is_applicant,
+    )
+    def resubmit(self, *, at: datetime) -> None:
+        self.submitted_at = at
+
+    @transition(
+        field=state, source=State.SUBMITTED, target=State.NEEDS_COMPLETION,
+        permission=_role(Role.RECEPTION),
+    )
+    def return_for_completion(self, *, at: datetime) -> None:
+        pass
+
+    @transition(
+        field=state, source=State.SUBMITTED, target=State.REJECTED,
+        permission=_role(Role.RECEPTION),
+    )
+    def refuse_at_reception(self, *, at: datetime) -> None:
+        self.completed_at = None
+
+    @transition(
+        field=state, source=State.SUBMITTED, target=State.PROCESSING,
+        permission=_role(Role.RECEPTION),
+    )
+    def accept(self, *, at: datetime, due_at: datetime, due_soon_at: datetime) -> None:
+        self.received_at = at
+        self.due_at = due_at
+        self.due_soon_at = due_soon_at
+
+    @transition(
+        field=state, source=State.PROCESSING, target=State.AWAITING_SUPPLEMENT,
+        permission=_role(Role.SPECIALIST),
+    )
+    def request_supplement(self, *, at: datetime) -> None:
+        self.paused_at = at
+
+    @transition(
+        field=state, source=State.AWAITING_SUPPLEMENT, target=State.PROCESSING,
+        permission=_is_applicant,
+    )
+    def supply(self, *, at: datetime, due_at: datetime, due_soon_at: datetime) -> None:
+        self.paused_at = None
+        self.due_at = due_at
+        self.due_soon_at = due_soon_at
+
+    @transition(
+        field=state, source=State.PROCESSING, target=State.SUSPENDED,
+        permission=_role(Role.SPECIALIST),
+    )
+    def suspend(self, *, at: datetime) -> None:
+        self.paused_at = at
+
+    @transition(
+        field=state, source=State.SUSPENDED, target=State.PROCESSING,
+        permission=_role(Role.SPECIALIST),
+    )
+    def resume(self, *, at: datetime, due_at: datetime, due_soon_at: datetime) -> None:
+        self.paused_at = None
+        self.due_at = due_at
+        self.due_soon_at = due_soon_at
+
+    @transition(
+        field=state, source=State.PROCESSING, target=State.PENDING_APPROVAL,
+        permission=_role(Role.SPECIALIST),
+    )
+    def propose(self, *, at: datetime) -> None:
+        pass
+
+    @transition(
+        field=state, source=State.PENDING_APPROVAL, target=State.PROCESSING,
+        permission=_role(Role.LEADER),
+    )
+    def send_back(self, *, at: datetime) -> None:
+        pass
+
+    @transition(
+        field=state, source=State.PENDING_APPROVAL, target=State.APPROVED,
+        permission=_role(Role.LEADER),
+    )
+    def approve(self, *, at: datetime) -> None:
+        pass
+
+    @transition(
+        field=state, source=State.PENDING_APPROVAL, target=State.REFUSED,
+        permission=_role(Role.LEADER),
+    )
+    def refuse(self, *, at: datetime, outcome: str) -> None:
+        self.completed_at = at
+        self.outcome = outcome
+
+    @transition(
+        field=state, source=State.APPROVED, target=State.RESULT_READY,
+        permission=_role(Role.LEADER),
+    )
+    def issue_result(self, *, at: datetime, outcome: str) -> None:
+        self.completed_at = at
+        self.outcome = outcome
+
+    @transition(
+        field=state, source=State.RESULT_READY, target=State.RETURNED,
+        conditions=[_result_fee_settled], permission=_role(Role.RECEPTION),
+    )
+    def return_result(self, *, at: datetime) -> None:
+        self.returned_at = at
+
+    @transition(
+        field=state, source=WITHDRAWABLE_STATES, target=State.WITHDRAWN,
+        permission=_is_applicant,
+    )
+    def withdraw(self, *, at: datetime) -> None:
+        self.withdrawn_at = at
+        self.paused_at = None
+
+
+class ClockInterval(models.Model):
+    """A span during which the SLA clock stood still (supplement owed, suspension)."""
+
+    class Kind(models.TextChoices):
+        SUPPLEMENT = "supplement", _("Chờ bổ sung")
+        SUSPENSION = "suspension", _("Tạm dừng")
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="pauses")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    policy = models.CharField(max_length=16, choices=Procedure.SupplementClock.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    working_minutes = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dossier", "started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dossier"], condition=Q(ended_at__isnull=True),
+                name="one_open_pause_per_dossier",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="pause_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.started_at:%d/%m/%Y %H:%M}"
+
+
+class DossierTransition(models.Model):
+    """Append-only history, one row per state change, chained by hash per dossier."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="transitions")
+    name = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=32)
+    to_state = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    step = models.CharField(max_length=32, blank=True)
+    clock_effect = models.CharField(max_length=16, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = DossierTransitionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("nhật ký xử lý")
+        verbose_name_plural = _("nhật ký xử lý")
+        ordering = ["dossier", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}: {self.from_state} → {self.to_state}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValidationError(_("Nhật ký xử lý chỉ được ghi thêm, không được sửa."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Nhật ký xử lý không được xóa."))

@@ -1,0 +1,97 @@
+"""Requests and messages crossing the boundary: idempotency records, the outbox, inbound calls."""
+
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .dossier import Dossier
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request carrying an Idempotency-Key, replayed for repeats."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    scope = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
+
+class OutboundMessage(models.Model):
+    """The outbox: one row per message to an external system, written with the change that
+    causes it and sent later by the relay, in order per dossier and system."""
+
+    class Kind(models.TextChoices):
+        PUSH_DOSSIER = "push_dossier", _("Đồng bộ hồ sơ")
+        PUSH_PROGRESS = "push_progress", _("Cập nhật tiến độ")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Chờ gửi")
+        SENDING = "sending", _("Đang gửi")
+        SENT = "sent", _("Đã gửi")
+        FAILED = "failed", _("Lỗi, sẽ gửi lại")
+        DEAD = "dead", _("Ngừng gửi")
+
+    UNSENT = (Status.PENDING, Status.SENDING, Status.FAILED, Status.DEAD)
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="outbox")
+    system = models.CharField(_("hệ thống"), max_length=32)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    external_reference = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("thông điệp gửi đi")
+        verbose_name_plural = _("thông điệp gửi đi")
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
+            models.Index(fields=["dossier", "system", "id"], name="outbox_order_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.kind} #{self.dossier_id} ({self.status})"
+
+
+class InboundCall(models.Model):
+    """The first answer to an authenticated inbound call, replayed for a repeat of it."""
+
+    source = models.CharField(max_length=32)
+    key = models.CharField(max_length=128)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="inbound_call_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.key}"

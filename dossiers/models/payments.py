@@ -1,0 +1,57 @@
+"""Fees and charges paid for a dossier."""
+
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import TimeStampedModel
+
+from .dossier import Dossier
+
+
+class Payment(TimeStampedModel):
+    class Kind(models.TextChoices):
+        FEE = "fee", _("Phí")
+        CHARGE = "charge", _("Lệ phí")
+
+    class Mode(models.TextChoices):
+        BEFORE = "before", _("Thu trước")
+        AFTER = "after", _("Thu sau")
+        EXEMPT = "exempt", _("Miễn")
+
+    class Channel(models.TextChoices):
+        CASH = "cash", _("Tiền mặt")
+        TRANSFER = "transfer", _("Chuyển khoản")
+        ONLINE = "online", _("Thanh toán trực tuyến")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Chờ thanh toán")
+        PAID = "paid", _("Đã thanh toán")
+        FAILED = "failed", _("Thất bại")
+        REFUNDED = "refunded", _("Đã hoàn")
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="payments")
+    amount = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FEE)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    provider = models.CharField(max_length=32, blank=True)
+    provider_reference = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("thanh toán")
+        verbose_name_plural = _("thanh toán")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_at__isnull=False), name="paid_has_paid_at"
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "provider_reference"], condition=~Q(provider_reference=""),
+                name="payment_provider_reference_unique",
+            ),
+        ]

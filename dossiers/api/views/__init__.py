@@ -1,0 +1,57 @@
+"""HTTP for dossiers: one APIView per action, each validate / select / call / serialize."""
+
+from .applicant import (
+    DocumentDownloadApi,
+    DocumentListApi,
+    DocumentUploadApi,
+    DossierCreateApi,
+    DossierDetailApi,
+    DossierFormUpdateApi,
+    DossierListApi,
+    DossierResultApi,
+    DossierTimelineApi,
+    PaymentStartApi,
+    ProcedureDetailApi,
+    ProcedureListApi,
+    RatingCreateApi,
+)
+from .indicators import IndicatorsApi, IndicatorsCsvApi, OverdueCsvApi
+from .officers import (
+    ApologyApproveApi,
+    ApologyDraftApi,
+    DossierAssignApi,
+    DossierClaimApi,
+    DossierLookupApi,
+    QueueApi,
+)
+from .transitions import (
+    DossierAcceptApi,
+    DossierApproveApi,
+    DossierIssueResultApi,
+    DossierProposeApi,
+    DossierRefuseApi,
+    DossierRefuseAtReceptionApi,
+    DossierRequestSupplementApi,
+    DossierResubmitApi,
+    DossierResumeApi,
+    DossierReturnForCompletionApi,
+    DossierReturnResultApi,
+    DossierSendBackApi,
+    DossierSubmitApi,
+    DossierSupplyApi,
+    DossierSuspendApi,
+    DossierWithdrawApi,
+)
+
+__all__ = [
+    "ApologyApproveApi", "ApologyDraftApi", "DocumentDownloadApi", "DocumentListApi",
+    "DocumentUploadApi", "DossierAcceptApi", "DossierApproveApi", "DossierAssignApi",
+    "DossierClaimApi", "DossierCreateApi", "DossierDetailApi", "DossierFormUpdateApi",
+    "DossierIssueResultApi", "DossierListApi", "DossierLookupApi", "DossierProposeApi",
+    "DossierRefuseApi", "DossierRefuseAtReceptionApi", "DossierRequestSupplementApi",
+    "DossierResubmitApi", "DossierResultApi", "DossierResumeApi",
+    "DossierReturnForCompletionApi", "DossierReturnResultApi", "DossierSendBackApi",
+    "DossierSubmitApi", "DossierSupplyApi", "DossierSuspendApi", "DossierTimelineApi",
+    "DossierWithdrawApi", "IndicatorsApi", "IndicatorsCsvApi", "OverdueCsvApi",
+    "PaymentStartApi", "ProcedureDetailApi", "ProcedureListApi", "QueueApi", "RatingCreateApi",
+]

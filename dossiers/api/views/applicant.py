@@ -1,0 +1,196 @@
+"""The catalog and the applicant's dossiers: drafting, documents, payment, result."""
+
+
+from django.http import FileResponse
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from portal.api.mixins import (
+    ApplicantApi,
+    AuthenticatedApi,
+    PublicApi,
+)
+
+from ... import selectors, services
+from ...models import Result
+from ..serializers import (
+    DocumentSerializer,
+    DossierOwnerSerializer,
+    DossierSerializer,
+    ProcedureSerializer,
+    TransitionSerializer,
+)
+from ._common import _serialize, _validated
+
+# --- catalog -------------------------------------------------------------------------
+
+
+class ProcedureListApi(PublicApi):
+    @extend_schema(responses=ProcedureSerializer(many=True))
+    def get(self, request):
+        procedures = selectors.procedure_list(
+            sector=request.query_params.get("sector"), search=request.query_params.get("q")
+        )
+        return Response(ProcedureSerializer(procedures, many=True).data)
+
+
+class ProcedureDetailApi(PublicApi):
+    @extend_schema(responses=ProcedureSerializer)
+    def get(self, request, procedure_id: int):
+        procedure = selectors.procedure_list().filter(pk=procedure_id).first()
+        if procedure is None:
+            from ...exceptions import ProcedureNotFound
+
+            raise ProcedureNotFound()
+        return Response(ProcedureSerializer(procedure).data)
+
+
+# --- the applicant's dossiers --------------------------------------------------------
+
+
+class DossierListApi(AuthenticatedApi):
+    @extend_schema(responses=DossierSerializer(many=True))
+    def get(self, request):
+        dossiers = selectors.dossier_list_for(user=request.user)[:200]
+        return Response([_serialize(d, request.user) for d in dossiers])
+
+
+class DossierCreateApi(ApplicantApi):
+    class InputSerializer(serializers.Serializer):
+        procedure_id = serializers.IntegerField()
+        form_data = serializers.JSONField(required=False, default=dict)
+        on_behalf_name = serializers.CharField(required=False, default="", allow_blank=True,
+                                               max_length=255)
+
+    @extend_schema(request=InputSerializer, responses={201: DossierOwnerSerializer})
+    def post(self, request):
+        data = _validated(self.InputSerializer, request.data)
+        dossier = services.dossier_create(actor=request.user, **data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier.pk)
+        return Response(_serialize(dossier, request.user), status=status.HTTP_201_CREATED)
+
+
+class DossierDetailApi(AuthenticatedApi):
+    @extend_schema(responses=DossierSerializer)
+    def get(self, request, dossier_id: int):
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        body = _serialize(dossier, request.user)
+        body["documents"] = DocumentSerializer(
+            selectors.dossier_documents(dossier=dossier), many=True
+        ).data
+        return Response(body)
+
+
+class DossierFormUpdateApi(ApplicantApi):
+    class InputSerializer(serializers.Serializer):
+        form_data = serializers.JSONField()
+        version = serializers.IntegerField(required=False)
+
+    @extend_schema(request=InputSerializer, responses=DossierOwnerSerializer)
+    def put(self, request, dossier_id: int):
+        data = _validated(self.InputSerializer, request.data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        services.dossier_update_form(dossier_id=dossier.pk, actor=request.user, **data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        return Response(_serialize(dossier, request.user))
+
+
+class DocumentUploadApi(AuthenticatedApi):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        component = serializers.CharField(max_length=64)
+        file = serializers.FileField(allow_empty_file=True)
+        digitized = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(request=InputSerializer, responses={201: DocumentSerializer})
+    def post(self, request, dossier_id: int):
+        data = _validated(self.InputSerializer, request.data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        document = services.document_upload(
+            dossier_id=dossier.pk, actor=request.user, component_code=data["component"],
+            uploaded_file=data["file"], digitized=data["digitized"],
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentListApi(AuthenticatedApi):
+    @extend_schema(responses=DocumentSerializer(many=True))
+    def get(self, request, dossier_id: int):
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        documents = selectors.dossier_documents(dossier=dossier, all_versions=True)
+        return Response(DocumentSerializer(documents, many=True).data)
+
+
+class DocumentDownloadApi(AuthenticatedApi):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, document_id: int):
+        document = selectors.document_get_for(user=request.user, document_id=document_id)
+        response = FileResponse(
+            document.file.open("rb"), as_attachment=True, filename=document.original_name,
+            content_type=document.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class DossierTimelineApi(AuthenticatedApi):
+    @extend_schema(responses=TransitionSerializer(many=True))
+    def get(self, request, dossier_id: int):
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        history = selectors.dossier_history(dossier=dossier)
+        return Response(TransitionSerializer(history, many=True).data)
+
+
+class DossierResultApi(AuthenticatedApi):
+    @extend_schema(responses=dict)
+    def get(self, request, dossier_id: int):
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        result = Result.objects.filter(dossier=dossier).first()
+        if result is None:
+            from ...exceptions import DossierNotFound
+
+            raise DossierNotFound("Hồ sơ chưa có kết quả.")
+        return Response({
+            "kind": result.kind, "number": result.number, "issued_at": result.issued_at,
+            "electronic": result.electronic, "signed": result.signed, "sha256": result.sha256,
+            "outcome": dossier.outcome,
+        })
+
+
+class PaymentStartApi(ApplicantApi):
+    @extend_schema(request=None, responses={201: dict})
+    def post(self, request, dossier_id: int):
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        payment = services.payment_start(dossier_id=dossier.pk, actor=request.user)
+        # The fake provider settles at once through the same confirmation path a signed
+        # callback takes; a real provider redirects the applicant and calls back.
+        if payment.provider == "fake" and payment.status == "pending":
+            payment = services.payment_confirm(
+                provider=payment.provider, provider_reference=payment.provider_reference,
+                amount=payment.amount, confirmed_by="provider:fake",
+            )
+        return Response(
+            {"id": payment.pk, "amount": payment.amount, "status": payment.status,
+             "provider": payment.provider, "provider_reference": payment.provider_reference},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class RatingCreateApi(ApplicantApi):
+    class InputSerializer(serializers.Serializer):
+        score = serializers.IntegerField(min_value=1, max_value=5)
+        comment = serializers.CharField(required=False, default="", allow_blank=True,
+                                        max_length=2000)
+
+    @extend_schema(request=InputSerializer, responses={201: dict})
+    def post(self, request, dossier_id: int):
+        data = _validated(self.InputSerializer, request.data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        rating = services.rating_create(dossier_id=dossier.pk, actor=request.user, **data)
+        return Response({"score": rating.score, "comment": rating.comment},
+                        status=status.HTTP_201_CREATED)

@@ -1,0 +1,125 @@
+"""One endpoint per workflow transition, and the idempotent submit."""
+
+import inspect
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from portal.api.mixins import (
+    AuthenticatedApi,
+)
+from portal.api.permissions import IsApplicant
+
+from ... import selectors, services
+from ...exceptions import InvalidFormData
+from ...models import Dossier, Result
+from ..serializers import (
+    DossierOwnerSerializer,
+    DossierSerializer,
+)
+from ._common import _serialize, _validated
+
+# --- transitions ---------------------------------------------------------------------
+
+
+class _TransitionApi(AuthenticatedApi):
+    """Base of the one-view-per-transition endpoints; subclasses name their service."""
+
+    service = None
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(required=False)
+        reason = serializers.CharField(required=False, default="", allow_blank=True,
+                                       max_length=4000)
+
+    def call(self, request, dossier: Dossier, data: dict) -> Dossier:
+        kwargs = {"version": data.get("version")}
+        if "reason" in inspect.signature(self.service).parameters:
+            kwargs["reason"] = data.get("reason", "")
+        return self.service(dossier_id=dossier.pk, actor=request.user, **kwargs)
+
+    @extend_schema(request=InputSerializer, responses=DossierSerializer)
+    def post(self, request, dossier_id: int):
+        data = _validated(self.InputSerializer, request.data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        dossier = self.call(request, dossier, data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier.pk)
+        return Response(_serialize(dossier, request.user))
+
+
+def _transition_api(name: str, service, *, base=_TransitionApi):
+    return type(
+        f"Dossier{name.title().replace('_', '')}Api", (base,),
+        {"service": staticmethod(service), "__doc__": service.__doc__},
+    )
+
+
+class DossierSubmitApi(_TransitionApi):
+    """Submit a draft; honours an Idempotency-Key header."""
+
+    permission_classes = [*AuthenticatedApi.permission_classes, IsApplicant]
+    service = staticmethod(services.dossier_submit)
+
+    @extend_schema(request=_TransitionApi.InputSerializer, responses=DossierOwnerSerializer)
+    def post(self, request, dossier_id: int):
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return super().post(request, dossier_id)
+        if len(key) > 255:
+            raise InvalidFormData("Idempotency-Key quá dài.")
+        scope = f"submit:{dossier_id}"
+        fingerprint = services.request_fingerprint(scope=scope, body=request.data)
+        record = services.idempotency_lookup(
+            user=request.user, key=key, scope=scope, fingerprint=fingerprint
+        )
+        if record is not None:
+            return Response(record.response_body, status=record.response_status,
+                            headers={"Idempotent-Replayed": "true"})
+        response = super().post(request, dossier_id)
+        services.idempotency_store(
+            user=request.user, key=key, scope=scope, fingerprint=fingerprint,
+            status=response.status_code, body=response.data,
+        )
+        return response
+
+
+DossierResubmitApi = _transition_api("resubmit", services.dossier_resubmit)
+DossierReturnForCompletionApi = _transition_api(
+    "return_for_completion", services.dossier_return_for_completion
+)
+DossierRefuseAtReceptionApi = _transition_api(
+    "refuse_at_reception", services.dossier_refuse_at_reception
+)
+DossierAcceptApi = _transition_api("accept", services.dossier_accept)
+DossierRequestSupplementApi = _transition_api(
+    "request_supplement", services.dossier_request_supplement
+)
+DossierSupplyApi = _transition_api("supply", services.dossier_supply)
+DossierSuspendApi = _transition_api("suspend", services.dossier_suspend)
+DossierResumeApi = _transition_api("resume", services.dossier_resume)
+DossierProposeApi = _transition_api("propose", services.dossier_propose)
+DossierSendBackApi = _transition_api("send_back", services.dossier_send_back)
+DossierApproveApi = _transition_api("approve", services.dossier_approve)
+DossierRefuseApi = _transition_api("refuse", services.dossier_refuse)
+DossierReturnResultApi = _transition_api("return_result", services.dossier_return_result)
+DossierWithdrawApi = _transition_api("withdraw", services.dossier_withdraw)
+
+
+class DossierIssueResultApi(_TransitionApi):
+    service = staticmethod(services.dossier_issue_result)
+
+    class InputSerializer(_TransitionApi.InputSerializer):
+        kind = serializers.ChoiceField(choices=Result.Kind.choices, default=Result.Kind.LICENCE)
+        number = serializers.CharField(required=False, default="", allow_blank=True,
+                                       max_length=64)
+
+    @extend_schema(request=InputSerializer, responses=DossierSerializer)
+    def post(self, request, dossier_id: int):
+        return super().post(request, dossier_id)
+
+    def call(self, request, dossier, data):
+        return services.dossier_issue_result(
+            dossier_id=dossier.pk, actor=request.user, kind=data["kind"],
+            number=data["number"], version=data.get("version"),
+        )

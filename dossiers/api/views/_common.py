@@ -1,14 +1,7 @@
 """Helpers shared by the API views."""
 
-
-
-
-
 from ...models import Dossier
-from ..serializers import (
-    DossierOwnerSerializer,
-    DossierSerializer,
-)
+from ..serializers import DossierOwnerSerializer, DossierSerializer
 
 
 def _serialize(dossier: Dossier, user) -> dict:

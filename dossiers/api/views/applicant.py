@@ -1,6 +1,5 @@
 """The catalog and the applicant's dossiers: drafting, documents, payment, result."""
 
-
 from django.http import FileResponse
 
 from drf_spectacular.utils import extend_schema

@@ -10,9 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from portal import clock
-from portal.api.mixins import (
-    SupervisorApi,
-)
+from portal.api.mixins import SupervisorApi
 
 from ... import selectors, services
 from ._common import _validated

@@ -1,22 +1,15 @@
 """The officers' side: queue, claim and assign, the apology slip; the public lookup."""
 
-
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
-from portal.api.mixins import (
-    OfficerApi,
-    PublicApi,
-)
+from portal.api.mixins import OfficerApi, PublicApi
 
 from ... import selectors, services
 from ...models import ApologySlip
-from ..serializers import (
-    DossierSerializer,
-)
+from ..serializers import DossierSerializer
 from ._common import _validated
 
 # --- officers ------------------------------------------------------------------------

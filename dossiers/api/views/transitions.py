@@ -6,18 +6,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from portal.api.mixins import (
-    AuthenticatedApi,
-)
+from portal.api.mixins import AuthenticatedApi
 from portal.api.permissions import IsApplicant
 
 from ... import selectors, services
 from ...exceptions import InvalidFormData
 from ...models import Dossier, Result
-from ..serializers import (
-    DossierOwnerSerializer,
-    DossierSerializer,
-)
+from ..serializers import DossierOwnerSerializer, DossierSerializer
 from ._common import _serialize, _validated
 
 # --- transitions ---------------------------------------------------------------------

@@ -9,26 +9,28 @@ from .indicators import summary_add
 from .notifications import notification_send_overdue, notification_send_transition
 from .payments import payment_confirm, payment_record_at_counter, payment_start
 from .queue import dossier_assign, dossier_claim, dossier_flag_overdue, rating_create
-from .workflow import (
-    calendar_for,
-    dossier_accept,
+from .review import (
     dossier_approve,
-    dossier_create,
     dossier_issue_result,
     dossier_propose,
     dossier_refuse,
-    dossier_refuse_at_reception,
     dossier_request_supplement,
-    dossier_resubmit,
     dossier_resume,
-    dossier_return_for_completion,
     dossier_return_result,
     dossier_send_back,
-    dossier_submit,
     dossier_supply,
     dossier_suspend,
-    dossier_update_form,
     dossier_withdraw,
+)
+from .workflow import (
+    calendar_for,
+    dossier_accept,
+    dossier_create,
+    dossier_refuse_at_reception,
+    dossier_resubmit,
+    dossier_return_for_completion,
+    dossier_submit,
+    dossier_update_form,
 )
 
 __all__ = [

@@ -1,0 +1,238 @@
+"""Processing after reception: supplements, suspension, proposal, decision, result, withdrawal."""
+
+
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import transaction
+
+from portal.roles import Role
+
+from .. import sla
+from ..exceptions import (
+    InvalidFormData,
+)
+from ..models import (
+    ClockInterval,
+    Dossier,
+    Procedure,
+    Result,
+)
+from .indicators import summary_add
+from .workflow import _enter_step, _transition, calendar_for
+
+# --- processing ----------------------------------------------------------------------
+
+
+def _pause(kind: str, policy: str) -> Callable[[Dossier, datetime], dict]:
+    def after(dossier: Dossier, now: datetime) -> dict:
+        ClockInterval.objects.create(
+            dossier=dossier, kind=kind, policy=policy, started_at=now, reason=dossier.reason
+        )
+        return {"due_at": dossier.due_at.isoformat()}
+
+    return after
+
+
+def _resume_prepare(dossier: Dossier, now: datetime, holder: dict) -> dict:
+    cal = holder["cal"] = calendar_for(dossier.handling_agency)
+    pause = ClockInterval.objects.select_for_update().get(dossier=dossier, ended_at__isnull=True)
+    minutes = cal.working_minutes_between(pause.started_at, now)
+    pause.ended_at = now
+    pause.working_minutes = max(0, int(minutes))
+    pause.save(update_fields=["ended_at", "working_minutes"])
+    if pause.policy == "restart":
+        due = sla.restart_due(
+            now, dossier.procedure.processing_days, cal, kind=dossier.procedure.duration_kind
+        )
+        holder["effect"] = "restart"
+    else:
+        due = sla.shift_due_for_pause(dossier.due_at, pause.started_at, now, cal)
+        holder["effect"] = "resume"
+    if dossier.step_due_at:
+        holder["step_due_at"] = sla.shift_due_for_pause(
+            dossier.step_due_at, pause.started_at, now, cal
+        )
+    holder["minutes"] = pause.working_minutes
+    return {"due_at": due, "due_soon_at": sla.due_soon_from(due, cal)}
+
+
+def _resume_after(dossier: Dossier, now: datetime, holder: dict) -> dict:
+    if "step_due_at" in holder:
+        dossier.step_due_at = holder["step_due_at"]
+    return {"due_at": dossier.due_at.isoformat(), "paused_working_minutes": holder["minutes"]}
+
+
+@transaction.atomic(durable=True)
+def dossier_request_supplement(
+    *, dossier_id: int, actor, reason: str, version: int | None = None
+) -> Dossier:
+    """The specialist asks for a supplement (form 02); the clock pauses or will restart."""
+    policy = Procedure.objects.filter(dossiers=dossier_id).values_list(
+        "supplement_clock", flat=True
+    ).first()
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="request_supplement", reason=reason,
+        require_reason=True, version=version, clock_effect="pause",
+        after=_pause(ClockInterval.Kind.SUPPLEMENT, policy or "pause"),
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_supply(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
+    """The applicant answers the supplement request; the clock resumes or restarts."""
+    holder: dict = {}
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="supply", version=version,
+        prepare=lambda d, now: _resume_prepare(d, now, holder),
+        after=lambda d, now: _resume_after(d, now, holder), clock_effect="resume",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_suspend(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
+    """The specialist suspends processing with a reason; the clock pauses."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="suspend", reason=reason, require_reason=True,
+        version=version, clock_effect="pause",
+        after=_pause(ClockInterval.Kind.SUSPENSION, "pause"),
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_resume(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
+    """Processing resumes; the paused working time is added to the due time."""
+    holder: dict = {}
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="resume", version=version,
+        prepare=lambda d, now: _resume_prepare(d, now, holder),
+        after=lambda d, now: _resume_after(d, now, holder), clock_effect="resume",
+    )
+
+
+def _step_change(role: str):
+    def after(dossier: Dossier, now: datetime) -> dict:
+        _enter_step(dossier, role, now, calendar_for(dossier.handling_agency))
+        return {"step": dossier.current_step.code if dossier.current_step else ""}
+
+    return after
+
+
+@transaction.atomic(durable=True)
+def dossier_propose(
+    *, dossier_id: int, actor, reason: str = "", version: int | None = None
+) -> Dossier:
+    """The specialist proposes a decision to the leader."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="propose", reason=reason, version=version,
+        after=_step_change(Role.LEADER), clock_effect="step",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_send_back(
+    *, dossier_id: int, actor, reason: str, version: int | None = None
+) -> Dossier:
+    """The leader sends the dossier back to the specialist for rework."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="send_back", reason=reason,
+        require_reason=True, version=version, after=_step_change(Role.SPECIALIST),
+        clock_effect="step",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_approve(
+    *, dossier_id: int, actor, reason: str = "", version: int | None = None
+) -> Dossier:
+    """The leader approves; the result is then issued."""
+
+    def after(dossier: Dossier, now: datetime) -> dict:
+        dossier.current_step = None
+        dossier.step_due_at = None
+        return {}
+
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="approve", reason=reason, version=version,
+        after=after, clock_effect="step",
+    )
+
+
+def _completion(dossier: Dossier, now: datetime) -> dict:
+    return {"outcome": sla.outcome(now, dossier.due_at, calendar_for(dossier.handling_agency))}
+
+
+def _close_step(dossier: Dossier) -> None:
+    dossier.current_step = None
+    dossier.step_due_at = None
+
+
+@transaction.atomic(durable=True)
+def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
+    """The leader refuses the request; the clock stops and the outcome is recorded."""
+
+    def after(dossier: Dossier, now: datetime) -> dict:
+        _close_step(dossier)
+        Result.objects.create(dossier=dossier, kind=Result.Kind.REFUSAL, issued_at=now)
+        summary_add(
+            dossier=dossier, at=now, completed=1, refused=1, results_electronic=1,
+            **{dossier.outcome: 1},
+        )
+        return {"outcome": dossier.outcome}
+
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="refuse", reason=reason, require_reason=True,
+        version=version, prepare=_completion, after=after, clock_effect="stop",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_issue_result(
+    *, dossier_id: int, actor, kind: str = Result.Kind.LICENCE, number: str = "",
+    electronic: bool = True, version: int | None = None,
+) -> Dossier:
+    """The result is issued: the clock stops and the outcome is recorded."""
+
+    def after(dossier: Dossier, now: datetime) -> dict:
+        _close_step(dossier)
+        Result.objects.create(
+            dossier=dossier, kind=kind, number=number, electronic=electronic, issued_at=now
+        )
+        summary_add(
+            dossier=dossier, at=now, completed=1, results_electronic=int(electronic),
+            **{dossier.outcome: 1},
+        )
+        return {"outcome": dossier.outcome, "number": number}
+
+    if kind not in Result.Kind.values:
+        raise InvalidFormData(extra={"errors": [{"field": "kind", "message": "unknown kind"}]})
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="issue_result", version=version,
+        prepare=_completion, after=after, clock_effect="stop",
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_return_result(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
+    """The result is handed to the applicant (at the counter or online)."""
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="return_result", version=version,
+        prefetch=("payments",),
+    )
+
+
+@transaction.atomic(durable=True)
+def dossier_withdraw(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
+    """The applicant withdraws an open dossier; it is not counted in the on-time rate."""
+
+    def after(dossier: Dossier, now: datetime) -> dict:
+        ClockInterval.objects.filter(dossier=dossier, ended_at__isnull=True).update(ended_at=now)
+        _close_step(dossier)
+        if dossier.received_at:
+            summary_add(dossier=dossier, at=now, withdrawn=1)
+        return {}
+
+    return _transition(
+        dossier_id=dossier_id, actor=actor, name="withdraw", reason=reason, require_reason=True,
+        version=version, after=after, clock_effect="stop",
+    )

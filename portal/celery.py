@@ -15,4 +15,8 @@ app.conf.beat_schedule = {
         "task": "dossiers.tasks.sweep_overdue",
         "schedule": crontab(minute="*/15"),
     },
+    "refresh-revocation-cache": {
+        "task": "signatures.tasks.refresh_revocation_cache",
+        "schedule": crontab(minute=7),
+    },
 }

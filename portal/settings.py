@@ -153,5 +153,59 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 
 # --- signatures: trust store, revocation fetch allowlist, result signer -----------------
+# Revocation data is fetched only from these hosts ("host" or "host:port"); URLs inside
+# uploaded certificates are never followed.
+SIGNATURES_REVOCATION_HOSTS = env.list("SIGNATURES_REVOCATION_HOSTS", default=[])
+SIGNATURES_CRL_URLS = env.list("SIGNATURES_CRL_URLS", default=[])
+SIGNATURES_REVOCATION_TIMEOUT = env.float("SIGNATURES_REVOCATION_TIMEOUT", default=10.0)
+SIGNATURES_REVOCATION_MAX_BYTES = env.int("SIGNATURES_REVOCATION_MAX_BYTES", default=20 * 2**20)
+SIGNATURES_REVOCATION_REFRESH_MINUTES = env.int("SIGNATURES_REVOCATION_REFRESH_MINUTES", default=60)
+# The agency's signing key: demo (generated at start-up), pkcs12, pkcs11 or remote.
+SIGNATURES_SIGNER = env("SIGNATURES_SIGNER", default="demo")
+SIGNATURES_PKCS12_PATH = env("SIGNATURES_PKCS12_PATH", default="")
+SIGNATURES_PKCS12_PASSWORD = env("SIGNATURES_PKCS12_PASSWORD", default="")
+SIGNATURES_PKCS11_MODULE = env("SIGNATURES_PKCS11_MODULE", default="")
+SIGNATURES_PKCS11_TOKEN_LABEL = env("SIGNATURES_PKCS11_TOKEN_LABEL", default="")
+SIGNATURES_PKCS11_PIN = env("SIGNATURES_PKCS11_PIN", default="")
+SIGNATURES_PKCS11_KEY_LABEL = env("SIGNATURES_PKCS11_KEY_LABEL", default="")
+SIGNATURES_PKCS11_CERT_LABEL = env("SIGNATURES_PKCS11_CERT_LABEL", default="")
+SIGNATURES_REMOTE_URL = env("SIGNATURES_REMOTE_URL", default="")
+SIGNATURES_REMOTE_TOKEN = env("SIGNATURES_REMOTE_TOKEN", default="")
+SIGNATURES_REMOTE_TIMEOUT = env.float("SIGNATURES_REMOTE_TIMEOUT", default=10.0)
+# PAdES B-T when a timestamp authority is set, B-B otherwise.
+SIGNATURES_TSA_URL = env("SIGNATURES_TSA_URL", default="")
+SIGNATURES_TSA_TIMEOUT = env.float("SIGNATURES_TSA_TIMEOUT", default=10.0)
+# Above either limit, the dossiers app verifies in a Celery task instead of inline.
+SIGNATURES_INLINE_MAX_BYTES = env.int("SIGNATURES_INLINE_MAX_BYTES", default=2 * 2**20)
+SIGNATURES_TASK_TIME_LIMIT = env.int("SIGNATURES_TASK_TIME_LIMIT", default=120)
+SIGNATURES_TASK_MAX_MEMORY_KB = env.int("SIGNATURES_TASK_MAX_MEMORY_KB", default=512 * 1024)
+# Public verification endpoint, per client address.
+SIGNATURES_VERIFY_RATE = env("SIGNATURES_VERIFY_RATE", default="30/min")
+
 
 # --- integrations: national and provincial portals, payment platform -------------------
+# Each integration turns on when its URL is set; until then its fake adapter answers in-process.
+# `manage.py run_simulator --port 8001` serves all three on loopback for the demo.
+NATIONAL_PORTAL_URL = env("NATIONAL_PORTAL_URL", default="")
+NATIONAL_PORTAL_USERNAME = env("NATIONAL_PORTAL_USERNAME", default="")
+NATIONAL_PORTAL_PASSWORD = env("NATIONAL_PORTAL_PASSWORD", default="")
+NATIONAL_PORTAL_ADAPTER = env("NATIONAL_PORTAL_ADAPTER", default="")  # "" = by the URL
+PROVINCIAL_PORTAL_URL = env("PROVINCIAL_PORTAL_URL", default="")
+PROVINCIAL_PORTAL_USERNAME = env("PROVINCIAL_PORTAL_USERNAME", default="")
+PROVINCIAL_PORTAL_PASSWORD = env("PROVINCIAL_PORTAL_PASSWORD", default="")
+PROVINCIAL_PORTAL_ADAPTER = env("PROVINCIAL_PORTAL_ADAPTER", default="")
+PAYMENT_PLATFORM_URL = env("PAYMENT_PLATFORM_URL", default="")
+PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="")  # "" = platform when its URL is set
+PAYMENT_MERCHANT_ID = env("PAYMENT_MERCHANT_ID", default="")
+PAYMENT_SECRET = env("PAYMENT_SECRET", default="")
+PAYMENT_BENEFICIARY_ACCOUNT = env("PAYMENT_BENEFICIARY_ACCOUNT", default="")
+PAYMENT_BENEFICIARY_BANK = env("PAYMENT_BENEFICIARY_BANK", default="")
+PAYMENT_BENEFICIARY_NAME = env("PAYMENT_BENEFICIARY_NAME", default="")
+PAYMENT_NOTIFY_URL = env("PAYMENT_NOTIFY_URL", default="")
+PAYMENT_CALLBACK_WINDOW_SECONDS = env.int("PAYMENT_CALLBACK_WINDOW_SECONDS", default=600)
+# Inbound calls (portals pushing to us) are refused unless this secret is set.
+INBOUND_HMAC_SECRET = env("INBOUND_HMAC_SECRET", default="")
+INBOUND_REPLAY_WINDOW_SECONDS = env.int("INBOUND_REPLAY_WINDOW_SECONDS", default=300)
+INTEGRATIONS_CONNECT_TIMEOUT = env.float("INTEGRATIONS_CONNECT_TIMEOUT", default=3.05)
+INTEGRATIONS_READ_TIMEOUT = env.float("INTEGRATIONS_READ_TIMEOUT", default=10.0)
+INTEGRATIONS_TOKEN_SKEW = env.float("INTEGRATIONS_TOKEN_SKEW", default=30.0)

@@ -5,11 +5,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
-api_v1 = [path("", include("dossiers.api.urls"))]
+api_v1 = [
+    path("", include("dossiers.api.urls")),
+    path("signatures/", include("signatures.api.urls")),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("xac-thuc/", include("signatures.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

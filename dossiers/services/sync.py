@@ -11,9 +11,11 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from integrations.exceptions import IntegrationError
 from portal import clock
 
 from ..models import Document, Dossier, DossierTransition, OutboundMessage, Result
+from .portal_sync import deliver
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,8 @@ def _snapshot_payload(dossier: Dossier, row: DossierTransition) -> dict:
     return {
         "dossier_id": dossier.pk,
         "code": dossier.code,
-        "procedure_code": dossier.procedure.national_code,
+        # Our procedure code; the adapter maps it to the remote one through its table.
+        "procedure_code": dossier.procedure.national_code or f"LOCAL-{dossier.procedure_id}",
         "procedure_name": dossier.procedure.name,
         "agency": dossier.handling_agency.code,
         "channel": dossier.channel,
@@ -139,16 +142,12 @@ def _backoff(attempts: int) -> timedelta:
 
 def _send(message: OutboundMessage) -> str:
     """Deliver one message through the system's adapter; returns the remote reference."""
-    from .portal_sync import deliver
-
     return deliver(message)
 
 
 def _is_rejection(exc: Exception) -> bool:
     """The remote side refused the message itself (4xx): retrying the same bytes won't help."""
-    from integrations.exceptions import PortalRejected
-
-    return isinstance(exc, PortalRejected)
+    return isinstance(exc, IntegrationError) and not exc.retryable
 
 
 def outbox_deliver(*, message_id: int, now: datetime | None = None) -> OutboundMessage:

@@ -120,10 +120,11 @@ def _transition(
         clock_effect=clock_effect, details=details,
     )
     dossier.save()
-    outbox_enqueue(dossier=dossier, row=log)
-    if name in NOTIFY_APPLICANT:
-        from ..tasks import notify_applicant
+    from ..tasks import notify_applicant, relay_outbox
 
+    if outbox_enqueue(dossier=dossier, row=log):
+        transaction.on_commit(relay_outbox.delay)
+    if name in NOTIFY_APPLICANT:
         transaction.on_commit(partial(notify_applicant.delay, log.pk))
     return dossier
 

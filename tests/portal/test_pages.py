@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.forms.models import model_to_dict
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 import pytest
@@ -39,7 +40,14 @@ from dossiers.services import (
     rating_create,
 )
 from dossiers.sla import VN_TZ
+from integrations.models import ProcedureCodeMapping
 from portal import clock
+from signatures import devpki
+from signatures.services import (
+    issued_document_record,
+    revocation_record_store,
+    trust_anchor_import,
+)
 from tests.dossiers.factories import DossierFactory, ProcedureFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +205,20 @@ def admin_data(applicant, reception, specialist, leader, pdf_file):
     )
     InboundCall.objects.create(source="national", key="k-1", request_hash="0" * 64,
                                response_status=201, response_body={"id": dossier.pk})
+    ProcedureCodeMapping.objects.create(system="national", local_code="2.000648",
+                                        remote_code="2.000648.000.00.00.H52")
+    now = timezone.now()
+    root = devpki.make_root("SCT Root", not_before=now - timedelta(days=1),
+                            not_after=now + timedelta(days=365))
+    trust_anchor_import(data=root.pem, scope="government")
+    revocation_record_store(
+        source="http://crl.example/r.crl",
+        data=devpki.make_crl(root, this_update=now - timedelta(minutes=1),
+                             next_update=now + timedelta(days=1)),
+    )
+    issued_document_record(content=b"%PDF signed", filename="kq.pdf", reference="1/GP-SCT",
+                           code="c1", signer_subject="SCT", signer_backend="pkcs12",
+                           level="B-B")
     assert Payment.objects.filter(status=Payment.Status.PAID).exists()
     assert DossierTransition.objects.filter(dossier=dossier).exists()
     assert OutboundMessage.objects.filter(dossier=dossier).exists()

@@ -1,0 +1,1 @@
+"""One module per remote portal; the fake is the default outside production."""

@@ -1,0 +1,52 @@
+"""The default mapping of our dossier states to the national portal's ten status codes.
+
+Keys are (our state, transition); a blank transition is any way into the state. Rows of
+`StatusMapping` override these per system; the data migration copies them into the table so
+administrators see and edit every row. Choices, using GLOSSARY.md:
+- draft 1: never pushed (nothing exists remotely before submission); listed so every state
+  has a row.
+- submitted 1: "Mới đăng ký / Chờ tiếp nhận".
+- needs_completion 1: returned for completion before reception; the dossier is not received and
+  can come back, so it stays "new" rather than the final "not received" (3).
+- rejected 3: refused at reception.
+- processing via accept 2: the moment of reception, when the clock starts; any other way into
+  processing (supply, resume, send_back) is 4.
+- pending_approval 4 and approved 4: still processing, only the step changes.
+- awaiting_supplement 5; suspended 8; withdrawn 7.
+- refused 9: processing ended with a refusal notice as the result; our workflow has no return
+  step after a refusal, and the national portal counts completion at 9.
+- result_ready 9; returned 10.
+- 6 (financial obligation requested) has no state of ours; map a transition to it if one appears.
+"""
+
+DEFAULT_STATUS_CODES: dict[tuple[str, str], int] = {
+    ("draft", ""): 1,
+    ("submitted", ""): 1,
+    ("needs_completion", ""): 1,
+    ("rejected", ""): 3,
+    ("processing", "accept"): 2,
+    ("processing", ""): 4,
+    ("awaiting_supplement", ""): 5,
+    ("suspended", ""): 8,
+    ("pending_approval", ""): 4,
+    ("approved", ""): 4,
+    ("refused", ""): 9,
+    ("result_ready", ""): 9,
+    ("returned", ""): 10,
+    ("withdrawn", ""): 7,
+}
+
+
+class DefaultCodeBook:
+    """The built-in codes, without the database: what the fakes use."""
+
+    def status_code(self, state: str, transition: str = "") -> int:
+        if (state, transition) in DEFAULT_STATUS_CODES:
+            return DEFAULT_STATUS_CODES[(state, transition)]
+        return DEFAULT_STATUS_CODES[(state, "")]
+
+    def remote_procedure(self, code: str) -> str:
+        return code
+
+    def local_procedure(self, remote_code: str) -> str:
+        return remote_code

@@ -1,0 +1,1 @@
+"""One module per payment platform; the fake is the default outside production."""

@@ -1,0 +1,111 @@
+"""The trust store, the revocation cache and the register of documents the agency signed."""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import TimeStampedModel
+
+
+class TrustedCertificate(TimeStampedModel):
+    """A trust anchor or an intermediate CA certificate, in one trust scope."""
+
+    class Role(models.TextChoices):
+        ROOT = "root", _("Chứng thư gốc (trust anchor)")
+        INTERMEDIATE = "intermediate", _("Chứng thư trung gian")
+
+    class Scope(models.TextChoices):
+        # Public digital signature services for citizens and businesses (national root CA).
+        PUBLIC = "public", _("Công dân, doanh nghiệp")
+        # The government cipher committee's root, for officials and agencies.
+        GOVERNMENT = "government", _("Cơ quan nhà nước")
+        TIMESTAMPING = "timestamping", _("Dịch vụ cấp dấu thời gian")
+
+    role = models.CharField(max_length=16, choices=Role.choices)
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    subject = models.CharField(max_length=1000)
+    issuer = models.CharField(max_length=1000)
+    serial_hex = models.CharField(max_length=80)
+    fingerprint_sha256 = models.CharField(max_length=64, unique=True)
+    der = models.BinaryField()
+    not_before = models.DateTimeField()
+    not_after = models.DateTimeField()
+    enabled = models.BooleanField(default=True)
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("chứng thư tin cậy")
+        verbose_name_plural = _("chứng thư tin cậy")
+        ordering = ["scope", "role", "subject"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(not_after__gt=F("not_before")), name="trusted_cert_validity_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(fingerprint_sha256__regex=r"^[0-9a-f]{64}$"),
+                name="trusted_cert_fingerprint_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} / {self.get_role_display()}: {self.subject}"
+
+
+class RevocationRecord(TimeStampedModel):
+    """A CRL or OCSP response we fetched ourselves; validation reads only these."""
+
+    class Kind(models.TextChoices):
+        CRL = "crl", "CRL"
+        OCSP = "ocsp", "OCSP"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # The CRL's URL, or the OCSP responder URL plus the certificate serial it answers for.
+    source = models.CharField(max_length=1000)
+    der = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    this_update = models.DateTimeField()
+    next_update = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("dữ liệu thu hồi")
+        verbose_name_plural = _("dữ liệu thu hồi")
+        ordering = ["kind", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "source"], name="revocation_one_per_source"),
+            models.CheckConstraint(
+                condition=Q(next_update__isnull=True) | Q(next_update__gte=F("this_update")),
+                name="revocation_update_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.source}"
+
+
+class IssuedDocument(TimeStampedModel):
+    """A result the agency signed: its hash lets the public verifier recognise it as ours."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    # The code in the QR printed on the result, for the public verification page.
+    code = models.CharField(max_length=32, unique=True)
+    filename = models.CharField(max_length=255)
+    reference = models.CharField(_("số, ký hiệu"), max_length=128, blank=True)
+    signer_subject = models.CharField(max_length=1000)
+    signer_backend = models.CharField(max_length=16)
+    level = models.CharField(max_length=8)  # PAdES baseline level: B-B or B-T
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("văn bản đã ký phát hành")
+        verbose_name_plural = _("văn bản đã ký phát hành")
+        ordering = ["-issued_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="issued_document_sha256_hex"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference or self.filename} ({self.sha256[:12]})"

@@ -1,0 +1,118 @@
+"""Reads of the trust store and the revocation cache, parsed once per change of either."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Count, Max
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+
+from .models import IssuedDocument, RevocationRecord, TrustedCertificate
+
+ALL_SIGNER_SCOPES = (TrustedCertificate.Scope.PUBLIC, TrustedCertificate.Scope.GOVERNMENT)
+
+
+@dataclass(frozen=True)
+class RevocationEntry:
+    source: str
+    kind: str
+    revoked_at: datetime | None
+
+
+@dataclass
+class TrustMaterial:
+    """Parsed certificates and revocation data, shared read-only between validations."""
+
+    roots: dict[str, list[asn1_x509.Certificate]] = field(default_factory=dict)
+    intermediates: list[asn1_x509.Certificate] = field(default_factory=list)
+    root_scope: dict[str, str] = field(default_factory=dict)  # sha256 hex -> scope
+    crls: list[asn1_crl.CertificateList] = field(default_factory=list)
+    ocsps: list[asn1_ocsp.OCSPResponse] = field(default_factory=list)
+    # (issuer name sha256, serial) -> what our cache says about that certificate
+    revoked: dict[tuple[bytes, int], RevocationEntry] = field(default_factory=dict)
+    covered_issuers: dict[bytes, str] = field(default_factory=dict)  # issuer -> CRL source
+    ocsp_answers: dict[int, RevocationEntry] = field(default_factory=dict)  # serial -> answer
+
+    def roots_for(self, scopes: Iterable[str]) -> list[asn1_x509.Certificate]:
+        return [cert for scope in scopes for cert in self.roots.get(scope, [])]
+
+    def revocation_of(self, cert: asn1_x509.Certificate) -> RevocationEntry | None:
+        """What our own cache says about `cert`: revoked, good (revoked_at None) or nothing."""
+        issuer_key = cert.issuer.sha256
+        hit = self.revoked.get((issuer_key, cert.serial_number))
+        if hit is not None:
+            return hit
+        answer = self.ocsp_answers.get(cert.serial_number)
+        if answer is not None:
+            return answer
+        source = self.covered_issuers.get(issuer_key)
+        if source is not None:
+            return RevocationEntry(source=source, kind="crl", revoked_at=None)
+        return None
+
+
+_lock = threading.Lock()
+_cached: tuple[tuple, TrustMaterial] | None = None
+
+
+def _version() -> tuple:
+    certs = TrustedCertificate.objects.aggregate(n=Count("id"), at=Max("updated_at"))
+    revs = RevocationRecord.objects.aggregate(n=Count("id"), at=Max("updated_at"))
+    return certs["n"], certs["at"], revs["n"], revs["at"]
+
+
+def _build() -> TrustMaterial:
+    material = TrustMaterial()
+    for row in TrustedCertificate.objects.filter(enabled=True).only("role", "scope", "der"):
+        cert = asn1_x509.Certificate.load(bytes(row.der))
+        if row.role == TrustedCertificate.Role.ROOT:
+            material.roots.setdefault(row.scope, []).append(cert)
+            material.root_scope[cert.sha256.hex()] = row.scope
+        else:
+            material.intermediates.append(cert)
+    for row in RevocationRecord.objects.only("kind", "source", "der"):
+        if row.kind == RevocationRecord.Kind.CRL:
+            crl = asn1_crl.CertificateList.load(bytes(row.der))
+            material.crls.append(crl)
+            issuer_key = crl.issuer.sha256
+            material.covered_issuers[issuer_key] = row.source
+            for revoked in crl["tbs_cert_list"]["revoked_certificates"]:
+                material.revoked[(issuer_key, revoked["user_certificate"].native)] = (
+                    RevocationEntry(row.source, "crl", revoked["revocation_date"].native)
+                )
+        else:
+            response = asn1_ocsp.OCSPResponse.load(bytes(row.der))
+            material.ocsps.append(response)
+            basic = response.basic_ocsp_response
+            for single in basic["tbs_response_data"]["responses"]:
+                status = single["cert_status"]
+                revoked_at = (
+                    status.chosen["revocation_time"].native if status.name == "revoked" else None
+                )
+                material.ocsp_answers[single["cert_id"]["serial_number"].native] = (
+                    RevocationEntry(row.source, "ocsp", revoked_at)
+                )
+    return material
+
+
+def trust_material() -> TrustMaterial:
+    """The parsed trust store and revocation cache, rebuilt only when either changed."""
+    global _cached
+    version = _version()
+    cached = _cached
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    with _lock:
+        material = _build()
+        _cached = (version, material)
+    return material
+
+
+def issued_document_exists(*, sha256: str) -> bool:
+    return IssuedDocument.objects.filter(sha256=sha256).exists()

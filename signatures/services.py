@@ -1,0 +1,377 @@
+"""Writes and orchestration of signatures: verify, trust store, revocation cache, sign results."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from io import BytesIO
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+
+import requests
+from asn1crypto import crl as asn1_crl
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.stamp import TextStampStyle
+
+from portal import clock
+
+from .exceptions import InvalidCertificate, RevocationHostNotAllowed, UnsupportedFormat
+from .models import IssuedDocument, RevocationRecord, TrustedCertificate
+from .report import Verdict, VerificationResult
+from .results import ResultContent, result_pdf_render
+from .selectors import ALL_SIGNER_SCOPES, issued_document_exists, trust_material
+from .signers import Pkcs12ResultSigner, ResultSigner, configured_signer, configured_timestamper
+from .verifiers import DetachedCmsVerifier, PadesVerifier, VerifyContext, failure_report
+
+log = logging.getLogger(__name__)
+
+# --- verification ---------------------------------------------------------------------------
+
+
+def is_pdf(content: bytes) -> bool:
+    return b"%PDF-" in content[:1024]
+
+
+def signature_verify(
+    *,
+    content: bytes,
+    filename: str,
+    detached: bytes | None = None,
+    expected_ids: Iterable[str] | None = None,
+    scopes: Iterable[str] | None = None,
+) -> VerificationResult:
+    """Verify every signature of a PDF, or a detached CMS over `content`; never raises for a
+    bad signature, only for a file that is neither (UnsupportedFormat)."""
+    digest = hashlib.sha256(content).hexdigest()
+    context = VerifyContext(
+        material=trust_material(),
+        scopes=tuple(scopes or ALL_SIGNER_SCOPES),
+        expected_ids=frozenset(i for i in expected_ids if i) if expected_ids is not None
+        else None,
+    )
+    readable = True
+    if detached is not None:
+        kind = "cms"
+        reports = DetachedCmsVerifier().verify(content=content, detached=detached,
+                                               context=context)
+    else:
+        if not is_pdf(content):
+            raise UnsupportedFormat(extra={"filename": filename})
+        kind = "pdf"
+        try:
+            reports = PadesVerifier().verify(content=content, detached=None, context=context)
+        except Exception as exc:  # noqa: BLE001 - the file itself cannot be read
+            readable = False
+            reports = _unreadable_pdf_reports(content, exc)
+    return VerificationResult(
+        filename=filename, sha256=digest, kind=kind, signatures=tuple(reports),
+        issued_by_us=issued_document_exists(sha256=digest), readable=readable,
+    )
+
+
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def _unreadable_pdf_reports(content: bytes, exc: Exception) -> list:
+    """A PDF whose structure cannot be read: a signature whose signed bytes are not all there
+    is invalid; anything else goes to an officer."""
+    ranges = [tuple(map(int, m.groups())) for m in _BYTE_RANGE.finditer(content)]
+    if not ranges and b"/ByteRange" not in content:
+        return []
+    detail = f"{type(exc).__name__}: {exc}"[:500]
+    broken = not ranges or any(c + d > len(content) for _a, _b, c, d in ranges)
+    if broken or b"%%EOF" not in content[-1024:]:
+        return [failure_report(index=0, field_name="", kind="pades", verdict=Verdict.INVALID,
+                               sub_indication="FORMAT_FAILURE", advice="format", detail=detail)]
+    return [failure_report(index=0, field_name="", kind="pades", verdict=Verdict.INDETERMINATE,
+                           sub_indication="GENERIC", advice="manual_review", detail=detail)]
+
+
+# --- trust store ----------------------------------------------------------------------------
+
+
+def load_certificates(data: bytes) -> list[asn1_x509.Certificate]:
+    """Every certificate in a PEM bundle, or the one in a DER file."""
+    try:
+        if pem.detect(data):
+            return [asn1_x509.Certificate.load(der) for _t, _h, der in pem.unarmor(data, True)]
+        cert = asn1_x509.Certificate.load(data)
+        _ = cert.subject.native, cert.public_key.native  # force a parse now
+        return [cert]
+    except Exception as exc:
+        raise InvalidCertificate(extra={"error": str(exc)[:200]}) from exc
+
+
+@transaction.atomic
+def trust_anchor_import(
+    *, data: bytes, scope: str, role: str | None = None, note: str = ""
+) -> list[TrustedCertificate]:
+    """Add (or update) certificates in the trust store; self-signed ones become roots."""
+    if scope not in TrustedCertificate.Scope.values:
+        raise InvalidCertificate(extra={"scope": scope})
+    saved = []
+    for cert in load_certificates(data):
+        self_signed = cert.self_signed in ("maybe", "yes")
+        if not (self_signed or cert.ca) and role is None:
+            raise InvalidCertificate("Không phải chứng thư của tổ chức chứng thực (CA).",
+                                     extra={"subject": cert.subject.human_friendly})
+        validity = cert["tbs_certificate"]["validity"]
+        row, _created = TrustedCertificate.objects.get_or_create(
+            fingerprint_sha256=cert.sha256.hex(),
+            defaults={"der": cert.dump(), "scope": scope,
+                      "not_before": validity["not_before"].native,
+                      "not_after": validity["not_after"].native},
+        )
+        row.role = role or (TrustedCertificate.Role.ROOT if self_signed
+                            else TrustedCertificate.Role.INTERMEDIATE)
+        row.scope = scope
+        row.subject = cert.subject.human_friendly[:1000]
+        row.issuer = cert.issuer.human_friendly[:1000]
+        row.serial_hex = format(cert.serial_number, "x")
+        row.enabled = True
+        row.note = note or row.note
+        row.full_clean()
+        row.save()
+        saved.append(row)
+    return saved
+
+
+@transaction.atomic
+def trust_anchor_set_enabled(*, ids: Iterable[int], enabled: bool) -> int:
+    """Take certificates out of (or back into) the trust store without deleting them."""
+    rows = TrustedCertificate.objects.select_for_update().filter(pk__in=list(ids))
+    count = 0
+    for row in rows:
+        row.enabled = enabled
+        row.save(update_fields=["enabled", "updated_at"])
+        count += 1
+    return count
+
+
+# --- revocation cache -----------------------------------------------------------------------
+
+
+def host_allowed(url: str, allowlist: Iterable[str]) -> bool:
+    """Only http(s) URLs on an allowlisted host (optionally host:port) are ever fetched."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    host = parts.hostname.lower()
+    with_port = f"{host}:{parts.port}" if parts.port else host
+    allowed = {entry.lower() for entry in allowlist}
+    return host in allowed or with_port in allowed
+
+
+def _crl_urls(cert: asn1_x509.Certificate) -> list[str]:
+    urls = []
+    for point in cert.crl_distribution_points:
+        for name in point["distribution_point"].chosen if point["distribution_point"] else ():
+            if name.name == "uniform_resource_identifier":
+                urls.append(name.native)
+    return urls
+
+
+def revocation_sources() -> list[str]:
+    """CRL URLs from settings and from the CA certificates in our trust store (never from
+    uploaded certificates)."""
+    urls = list(settings.SIGNATURES_CRL_URLS)
+    for row in TrustedCertificate.objects.filter(enabled=True):
+        urls.extend(_crl_urls(asn1_x509.Certificate.load(bytes(row.der))))
+    return list(dict.fromkeys(urls))
+
+
+def _crl_issuer_verified(data: bytes) -> asn1_crl.CertificateList:
+    """The CRL, parsed, once its signature checks out against a CA in our trust store."""
+    crl = x509.load_der_x509_crl(data)
+    for row in TrustedCertificate.objects.filter(enabled=True):
+        issuer = x509.load_der_x509_certificate(bytes(row.der))
+        if issuer.subject != crl.issuer:
+            continue
+        try:
+            if crl.is_signature_valid(issuer.public_key()):
+                return asn1_crl.CertificateList.load(data)
+        except (InvalidSignature, TypeError, ValueError):
+            continue
+    raise ValueError(f"no trusted issuer for CRL of {crl.issuer.rfc4514_string()}")
+
+
+@transaction.atomic
+def revocation_record_store(*, source: str, data: bytes) -> RevocationRecord:
+    """Store a CRL we obtained ourselves, after checking who signed it."""
+    crl = _crl_issuer_verified(data)
+    tbs = crl["tbs_cert_list"]
+    next_update = tbs["next_update"].native if tbs["next_update"] else None
+    row, _ = RevocationRecord.objects.update_or_create(
+        kind=RevocationRecord.Kind.CRL, source=source,
+        defaults={"der": data, "sha256": hashlib.sha256(data).hexdigest(),
+                  "this_update": tbs["this_update"].native, "next_update": next_update,
+                  "fetched_at": clock.now(), "last_error": ""},
+    )
+    return row
+
+
+def revocation_cache_refresh(
+    *, sources: Iterable[str] | None = None, fetch: Callable[[str], bytes] | None = None,
+) -> dict[str, str]:
+    """Fetch each CRL from allowlisted hosts only; returns source -> "stored" or the error."""
+    allowlist = settings.SIGNATURES_REVOCATION_HOSTS
+    fetch = fetch or _http_fetch
+    outcome = {}
+    for url in sources if sources is not None else revocation_sources():
+        if not host_allowed(url, allowlist):
+            outcome[url] = RevocationHostNotAllowed.code
+            continue
+        try:
+            revocation_record_store(source=url, data=fetch(url))
+            outcome[url] = "stored"
+        except Exception as exc:  # noqa: BLE001 - one bad source must not stop the others
+            log.warning("revocation source %s failed: %s", url, exc)
+            RevocationRecord.objects.filter(source=url).update(last_error=str(exc)[:1000])
+            outcome[url] = f"error: {exc}"[:300]
+    return outcome
+
+
+def _http_fetch(url: str) -> bytes:
+    limit = settings.SIGNATURES_REVOCATION_MAX_BYTES
+    with requests.get(url, timeout=settings.SIGNATURES_REVOCATION_TIMEOUT, stream=True,
+                      allow_redirects=False) as response:
+        response.raise_for_status()
+        data = response.raw.read(limit + 1, decode_content=True)
+    if len(data) > limit:
+        raise ValueError(f"response larger than {limit} bytes")
+    return data
+
+
+# --- signing results ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedResult:
+    content: bytes
+    sha256: str
+    level: str  # "B-B" or "B-T"
+    code: str
+    verify_url: str
+    issued: IssuedDocument
+
+
+def verify_url_for(code: str) -> str:
+    return f"{settings.PORTAL_BASE_URL.rstrip('/')}/xac-thuc/?ma={code}"
+
+
+def result_issue(
+    *,
+    result: ResultContent,
+    filename: str,
+    signer: ResultSigner | None = None,
+    timestamper=None,
+) -> SignedResult:
+    """Render a result PDF, sign it (PAdES B-T with a TSA, B-B without) and register its hash."""
+    signer = signer or configured_signer()
+    subject = signer.pyhanko_signer().signing_cert.subject
+    code = secrets.token_urlsafe(12)
+    rendered = result_pdf_render(
+        result=result, verify_url=verify_url_for(code), signed_at=clock.now(),
+        signer_subject=subject.native.get("common_name") or subject.human_friendly,
+    )
+    return result_sign(
+        content=rendered.content, filename=filename, reference=result.number, code=code,
+        stamp_box=rendered.stamp_box, page=rendered.page, location=result.place,
+        signer=signer, timestamper=timestamper,
+    )
+
+
+def result_sign(
+    *,
+    content: bytes,
+    filename: str,
+    reference: str,
+    code: str,
+    stamp_box: tuple[float, float, float, float],
+    page: int,
+    location: str = "",
+    signer: ResultSigner | None = None,
+    timestamper=None,
+) -> SignedResult:
+    """Sign a rendered result over its stamp box and register the hash of what we signed."""
+    signer = signer or configured_signer()
+    pyhanko_signer = signer.pyhanko_signer()
+    timestamper = timestamper if timestamper is not None else configured_timestamper()
+    field_name = "ChuKyCoQuan"
+    pdf_signer = signers.PdfSigner(
+        signers.PdfSignatureMetadata(
+            field_name=field_name,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            md_algorithm="sha256",
+            reason=f"Phát hành kết quả {reference}",
+            location=location or None,
+        ),
+        signer=pyhanko_signer,
+        timestamper=timestamper,
+        new_field_spec=fields.SigFieldSpec(field_name, box=stamp_box, on_page=page),
+        # The stamp is drawn on the page with a Vietnamese font; the widget stays blank.
+        stamp_style=TextStampStyle(stamp_text=" ", border_width=0, background=None),
+    )
+    signed = pdf_signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(content))).getvalue()
+    level = "B-T" if timestamper is not None else "B-B"
+    issued = issued_document_record(
+        content=signed, filename=filename, reference=reference, code=code,
+        signer_subject=pyhanko_signer.signing_cert.subject.human_friendly,
+        signer_backend=signer.identifier, level=level,
+    )
+    return SignedResult(content=signed, sha256=issued.sha256, level=level, code=code,
+                        verify_url=verify_url_for(code), issued=issued)
+
+
+def issued_document_record(
+    *, content: bytes, filename: str, reference: str, code: str, signer_subject: str,
+    signer_backend: str, level: str,
+) -> IssuedDocument:
+    document = IssuedDocument(
+        sha256=hashlib.sha256(content).hexdigest(), filename=filename[:255],
+        reference=reference[:128], code=code, signer_subject=signer_subject[:1000],
+        signer_backend=signer_backend, level=level, issued_at=clock.now(),
+    )
+    document.full_clean()
+    document.save()
+    return document
+
+
+# --- the embedded demo ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def demo_signer_provision() -> ResultSigner:
+    """A throw-away agency key for the demo: its root goes into the government scope of the
+    trust store and an empty CRL into the cache, so demo results verify valid."""
+    from . import devpki
+
+    now = clock.now()
+    root = devpki.make_root("Demo Root CA - Ban Cơ yếu (thử nghiệm)", not_before=now
+                            - timedelta(days=1), not_after=now + timedelta(days=3650))
+    agency = devpki.issue(
+        root, "Sở Công Thương (thử nghiệm)", organisation="UBND tỉnh (thử nghiệm)",
+        uid="MNS:1234567", not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=730),
+    )
+    trust_anchor_import(data=root.pem, scope=TrustedCertificate.Scope.GOVERNMENT,
+                        note="demo, generated at start-up")
+    revocation_record_store(
+        source=f"demo:{root.asn1().sha256.hex()[:16]}",
+        data=devpki.make_crl(root, this_update=now - timedelta(minutes=5),
+                             next_update=now + timedelta(days=3650)),
+    )
+    password = secrets.token_urlsafe(16).encode()
+    return Pkcs12ResultSigner(data=agency.pkcs12(password), password=password)

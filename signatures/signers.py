@@ -1,0 +1,225 @@
+"""The agency's signing keys behind one interface: a PKCS#12 file, a PKCS#11 token, a remote service."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from django.conf import settings
+
+import requests
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
+from pyhanko.sign import signers
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from .exceptions import SignerNotConfigured, SigningFailed
+
+
+class ResultSigner(Protocol):
+    """Something that hands pyHanko a ready signer for the agency's key."""
+
+    identifier: str
+
+    def pyhanko_signer(self) -> signers.Signer: ...
+
+
+class Pkcs12ResultSigner:
+    """A PKCS#12 file: for development and the demo."""
+
+    identifier = "pkcs12"
+
+    def __init__(self, *, path: str | Path | None = None, data: bytes | None = None,
+                 password: bytes | None = None) -> None:
+        if data is None:
+            if not path:
+                raise SignerNotConfigured(extra={"setting": "SIGNATURES_PKCS12_PATH"})
+            data = Path(path).read_bytes()
+        self._data = data
+        self._password = password
+        self._signer: signers.SimpleSigner | None = None
+
+    def pyhanko_signer(self) -> signers.Signer:
+        if self._signer is None:
+            self._signer = signers.SimpleSigner.load_pkcs12_data(
+                self._data, other_certs=None, passphrase=self._password
+            )
+            if self._signer is None:
+                raise SignerNotConfigured("Không mở được tệp PKCS#12.")
+        return self._signer
+
+
+class Pkcs11ResultSigner:
+    """A key on a PKCS#11 token or HSM; the session opens once and stays open."""
+
+    identifier = "pkcs11"
+
+    def __init__(self, *, module: str, token_label: str, pin: str, key_label: str,
+                 cert_label: str | None = None) -> None:
+        if not module or not token_label:
+            raise SignerNotConfigured(extra={"setting": "SIGNATURES_PKCS11_MODULE"})
+        self.module, self.token_label, self.pin = module, token_label, pin
+        self.key_label, self.cert_label = key_label, cert_label or key_label
+        self._session = None
+        self._signer = None
+        self._lock = threading.Lock()
+
+    def pyhanko_signer(self) -> signers.Signer:
+        from pyhanko.config.pkcs11 import TokenCriteria
+        from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
+
+        with self._lock:
+            if self._signer is None:
+                self._session = open_pkcs11_session(
+                    self.module, token_criteria=TokenCriteria(label=self.token_label),
+                    user_pin=self.pin,
+                )
+                self._signer = PKCS11Signer(
+                    self._session, cert_label=self.cert_label, key_label=self.key_label,
+                )
+        return self._signer
+
+    def close(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                self._session.close()
+            self._session = self._signer = None
+
+
+@dataclass(frozen=True)
+class RemoteSigningConfig:
+    url: str
+    token: str
+    timeout: float = 10.0
+
+
+class _RemoteHashSigner(signers.Signer):
+    """Two steps: the digest of the signed attributes is computed here, the service signs it."""
+
+    def __init__(self, *, config: RemoteSigningConfig, session: requests.Session,
+                 signing_cert: asn1_x509.Certificate, chain: list[asn1_x509.Certificate]):
+        self._config = config
+        self._session = session
+        super().__init__(
+            signing_cert=signing_cert,
+            cert_registry=SimpleCertificateStore.from_certs([signing_cert, *chain]),
+        )
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
+        key_bytes = (self.signing_cert.public_key.bit_size + 7) // 8
+        if dry_run:
+            return bytes(key_bytes + 16)  # room for any DER wrapping of an EC signature
+        digest = hashlib.new(digest_algorithm, data).digest()
+        try:
+            response = self._session.post(
+                f"{self._config.url}/sign",
+                json={"hash_algorithm": digest_algorithm,
+                      "digest": base64.b64encode(digest).decode()},
+                headers={"Authorization": f"Bearer {self._config.token}"},
+                timeout=self._config.timeout,
+            )
+            response.raise_for_status()
+            return base64.b64decode(response.json()["signature"])
+        except (requests.RequestException, KeyError, ValueError) as exc:
+            raise SigningFailed(extra={"service": self._config.url, "error": str(exc)}) from exc
+
+
+def _load_cert(text: str) -> asn1_x509.Certificate:
+    data = text.encode()
+    if pem.detect(data):
+        _type, _headers, data = pem.unarmor(data)
+    return asn1_x509.Certificate.load(data)
+
+
+class RemoteResultSigner:
+    """A remote signing service: GET /certificate once, POST /sign per result."""
+
+    identifier = "remote"
+
+    def __init__(self, *, config: RemoteSigningConfig) -> None:
+        if not config.url:
+            raise SignerNotConfigured(extra={"setting": "SIGNATURES_REMOTE_URL"})
+        self.config = config
+        self._session = requests.Session()
+        self._signer: _RemoteHashSigner | None = None
+
+    def pyhanko_signer(self) -> signers.Signer:
+        if self._signer is None:
+            try:
+                response = self._session.get(
+                    f"{self.config.url}/certificate",
+                    headers={"Authorization": f"Bearer {self.config.token}"},
+                    timeout=self.config.timeout,
+                )
+                response.raise_for_status()
+                body = response.json()
+                cert = _load_cert(body["certificate"])
+                chain = [_load_cert(c) for c in body.get("chain", [])]
+            except (requests.RequestException, KeyError, ValueError) as exc:
+                raise SigningFailed(extra={"service": self.config.url, "error": str(exc)}
+                                    ) from exc
+            self._signer = _RemoteHashSigner(
+                config=self.config, session=self._session, signing_cert=cert, chain=chain
+            )
+        return self._signer
+
+
+_signer_lock = threading.Lock()
+_configured: ResultSigner | None = None
+
+
+def configured_signer() -> ResultSigner:
+    """The signer the settings choose, built once per process."""
+    global _configured
+    with _signer_lock:
+        if _configured is None:
+            _configured = _build_signer()
+        return _configured
+
+
+def reset_configured_signer() -> None:
+    global _configured
+    with _signer_lock:
+        _configured = None
+
+
+def _build_signer() -> ResultSigner:
+    kind = settings.SIGNATURES_SIGNER
+    if kind == "pkcs12":
+        password = settings.SIGNATURES_PKCS12_PASSWORD
+        return Pkcs12ResultSigner(
+            path=settings.SIGNATURES_PKCS12_PATH, password=password.encode() if password else None
+        )
+    if kind == "pkcs11":
+        return Pkcs11ResultSigner(
+            module=settings.SIGNATURES_PKCS11_MODULE,
+            token_label=settings.SIGNATURES_PKCS11_TOKEN_LABEL,
+            pin=settings.SIGNATURES_PKCS11_PIN,
+            key_label=settings.SIGNATURES_PKCS11_KEY_LABEL,
+            cert_label=settings.SIGNATURES_PKCS11_CERT_LABEL or None,
+        )
+    if kind == "remote":
+        return RemoteResultSigner(config=RemoteSigningConfig(
+            url=settings.SIGNATURES_REMOTE_URL.rstrip("/"),
+            token=settings.SIGNATURES_REMOTE_TOKEN,
+            timeout=settings.SIGNATURES_REMOTE_TIMEOUT,
+        ))
+    if kind == "demo":
+        from .services import demo_signer_provision
+
+        return demo_signer_provision()
+    raise SignerNotConfigured(extra={"setting": "SIGNATURES_SIGNER", "value": kind})
+
+
+def configured_timestamper() -> TimeStamper | None:
+    """B-T when a timestamp authority is configured, B-B otherwise."""
+    url = settings.SIGNATURES_TSA_URL
+    if not url:
+        return None
+    return RequestsHTTPTimeStamper(url, timeout=settings.SIGNATURES_TSA_TIMEOUT)

@@ -1,0 +1,32 @@
+"""Builders of the dataclasses the integrations take, with realistic defaults."""
+
+from datetime import UTC, datetime
+
+from integrations.base import DocumentRef, DossierSnapshot, PaymentBill, ProgressUpdate
+
+RECEIVED = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)  # 08:30 in Hà Nội
+DUE = datetime(2025, 3, 28, 10, 0, tzinfo=UTC)  # 17:00 in Hà Nội
+
+
+def snapshot(code="SCT-250303-0001", **changes) -> DossierSnapshot:
+    values = {
+        "code": code, "procedure_code": "2.000648",
+        "procedure_name": "Cấp Giấy chứng nhận cửa hàng đủ điều kiện bán lẻ xăng dầu",
+        "state": "processing", "transition": "accept", "applicant_name": "Công ty Minh An",
+        "received_at": RECEIVED, "due_at": DUE, "applicant_id": "3200123456",
+        "channel": "online", "agency_code": "SCT",
+        "documents": (DocumentRef("don", "F1", "don.pdf", sha256="ab" * 32),),
+    }
+    return DossierSnapshot(**{**values, **changes})
+
+
+def progress(code="SCT-250303-0001", state="processing", minute=0, **changes) -> ProgressUpdate:
+    at = datetime(2025, 3, 4, 2, minute, tzinfo=UTC)
+    return ProgressUpdate(dossier_code=code, state=state, at=at, **changes)
+
+
+def bill(**changes) -> PaymentBill:
+    values = {"dossier_code": "SCT-250303-0001", "procedure_code": "2.000648",
+              "amount": 1_200_000, "description": "Phí thẩm định", "payer_name": "Minh An",
+              "return_url": "http://127.0.0.1:8000/ho-so/1/"}
+    return PaymentBill(**{**values, **changes})

@@ -1,0 +1,98 @@
+"""The public verification endpoint and page, through URLs."""
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import include, path, reverse
+
+import pytest
+
+from .pki import sign_detached, sign_pdf
+
+urlpatterns = [
+    path("api/v1/", include(([path("signatures/", include("signatures.api.urls"))], "api"))),
+    path("xac-thuc/", include("signatures.urls")),
+]
+
+
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+def test_verify_answers_the_report_for_each_signature(api_client_for, trust_store, plain_pdf):
+    signed = sign_pdf(plain_pdf, trust_store.leaves["business"])
+
+    response = api_client_for().post(reverse("api:signatures:verify"),
+                                     {"file": upload("don.pdf", signed)}, format="multipart")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["issued_by_us"] is False and body["verdict"] == "valid"
+    (signature,) = body["signatures"]
+    assert (signature["verdict"], signature["indication"], signature["sub_indication"]) == (
+        "valid", "TOTAL_PASSED", None)
+    assert signature["signer"]["tax_code"] == "0101234567"
+    assert signature["advice"]["reason_en"] == "The digital signature is valid."
+    assert signature["coverage"] == "entire_file"
+
+
+def test_a_pdf_without_signature_answers_an_empty_list(api_client_for, trust_store, plain_pdf):
+    response = api_client_for().post(reverse("api:signatures:verify"),
+                                     {"file": upload("don.pdf", plain_pdf)}, format="multipart")
+
+    assert response.status_code == 200
+    assert response.json()["signatures"] == []
+    assert response.json()["verdict"] is None
+
+
+def test_a_file_that_is_not_a_pdf_answers_400_with_the_error_body(api_client_for, db):
+    response = api_client_for().post(reverse("api:signatures:verify"),
+                                     {"file": upload("don.pdf", b"MZ\x90\x00 not a pdf")},
+                                     format="multipart")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "unsupported_format",
+        "message": "Tệp không phải là PDF hoặc chữ ký CMS/PKCS#7.",
+        "extra": {"filename": "don.pdf"},
+    }
+
+
+def test_a_missing_file_is_a_validation_error(api_client_for, db):
+    response = api_client_for().post(reverse("api:signatures:verify"), {}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+def test_a_detached_signature_is_verified_over_the_file(api_client_for, trust_store):
+    data = b"<ToKhai>...</ToKhai>"
+    p7s = sign_detached(data, trust_store.leaves["citizen"])
+
+    response = api_client_for().post(
+        reverse("api:signatures:verify"),
+        {"file": upload("to-khai.xml", data), "detached": upload("to-khai.xml.p7s", p7s)},
+        format="multipart",
+    )
+
+    assert response.status_code == 200
+    (signature,) = response.json()["signatures"]
+    assert signature["verdict"] == "valid" and signature["kind"] == "cms"
+
+
+@pytest.mark.urls("tests.signatures.test_api")
+def test_the_public_page_shows_the_report(client, trust_store, plain_pdf):
+    signed = sign_pdf(plain_pdf, trust_store.leaves["citizen"])
+
+    page = client.get("/xac-thuc/")
+    posted = client.post("/xac-thuc/", {"file": upload("don.pdf", signed)})
+
+    assert page.status_code == 200
+    assert posted.status_code == 200
+    text = posted.content.decode()
+    assert "Nguyễn Thị Hoa" in text and "001085012345" in text and "Chữ ký số hợp lệ." in text
+
+
+@pytest.mark.urls("tests.signatures.test_api")
+def test_the_page_refuses_a_non_pdf(client, db):
+    response = client.post("/xac-thuc/", {"file": upload("x.pdf", b"hello")})
+
+    assert response.status_code == 400

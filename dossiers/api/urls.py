@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views as v
 
@@ -53,4 +53,5 @@ urlpatterns = [
     path("indicators/", v.IndicatorsApi.as_view(), name="indicators"),
     path("indicators.csv", v.IndicatorsCsvApi.as_view(), name="indicators_csv"),
     path("overdue.csv", v.OverdueCsvApi.as_view(), name="overdue_csv"),
+    path("inbound/", include("dossiers.api.urls_integrations")),
 ]

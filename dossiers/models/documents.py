@@ -43,8 +43,21 @@ class Document(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     is_current = models.BooleanField(default=True)
+    # Blank verdict with a check time: no signature found. No check time: not verified yet.
     signature_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
     signature_report = models.JSONField(null=True, blank=True)
+    signature_checked_at = models.DateTimeField(null=True, blank=True)
+    # An officer's decision on an `indeterminate` signature, and who took it.
+    signature_decision = models.CharField(
+        max_length=16, blank=True,
+        choices=[("accepted", _("Chấp nhận")), ("rejected", _("Không chấp nhận"))],
+    )
+    signature_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    signature_decided_at = models.DateTimeField(null=True, blank=True)
+    signature_decision_note = models.TextField(blank=True)
     digitized = models.BooleanField(_("số hóa tại bộ phận một cửa"), default=False)
     reuse_source = models.CharField(
         max_length=32, choices=ReuseSource.choices, blank=True, default=ReuseSource.NONE

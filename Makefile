@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test lint serve clean
+.PHONY: install demo test test-deps lint serve clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
@@ -26,7 +26,13 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test: lint
+# The PKCS#11 signing tests run against a real SoftHSM2 token (Debian package softhsm2).
+test-deps:
+	@command -v softhsm2-util >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q softhsm2) \
+	  || echo "softhsm2 not installed: the PKCS#11 signing tests will be skipped"; }
+
+test: lint test-deps
 	$(BIN)/pytest -p no:cacheprovider --create-db
 
 clean:

@@ -45,6 +45,14 @@ class SignatureRequired(Unprocessable):
     default_message = _("Thành phần hồ sơ phải được ký số hợp lệ.")
 
 
+class SignatureReviewRequired(Conflict):
+    code = "signature_review_required"
+    default_message = _(
+        "Chữ ký số của thành phần hồ sơ chưa xác định được; cán bộ cần quyết định trước khi "
+        "tiếp nhận."
+    )
+
+
 class PaymentRequired(Unprocessable):
     code = "payment_required"
     http_status = 402

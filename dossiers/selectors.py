@@ -15,7 +15,7 @@ from portal import clock
 from portal.roles import Role
 
 from .exceptions import DossierNotFound, InvalidFormData, LookupNotFound
-from .models import DailySummary, Document, Dossier, DossierTransition, Procedure
+from .models import DailySummary, Document, Dossier, DossierTransition, Procedure, Result
 
 
 def procedure_list(*, sector: str | None = None, search: str | None = None) -> QuerySet:
@@ -60,6 +60,10 @@ def document_get_for(*, user, document_id: int) -> Document:
     if document is None or not dossier_list_for(user=user).filter(pk=document.dossier_id).exists():
         raise DossierNotFound()
     return document
+
+
+def dossier_result(*, dossier: Dossier) -> Result | None:
+    return Result.objects.filter(dossier=dossier).first()
 
 
 def dossier_history(*, dossier: Dossier) -> QuerySet:

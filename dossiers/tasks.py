@@ -1,5 +1,7 @@
 """Celery shims: load by id, call one service."""
 
+from django.conf import settings
+
 from celery import shared_task
 
 
@@ -36,3 +38,16 @@ def relay_outbox() -> int:
     from .services.sync import outbox_relay
 
     return outbox_relay().sent
+
+
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True,
+    soft_time_limit=settings.SIGNATURES_TASK_TIME_LIMIT,
+    time_limit=settings.SIGNATURES_TASK_TIME_LIMIT + 30,
+)
+def verify_document_signatures(document_id: int) -> str:
+    """Large or many-signature uploads are verified here, within the worker's limits."""
+    from .services.signing import document_verify_signatures
+
+    document = document_verify_signatures(document_id=document_id)
+    return document.signature_verdict if document else ""

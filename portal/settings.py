@@ -119,6 +119,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = TIME_ZONE
+# A worker that grew past this (a huge PDF under verification) is replaced after its task.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("SIGNATURES_TASK_MAX_MEMORY_KB", default=512 * 1024)
 
 # The outbox relay: which portals hear of every change, and how hard it tries.
 SYNC_SYSTEMS = env.list("SYNC_SYSTEMS", default=["national", "provincial"])

@@ -41,7 +41,8 @@ class DocumentSerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id", "component", "version", "original_name", "sha256", "size", "content_type",
-            "is_current", "signature_verdict", "signature_report", "digitized", "created_at",
+            "is_current", "signature_verdict", "signature_report", "signature_checked_at",
+            "signature_decision", "signature_decided_at", "digitized", "created_at",
         ]
 
 

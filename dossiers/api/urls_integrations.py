@@ -1,5 +1,20 @@
 """Endpoints that external systems call: inbound dossiers, payment callbacks and queries."""
 
+from django.urls import path
+
+from integrations.base import NATIONAL, PROVINCIAL
+
+from .views import integrations as v
+
 app_name = "integrations"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("national/dossiers/", v.InboundDossierApi.as_view(), {"system": NATIONAL},
+         name="national_dossier"),
+    path("provincial/dossiers/", v.InboundDossierApi.as_view(), {"system": PROVINCIAL},
+         name="provincial_dossier"),
+    path("payments/callback/", v.PaymentCallbackApi.as_view(), name="payment_callback"),
+    path("payments/status/", v.PaymentStatusQueryApi.as_view(), name="payment_status"),
+    path("payments/<int:payment_id>/return/", v.PaymentReturnApi.as_view(),
+         name="payment_return"),
+]

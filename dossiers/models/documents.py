@@ -80,3 +80,16 @@ class Document(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.original_name} (v{self.version})"
+
+    @property
+    def signature_problem(self) -> str:
+        """Why this document cannot stand as a signed one ("" when it can)."""
+        if self.signature_checked_at is None:
+            return "pending"
+        if not self.signature_verdict:
+            return "unsigned"
+        if self.signature_verdict == self.Verdict.INVALID:
+            return "invalid"
+        if self.signature_decision == "rejected":
+            return "rejected"
+        return ""  # valid, or indeterminate and left to (or accepted by) an officer

@@ -55,6 +55,10 @@ def _no_submission_problems(instance: "Dossier") -> bool:
     return not instance.submission_problems
 
 
+def _signatures_reviewed(instance: "Dossier") -> bool:
+    return not instance.signatures_unreviewed
+
+
 def _result_fee_settled(instance: "Dossier") -> bool:
     return not instance.result_fee_outstanding
 
@@ -149,6 +153,13 @@ class Dossier(FSMModelMixin, TimeStampedModel):
     reason = models.TextField(_("lý do gần nhất"), blank=True)
     # Hash of the newest transition log row, so the chain can be extended without a read.
     audit_head = models.CharField(max_length=64, blank=True, editable=False)
+    # A dossier submitted on a remote portal: its code there and the files it holds for us.
+    external_code = models.CharField(
+        _("mã hồ sơ trên cổng"), max_length=64, unique=True, null=True, blank=True
+    )
+    external_documents = models.JSONField(
+        _("tài liệu trên cổng"), default=list, blank=True, editable=False
+    )
 
     objects = DossierQuerySet.as_manager()
 
@@ -183,7 +194,6 @@ class Dossier(FSMModelMixin, TimeStampedModel):
     # pure predicates and the checks cost no extra queries.
     @cached_property
     def submission_problems(self) -> dict:
-        from .documents import Document
 
         problems: dict = {}
         errors = self.procedure.form_errors(self.form_data)
@@ -195,15 +205,25 @@ class Dossier(FSMModelMixin, TimeStampedModel):
         ]
         if missing:
             problems["missing_components"] = missing
-        unsigned = [
-            doc.component.code for doc in self.documents.all()
-            if doc.component.must_be_signed and doc.signature_verdict == Document.Verdict.INVALID
-        ]
-        if unsigned:
-            problems["invalid_signatures"] = unsigned
+        signatures = {
+            doc.component.code: problem
+            for doc in self.documents.all()
+            if doc.component.must_be_signed and (problem := doc.signature_problem)
+        }
+        if signatures:
+            problems["invalid_signatures"] = signatures
         if self.procedure.fee_due_at_submission and not self.fee_paid:
             problems["payment_required"] = self.procedure.fee_vnd
         return problems
+
+    @property
+    def signatures_unreviewed(self) -> list[str]:
+        """Must-be-signed components whose signature waits for an officer's decision."""
+        return [
+            doc.component.code for doc in self.documents.all()
+            if doc.component.must_be_signed and doc.signature_verdict == "indeterminate"
+            and not doc.signature_decision
+        ]
 
     @cached_property
     def fee_paid(self) -> bool:
@@ -253,7 +273,7 @@ class Dossier(FSMModelMixin, TimeStampedModel):
 
     @transition(
         field=state, source=State.SUBMITTED, target=State.PROCESSING,
-        permission=_role(Role.RECEPTION),
+        conditions=[_signatures_reviewed], permission=_role(Role.RECEPTION),
     )
     def accept(self, *, at: datetime, due_at: datetime, due_soon_at: datetime) -> None:
         self.received_at = at

@@ -41,6 +41,15 @@ class Payment(TimeStampedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     paid_at = models.DateTimeField(null=True, blank=True)
     confirmed_by = models.CharField(max_length=32, blank=True)
+    # What the provider was billed (MaHoSo): the dossier code, or a draft's reference when the
+    # fee is due before submission; callbacks must name the same.
+    bill_code = models.CharField(max_length=64, blank=True)
+    # The idempotency key of create_transaction: a retry after a lost answer opens nothing new.
+    request_key = models.CharField(max_length=64, blank=True)
+    redirect_url = models.URLField(max_length=1000, blank=True)
+    bank_transaction_no = models.CharField(max_length=64, blank=True)
+    # When reconciliation last asked the provider about this payment.
+    checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("thanh toán")
@@ -55,3 +64,9 @@ class Payment(TimeStampedModel):
                 name="payment_provider_reference_unique",
             ),
         ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="payment_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.provider_reference or '-'} ({self.status})"

@@ -22,6 +22,7 @@ from .review import (
     dossier_suspend,
     dossier_withdraw,
 )
+from .signing import document_signature_decide
 from .workflow import (
     calendar_for,
     dossier_accept,
@@ -34,6 +35,7 @@ from .workflow import (
 )
 
 __all__ = [
+    "document_signature_decide",
     "apology_approve", "apology_draft", "audit_verify", "calendar_for", "catalog_load",
     "document_upload", "dossier_accept", "dossier_approve", "dossier_assign", "dossier_claim",
     "dossier_create", "dossier_flag_overdue", "dossier_issue_result", "dossier_propose",

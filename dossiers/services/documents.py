@@ -25,6 +25,7 @@ from ..exceptions import (
     UnsupportedFileType,
 )
 from ..models import Document, DocumentComponent, Dossier
+from .signing import document_schedule_verification
 from .workflow import EDITABLE_STATES, _locked
 
 # Active PDF content the portal refuses: scripts and launch actions, as PDF name objects,
@@ -143,6 +144,7 @@ def document_upload(
         document.save()
         dossier.version += 1
         dossier.save(update_fields=["version", "updated_at"])
+        document_schedule_verification(document=document, content=content)
     except Exception:
         # A failed write must not leave an orphan file behind.
         document.file.delete(save=False)

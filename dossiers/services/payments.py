@@ -1,21 +1,91 @@
-"""Fees: starting a payment and applying the provider's confirmation."""
+"""Fees: opening a payment at the provider, applying its verified confirmations and our own
+status queries, reconciling payments left pending, and fees paid at the desk."""
 
-import secrets
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from integrations.base import (
+    PaymentBill,
+    PaymentIntent,
+    PaymentNotification,
+    PaymentStatus,
+    StatusQuery,
+    TransactionStatus,
+)
+from integrations.exceptions import BadResponse, IntegrationError
+from integrations.registry import get_payment_provider
 from portal import clock
+from portal.exceptions import NotFound
 
 from ..exceptions import DossierNotFound, InvalidTransition, PaymentMismatch
 from ..models import Dossier, Payment, Procedure
 from .indicators import summary_add
 from .workflow import _locked
 
+log = logging.getLogger(__name__)
+
+# The provider's word for a status -> ours, and back for the platform's status query.
+_OURS = {
+    PaymentStatus.PAID: Payment.Status.PAID,
+    PaymentStatus.FAILED: Payment.Status.FAILED,
+    PaymentStatus.PENDING: Payment.Status.PENDING,
+}
+_THEIRS = {
+    Payment.Status.PAID: PaymentStatus.PAID,
+    Payment.Status.PENDING: PaymentStatus.PENDING,
+    Payment.Status.FAILED: PaymentStatus.FAILED,
+    # A refund is settled outside the platform's transaction; to it the payment did not stand.
+    Payment.Status.REFUNDED: PaymentStatus.FAILED,
+}
+DEFAULT_RECONCILE_AFTER_SECONDS = 900
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+    default_message = _("Không tìm thấy giao dịch thanh toán.")
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """What applying a provider's word did: `changed` is False for a repeat or a stale word."""
+
+    payment: Payment
+    changed: bool
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    paid: int = 0
+    failed: int = 0
+    unchanged: int = 0
+    errors: int = 0
+
+
+def payment_bill_code(dossier: Dossier) -> str:
+    """What the provider is told the payment is for: the dossier code, or a draft reference."""
+    return dossier.code or f"{dossier.handling_agency.code.upper()}-NHAP-{dossier.pk}"
+
+
+def _return_url(payment: Payment) -> str:
+    path = reverse("api:dossiers:integrations:payment_return", args=[payment.pk])
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+# --- opening a payment ---------------------------------------------------------------
+
 
 @transaction.atomic(durable=True)
-def payment_start(*, dossier_id: int, actor) -> Payment:
-    """Open an online payment of the dossier's fee (or return the one already open)."""
+def _payment_reserve(*, dossier_id: int, actor, provider: str) -> Payment:
+    """The dossier's open payment, or a new pending one with its request key (no network)."""
     dossier = _locked(dossier_id)
     if dossier.applicant_id != actor.pk:
         raise DossierNotFound()
@@ -24,29 +94,246 @@ def payment_start(*, dossier_id: int, actor) -> Payment:
         raise InvalidTransition(_("Thủ tục này không thu phí, lệ phí."), extra={"amount": 0})
     if dossier.state in (Dossier.State.WITHDRAWN, Dossier.State.REJECTED, Dossier.State.RETURNED):
         raise InvalidTransition()
-    existing = dossier.payments.exclude(status=Payment.Status.FAILED).first()
+    existing = dossier.payments.exclude(status=Payment.Status.FAILED).order_by("pk").first()
     if existing is not None:
+        if existing.status == Payment.Status.PENDING and not existing.provider_reference \
+                and existing.provider != provider:
+            # Opened with a provider since replaced, and never reached it: reopen with ours.
+            existing.provider = provider
+            existing.save(update_fields=["provider", "updated_at"])
+        existing.dossier = dossier
         return existing
     mode = (
         Payment.Mode.BEFORE if procedure.fee_due == Procedure.FeeDue.SUBMISSION
         else Payment.Mode.AFTER
     )
-    return Payment.objects.create(
+    payment = Payment(
         dossier=dossier, amount=procedure.fee_vnd, mode=mode, channel=Payment.Channel.ONLINE,
-        provider="fake", provider_reference=f"FAKE-{secrets.token_hex(8).upper()}",
+        provider=provider, bill_code=payment_bill_code(dossier),
+        request_key=f"pay-{uuid.uuid4().hex}",
     )
+    payment.full_clean()
+    payment.save()
+    return payment
+
+
+@transaction.atomic(durable=True)
+def _payment_record_intent(*, payment_id: int, intent: PaymentIntent) -> Payment:
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if intent.amount != payment.amount or intent.dossier_code != payment.bill_code:
+        log.error("payment %s: the provider opened %s for %s / %s, we billed %s / %s",
+                  payment.pk, intent.reference, intent.dossier_code, intent.amount,
+                  payment.bill_code, payment.amount)
+        raise BadResponse(_("Giao dịch tạo ra không khớp với hóa đơn."))
+    if payment.provider_reference:
+        return payment  # a twin request recorded the same intent first
+    payment.provider_reference = intent.reference[:128]
+    payment.redirect_url = intent.redirect_url[:1000]
+    payment.save(update_fields=["provider_reference", "redirect_url", "updated_at"])
+    return payment
+
+
+def payment_start(*, dossier_id: int, actor) -> Payment:
+    """Open an online payment of the dossier's fee at the provider (or return the open one).
+
+    Three steps, the middle one outside any transaction: reserve a pending row with a request
+    key, ask the provider for a transaction under that key, record its reference and the URL
+    the applicant is sent to. A lost answer is retried with the same key: nothing is opened twice.
+    """
+    provider = get_payment_provider()
+    payment = _payment_reserve(dossier_id=dossier_id, actor=actor, provider=provider.identifier)
+    if payment.status != Payment.Status.PENDING or payment.provider_reference:
+        return payment
+    dossier = payment.dossier
+    procedure = dossier.procedure
+    bill = PaymentBill(
+        dossier_code=payment.bill_code,
+        procedure_code=procedure.national_code or f"LOCAL-{procedure.pk}",
+        amount=payment.amount,
+        description=f"Phí, lệ phí hồ sơ {payment.bill_code}: {procedure.name}"[:255],
+        payer_name=actor.display_name,
+        return_url=_return_url(payment),
+    )
+    intent = provider.create_transaction(bill, idempotency_key=payment.request_key)
+    return _payment_record_intent(payment_id=payment.pk, intent=intent)
+
+
+# --- applying the provider's word ----------------------------------------------------
+
+
+def _mark_paid(payment: Payment, *, at: datetime, confirmed_by: str, bank_no: str = "") -> None:
+    payment.status = Payment.Status.PAID
+    payment.paid_at = at
+    payment.confirmed_by = confirmed_by[:32]
+    if bank_no:
+        payment.bank_transaction_no = bank_no[:64]
+    payment.full_clean()
+    payment.save()
+    dossier = payment.dossier
+    if payment.channel == Payment.Channel.ONLINE and dossier.received_at is not None:
+        # Paid before acceptance it was counted there; paid later it counts on the day the
+        # dossier was received, the day its fee-bearing count sits on.
+        summary_add(dossier=dossier, at=dossier.received_at, paid_online=1)
+
+
+def _locked_payment(*, provider: str, reference: str) -> Payment | None:
+    return (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("dossier", "dossier__handling_agency")
+        .filter(provider=provider, provider_reference=reference)
+        .first()
+    ) if reference else None
+
+
+def _apply(payment: Payment, *, status: str, amount: int, dossier_code: str,
+           paid_at: datetime | None, bank_no: str, source: str) -> PaymentOutcome:
+    """Refuse a word that disagrees with the bill; otherwise move the status forward only."""
+    wrong = [name for name, told, billed in (
+        ("amount", amount, payment.amount), ("dossier_code", dossier_code, payment.bill_code),
+    ) if told != billed]
+    if wrong:
+        log.warning(
+            "payment %s (%s %s): %s refused, %s differ: billed %s for %s, told %s for %s",
+            payment.pk, payment.provider, payment.provider_reference, source, ",".join(wrong),
+            payment.amount, payment.bill_code, amount, dossier_code,
+        )
+        raise PaymentMismatch(
+            _("Thông báo thanh toán không khớp với hóa đơn."),
+            extra={"fields": list(wrong),
+                   "expected": {"amount": payment.amount, "dossier_code": payment.bill_code},
+                   "received": {"amount": amount, "dossier_code": dossier_code}},
+        )
+    ours = _OURS[status]
+    if ours == Payment.Status.PAID and payment.status != Payment.Status.PAID:
+        _mark_paid(payment, at=paid_at or clock.now(),
+                   confirmed_by=f"{source}:{payment.provider}", bank_no=bank_no)
+        return PaymentOutcome(payment, True)
+    if ours == Payment.Status.FAILED and payment.status == Payment.Status.PENDING:
+        payment.status = Payment.Status.FAILED
+        payment.confirmed_by = f"{source}:{payment.provider}"[:32]
+        payment.save(update_fields=["status", "confirmed_by", "updated_at"])
+        return PaymentOutcome(payment, True)
+    # A repeat, or an older word arriving after a newer one (pending after paid): no change.
+    return PaymentOutcome(payment, False)
+
+
+@transaction.atomic(durable=True)
+def payment_apply_notification(*, notification: PaymentNotification) -> PaymentOutcome:
+    """Apply a callback whose checksum and age the provider verified; repeats change nothing."""
+    payment = _locked_payment(provider=notification.provider, reference=notification.reference)
+    if payment is None:
+        log.warning("payment callback for unknown transaction %s %s",
+                    notification.provider, notification.reference)
+        raise PaymentMismatch(_("Không có giao dịch tương ứng."),
+                              extra={"fields": ["reference"]})
+    return _apply(
+        payment, status=notification.status, amount=notification.amount,
+        dossier_code=notification.dossier_code, paid_at=notification.paid_at,
+        bank_no=notification.bank_transaction_no, source="callback",
+    )
+
+
+@transaction.atomic(durable=True)
+def _payment_apply_status(*, payment_id: int, answer: TransactionStatus) -> PaymentOutcome:
+    payment = _locked_payment(provider=answer.provider, reference=answer.reference)
+    if payment is None or payment.pk != payment_id:
+        raise PaymentMismatch(_("Không có giao dịch tương ứng."), extra={"fields": ["reference"]})
+    return _apply(
+        payment, status=answer.status, amount=answer.amount, dossier_code=answer.dossier_code,
+        paid_at=answer.paid_at, bank_no=answer.bank_transaction_no, source="query",
+    )
+
+
+def payment_refresh(*, payment_id: int) -> PaymentOutcome:
+    """Ask the provider about a pending payment (outside any transaction) and apply its answer."""
+    payment = Payment.objects.select_related("dossier").get(pk=payment_id)
+    provider = get_payment_provider()
+    if (payment.status != Payment.Status.PENDING or not payment.provider_reference
+            or payment.provider != provider.identifier):
+        return PaymentOutcome(payment, False)
+    answer = provider.query_transaction(
+        payment.provider_reference, idempotency_key=f"{payment.request_key}-q-{uuid.uuid4().hex}"
+    )
+    Payment.objects.filter(pk=payment.pk).update(checked_at=clock.now())
+    return _payment_apply_status(payment_id=payment.pk, answer=answer)
+
+
+def payment_refresh_for(*, user, payment_id: int) -> PaymentOutcome:
+    """The browser came back from the provider: ask the provider, never take the browser's word."""
+    payment = Payment.objects.filter(pk=payment_id, dossier__applicant_id=user.pk).first()
+    if payment is None:
+        raise PaymentNotFound()
+    try:
+        return payment_refresh(payment_id=payment.pk)
+    except (IntegrationError, PaymentMismatch) as exc:
+        # The provider is slow or disagrees: the payment stays as it is; reconciliation retries.
+        log.warning("payment %s: query on return failed: %s", payment.pk, exc.code)
+        return PaymentOutcome(payment, False)
+
+
+def payment_reconcile(*, older_than: timedelta | None = None, limit: int = 200) -> ReconcileReport:
+    """Settle payments pending longer than `older_than` (the callback that never came)."""
+    if older_than is None:
+        older_than = timedelta(seconds=getattr(
+            settings, "PAYMENT_RECONCILE_AFTER_SECONDS", DEFAULT_RECONCILE_AFTER_SECONDS
+        ))
+    provider = get_payment_provider()
+    ids = list(
+        Payment.objects.filter(
+            status=Payment.Status.PENDING, provider=provider.identifier,
+            created_at__lte=clock.now() - older_than,
+        ).exclude(provider_reference="")
+        .order_by(F("checked_at").asc(nulls_first=True), "created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    report = ReconcileReport()
+    for payment_id in ids:
+        report.checked += 1
+        try:
+            outcome = payment_refresh(payment_id=payment_id)
+        except (IntegrationError, PaymentMismatch) as exc:
+            # Logged with the reason; the payment stays pending for a person or the next round.
+            log.warning("reconciling payment %s failed: %s %s", payment_id, exc.code, exc.extra)
+            report.errors += 1
+            continue
+        status = outcome.payment.status
+        if outcome.changed and status == Payment.Status.PAID:
+            report.paid += 1
+        elif outcome.changed and status == Payment.Status.FAILED:
+            report.failed += 1
+        else:
+            report.unchanged += 1
+    return report
+
+
+def payment_answer_status(*, query: StatusQuery) -> TransactionStatus:
+    """Our answer to the platform asking about a transaction it verified the checksum of."""
+    payment = Payment.objects.filter(
+        provider=query.provider, provider_reference=query.reference
+    ).exclude(provider_reference="").first()
+    if payment is None:
+        raise PaymentNotFound(extra={"reference": query.reference})
+    if query.dossier_code and query.dossier_code != payment.bill_code:
+        log.warning("status query for %s names %s, billed for %s",
+                    query.reference, query.dossier_code, payment.bill_code)
+        raise PaymentMismatch(extra={"fields": ["dossier_code"]})
+    return TransactionStatus(
+        provider=payment.provider, reference=payment.provider_reference,
+        dossier_code=payment.bill_code, amount=payment.amount, status=_THEIRS[payment.status],
+        paid_at=payment.paid_at if payment.status == Payment.Status.PAID else None,
+        bank_transaction_no=payment.bank_transaction_no,
+    )
+
+
+# --- confirmations outside the provider flow -----------------------------------------
 
 
 @transaction.atomic(durable=True)
 def payment_confirm(
     *, provider: str, provider_reference: str, amount: int, confirmed_by: str
 ) -> Payment:
-    """Mark a payment paid on a verified confirmation; a repeat changes nothing."""
-    payment = (
-        Payment.objects.select_for_update().select_related("dossier")
-        .filter(provider=provider, provider_reference=provider_reference)
-        .first()
-    )
+    """Mark a payment paid on a confirmation verified elsewhere; a repeat changes nothing."""
+    payment = _locked_payment(provider=provider, reference=provider_reference)
     if payment is None:
         raise PaymentMismatch(_("Không có giao dịch tương ứng."))
     if payment.amount != amount:
@@ -56,16 +343,7 @@ def payment_confirm(
         )
     if payment.status == Payment.Status.PAID:
         return payment
-    payment.status = Payment.Status.PAID
-    payment.paid_at = clock.now()
-    payment.confirmed_by = confirmed_by
-    payment.full_clean()
-    payment.save()
-    dossier = payment.dossier
-    if payment.channel == Payment.Channel.ONLINE and dossier.received_at is not None:
-        # Paid before acceptance it was counted there; paid later it counts on the day the
-        # dossier was received, the day its fee-bearing count sits on.
-        summary_add(dossier=dossier, at=dossier.received_at, paid_online=1)
+    _mark_paid(payment, at=clock.now(), confirmed_by=confirmed_by)
     return payment
 
 

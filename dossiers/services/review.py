@@ -1,24 +1,25 @@
 """Processing after reception: supplements, suspension, proposal, decision, result, withdrawal."""
 
-
 from collections.abc import Callable
 from datetime import datetime
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 
 from portal.roles import Role
+from signatures.services import SignedResult
 
 from .. import sla
 from ..exceptions import (
+    DossierNotFound,
     InvalidFormData,
+    InvalidTransition,
+    ReasonRequired,
+    TransitionForbidden,
 )
-from ..models import (
-    ClockInterval,
-    Dossier,
-    Procedure,
-    Result,
-)
+from ..models import ClockInterval, Dossier, Procedure, Result
 from .indicators import summary_add
+from .signing import result_sign_for
 from .workflow import _enter_step, _transition, calendar_for
 
 # --- processing ----------------------------------------------------------------------
@@ -167,13 +168,47 @@ def _close_step(dossier: Dossier) -> None:
     dossier.step_due_at = None
 
 
-@transaction.atomic(durable=True)
-def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
-    """The leader refuses the request; the clock stops and the outcome is recorded."""
+def _precheck(dossier_id: int, actor, name: str) -> None:
+    """The transition's own checks, read without the lock, before any signing work."""
+    dossier = Dossier.objects.select_related("handling_agency").filter(pk=dossier_id).first()
+    if dossier is None:
+        raise DossierNotFound()
+    meta = getattr(dossier, name)._django_fsm
+    if not meta.has_transition(dossier.state):
+        raise InvalidTransition(extra={"state": dossier.state, "transition": name})
+    if not meta.has_transition_perm(dossier, dossier.state, actor):
+        raise TransitionForbidden()
 
+
+def _store_signed(result: Result, signed: SignedResult | None) -> None:
+    if signed is None:
+        return
+    result.file.save(f"ket-qua-{result.dossier.code}.pdf", ContentFile(signed.content),
+                     save=False)
+    result.sha256 = signed.sha256
+    result.signed = True
+
+
+def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
+    """The leader refuses the request with a signed notice; the clock stops, the outcome is
+    recorded."""
+    if not (reason or "").strip():
+        raise ReasonRequired()
+    _precheck(dossier_id, actor, "refuse")
+    signed = result_sign_for(dossier_id=dossier_id, actor=actor, kind=Result.Kind.REFUSAL,
+                             number="", reason=reason)
+    return _refuse(dossier_id=dossier_id, actor=actor, reason=reason, version=version,
+                   signed=signed)
+
+
+@transaction.atomic(durable=True)
+def _refuse(*, dossier_id: int, actor, reason: str, version: int | None,
+            signed: SignedResult | None) -> Dossier:
     def after(dossier: Dossier, now: datetime) -> dict:
         _close_step(dossier)
-        Result.objects.create(dossier=dossier, kind=Result.Kind.REFUSAL, issued_at=now)
+        result = Result(dossier=dossier, kind=Result.Kind.REFUSAL, issued_at=now)
+        _store_signed(result, signed)
+        result.save()
         summary_add(
             dossier=dossier, at=now, completed=1, refused=1, results_electronic=1,
             **{dossier.outcome: 1},
@@ -186,26 +221,39 @@ def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None =
     )
 
 
-@transaction.atomic(durable=True)
 def dossier_issue_result(
     *, dossier_id: int, actor, kind: str = Result.Kind.LICENCE, number: str = "",
     electronic: bool = True, version: int | None = None,
 ) -> Dossier:
-    """The result is issued: the clock stops and the outcome is recorded."""
+    """The result is issued, signed by the agency when electronic; the clock stops and the
+    outcome is recorded."""
+    if kind not in Result.Kind.values:
+        raise InvalidFormData(extra={"errors": [{"field": "kind", "message": "unknown kind"}]})
+    _precheck(dossier_id, actor, "issue_result")
+    signed = (result_sign_for(dossier_id=dossier_id, actor=actor, kind=kind, number=number)
+              if electronic else None)
+    return _issue_result(dossier_id=dossier_id, actor=actor, kind=kind, number=number,
+                         electronic=electronic, version=version, signed=signed)
 
+
+@transaction.atomic(durable=True)
+def _issue_result(
+    *, dossier_id: int, actor, kind: str, number: str, electronic: bool, version: int | None,
+    signed: SignedResult | None,
+) -> Dossier:
     def after(dossier: Dossier, now: datetime) -> dict:
         _close_step(dossier)
-        Result.objects.create(
-            dossier=dossier, kind=kind, number=number, electronic=electronic, issued_at=now
-        )
+        result = Result(dossier=dossier, kind=kind, number=number, electronic=electronic,
+                        issued_at=now)
+        _store_signed(result, signed)
+        result.save()
         summary_add(
             dossier=dossier, at=now, completed=1, results_electronic=int(electronic),
             **{dossier.outcome: 1},
         )
-        return {"outcome": dossier.outcome, "number": number}
+        return {"outcome": dossier.outcome, "number": number,
+                "sha256": signed.sha256 if signed else ""}
 
-    if kind not in Result.Kind.values:
-        raise InvalidFormData(extra={"errors": [{"field": "kind", "message": "unknown kind"}]})
     return _transition(
         dossier_id=dossier_id, actor=actor, name="issue_result", version=version,
         prepare=_completion, after=after, clock_effect="stop",

@@ -24,6 +24,7 @@ from ..exceptions import (
     ProcedureNotFound,
     ReasonRequired,
     SignatureRequired,
+    SignatureReviewRequired,
     StaleVersion,
     TransitionForbidden,
 )
@@ -130,6 +131,8 @@ def _transition(
 
 
 def _raise_condition_failure(dossier: Dossier, name: str) -> None:
+    if name == "accept" and dossier.signatures_unreviewed:
+        raise SignatureReviewRequired(extra={"components": dossier.signatures_unreviewed})
     if name == "return_result" and dossier.result_fee_outstanding:
         raise PaymentRequired(
             _("Phải nộp phí, lệ phí trước khi nhận kết quả."),
@@ -314,7 +317,7 @@ def dossier_accept(*, dossier_id: int, actor, version: int | None = None) -> Dos
             p.status == Payment.Status.PAID and p.channel == Payment.Channel.ONLINE
             for p in dossier.payments.all()
         )
-        digitized = dossier.documents.filter(digitized=True).exists()
+        digitized = any(d.digitized for d in dossier.documents.all())
         summary_add(
             dossier=dossier, at=now, received=1, fee_bearing=int(fee),
             paid_online=int(fee and paid_online), digitized=int(digitized),
@@ -323,5 +326,5 @@ def dossier_accept(*, dossier_id: int, actor, version: int | None = None) -> Dos
 
     return _transition(
         dossier_id=dossier_id, actor=actor, name="accept", version=version,
-        prepare=prepare, after=after, clock_effect="start",
+        prepare=prepare, after=after, clock_effect="start", prefetch=SUBMISSION_PREFETCH,
     )

@@ -117,10 +117,16 @@ def test_applicant_upload_is_hashed_sniffed_and_stored_by_the_server(
         "content_type": "application/pdf",
         "is_current": True,
         "signature_verdict": "",
-        "signature_report": None,
+        # Verified during the upload: a PDF without any signature.
+        "signature_report": response.json()["signature_report"],
+        "signature_checked_at": response.json()["signature_checked_at"],
+        "signature_decision": "",
+        "signature_decided_at": None,
         "digitized": False,
         "created_at": response.json()["created_at"],
     }
+    assert response.json()["signature_report"]["signatures"] == []
+    assert response.json()["signature_checked_at"] is not None
     with document.file.open("rb") as fh:
         assert fh.read() == PDF_BYTES
     assert document.uploaded_by == applicant

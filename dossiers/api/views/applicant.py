@@ -1,6 +1,8 @@
 """The catalog and the applicant's dossiers: drafting, documents, payment, result."""
 
 from django.http import FileResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -14,7 +16,7 @@ from portal.api.mixins import (
 )
 
 from ... import selectors, services
-from ...models import Result
+from ...exceptions import DossierNotFound
 from ..serializers import (
     DocumentSerializer,
     DossierOwnerSerializer,
@@ -149,35 +151,39 @@ class DossierResultApi(AuthenticatedApi):
     @extend_schema(responses=dict)
     def get(self, request, dossier_id: int):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
-        result = Result.objects.filter(dossier=dossier).first()
+        result = selectors.dossier_result(dossier=dossier)
         if result is None:
-            from ...exceptions import DossierNotFound
-
-            raise DossierNotFound("Hồ sơ chưa có kết quả.")
+            raise DossierNotFound(_("Hồ sơ chưa có kết quả."))
         return Response({
             "kind": result.kind, "number": result.number, "issued_at": result.issued_at,
             "electronic": result.electronic, "signed": result.signed, "sha256": result.sha256,
             "outcome": dossier.outcome,
+            "file": reverse("api:dossiers:result_file", args=[dossier.pk]) if result.file
+            else None,
         })
 
 
 class PaymentStartApi(ApplicantApi):
-    @extend_schema(request=None, responses={201: dict})
+    """Open the fee's transaction at the payment provider; the applicant goes to `redirect_url`.
+
+    Only the provider's signed callback or our own status query marks the payment paid.
+    """
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(source="pk")
+        amount = serializers.IntegerField()
+        status = serializers.CharField()
+        provider = serializers.CharField()
+        provider_reference = serializers.CharField()
+        redirect_url = serializers.CharField()
+
+    @extend_schema(request=None, responses={201: OutputSerializer})
     def post(self, request, dossier_id: int):
+        from ...services.payments import payment_start
+
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
-        payment = services.payment_start(dossier_id=dossier.pk, actor=request.user)
-        # The fake provider settles at once through the same confirmation path a signed
-        # callback takes; a real provider redirects the applicant and calls back.
-        if payment.provider == "fake" and payment.status == "pending":
-            payment = services.payment_confirm(
-                provider=payment.provider, provider_reference=payment.provider_reference,
-                amount=payment.amount, confirmed_by="provider:fake",
-            )
-        return Response(
-            {"id": payment.pk, "amount": payment.amount, "status": payment.status,
-             "provider": payment.provider, "provider_reference": payment.provider_reference},
-            status=status.HTTP_201_CREATED,
-        )
+        payment = payment_start(dossier_id=dossier.pk, actor=request.user)
+        return Response(self.OutputSerializer(payment).data, status=status.HTTP_201_CREATED)
 
 
 class RatingCreateApi(ApplicantApi):
@@ -193,3 +199,19 @@ class RatingCreateApi(ApplicantApi):
         rating = services.rating_create(dossier_id=dossier.pk, actor=request.user, **data)
         return Response({"score": rating.score, "comment": rating.comment},
                         status=status.HTTP_201_CREATED)
+
+
+class DossierResultFileApi(AuthenticatedApi):
+    """The issued result as the agency signed it (PDF)."""
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, dossier_id: int):
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        result = selectors.dossier_result(dossier=dossier)
+        if result is None or not result.file:
+            raise DossierNotFound(_("Hồ sơ chưa có kết quả điện tử."))
+        response = FileResponse(result.file.open("rb"), as_attachment=True,
+                                filename=f"ket-qua-{dossier.code}.pdf",
+                                content_type="application/pdf")
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -9,7 +9,7 @@ from portal.api.mixins import OfficerApi, PublicApi
 
 from ... import selectors, services
 from ...models import ApologySlip
-from ..serializers import DossierSerializer
+from ..serializers import DocumentSerializer, DossierSerializer
 from ._common import _validated
 
 # --- officers ------------------------------------------------------------------------
@@ -121,3 +121,20 @@ class DossierLookupApi(PublicApi):
             "completed_at": dossier.completed_at, "returned_at": dossier.returned_at,
             "outcome": dossier.outcome,
         })
+
+
+class DocumentSignatureDecisionApi(OfficerApi):
+    """An officer accepts or refuses a signature the verifier could not settle."""
+
+    class InputSerializer(serializers.Serializer):
+        accept = serializers.BooleanField()
+        note = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=InputSerializer, responses=DocumentSerializer)
+    def post(self, request, document_id: int):
+        data = _validated(self.InputSerializer, request.data)
+        document = selectors.document_get_for(user=request.user, document_id=document_id)
+        document = services.document_signature_decide(
+            document_id=document.pk, actor=request.user, **data
+        )
+        return Response(DocumentSerializer(document).data)

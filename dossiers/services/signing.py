@@ -1,0 +1,164 @@
+"""Digital signatures on dossiers: verifying what applicants upload, signing what we issue."""
+
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import clock
+from portal.roles import Role
+from signatures.exceptions import UnsupportedFormat
+from signatures.results import ResultContent
+from signatures.services import SignedResult, result_issue, signature_verify
+
+from ..exceptions import DossierNotFound, InvalidTransition, TransitionForbidden
+from ..models import Document, Dossier, Result
+
+log = logging.getLogger(__name__)
+
+RESULT_TITLES = {
+    Result.Kind.LICENCE: "GIẤY PHÉP",
+    Result.Kind.DECISION: "QUYẾT ĐỊNH",
+    Result.Kind.REFUSAL: "VĂN BẢN TỪ CHỐI GIẢI QUYẾT HỒ SƠ",
+}
+
+
+# --- what applicants upload ------------------------------------------------------------
+
+
+def _expected_ids(dossier: Dossier) -> list[str]:
+    applicant = dossier.applicant
+    return [i for i in (applicant.tax_code, applicant.citizen_id) if i]
+
+
+def verifies_inline(*, content: bytes, content_type: str) -> bool:
+    """Small single-signature PDFs are checked during the upload; the rest in a worker."""
+    if content_type != "application/pdf":
+        return True  # nothing to verify: it is answered at once
+    return (len(content) <= settings.SIGNATURES_INLINE_MAX_BYTES
+            and content.count(b"/ByteRange") <= 1)
+
+
+def document_apply_verification(*, document: Document, content: bytes) -> Document:
+    """Verify the document's signatures and store the verdict and the report on it."""
+    now = clock.now()
+    if document.content_type != "application/pdf":
+        document.signature_verdict = ""
+        document.signature_report = {"signatures": [], "verdict": None, "kind": "none"}
+    else:
+        try:
+            result = signature_verify(
+                content=content, filename=document.original_name,
+                expected_ids=_expected_ids(document.dossier),
+            )
+        except UnsupportedFormat:
+            result = None
+        if result is None:
+            document.signature_verdict = ""
+            document.signature_report = {"signatures": [], "verdict": None, "kind": "unreadable"}
+        else:
+            document.signature_verdict = str(result.verdict) if result.verdict else ""
+            document.signature_report = result.as_dict()
+    document.signature_checked_at = now
+    Document.objects.filter(pk=document.pk).update(
+        signature_verdict=document.signature_verdict,
+        signature_report=document.signature_report, signature_checked_at=now,
+    )
+    return document
+
+
+def document_schedule_verification(*, document: Document, content: bytes) -> None:
+    """Inside the upload's transaction: verify now, or hand the file to a worker after commit."""
+    if verifies_inline(content=content, content_type=document.content_type):
+        document_apply_verification(document=document, content=content)
+        return
+    from ..tasks import verify_document_signatures
+
+    transaction.on_commit(partial(verify_document_signatures.delay, document.pk))
+
+
+def document_verify_signatures(*, document_id: int) -> Document | None:
+    """The worker's side: verify a stored document once (a repeat finds it done)."""
+    document = (
+        Document.objects.select_related("dossier__applicant").filter(pk=document_id).first()
+    )
+    if document is None or document.signature_checked_at is not None:
+        return document
+    with document.file.open("rb") as handle:
+        content = handle.read()
+    return document_apply_verification(document=document, content=content)
+
+
+@transaction.atomic(durable=True)
+def document_signature_decide(*, document_id: int, actor, accept: bool, note: str) -> Document:
+    """An officer decides on a signature the verifier could not settle (`indeterminate`)."""
+    document = (
+        Document.objects.select_for_update().select_related("dossier__handling_agency")
+        .filter(pk=document_id).first()
+    )
+    agency = document.dossier.handling_agency.code if document else None
+    if document is None or not (actor.has_role(*Role.STAFF) and actor.agency_code == agency):
+        raise DossierNotFound()
+    if not actor.has_role(Role.RECEPTION, Role.SPECIALIST, Role.LEADER):
+        raise TransitionForbidden()
+    if document.signature_verdict != Document.Verdict.INDETERMINATE:
+        raise InvalidTransition(
+            _("Chỉ quyết định được với chữ ký số chưa xác định được."),
+            extra={"verdict": document.signature_verdict},
+        )
+    if not (note or "").strip():
+        from ..exceptions import ReasonRequired
+
+        raise ReasonRequired()
+    document.signature_decision = "accepted" if accept else "rejected"
+    document.signature_decided_by = actor
+    document.signature_decided_at = clock.now()
+    document.signature_decision_note = note.strip()
+    document.save(update_fields=["signature_decision", "signature_decided_by",
+                                 "signature_decided_at", "signature_decision_note",
+                                 "updated_at"])
+    return document
+
+
+# --- what the agency issues ------------------------------------------------------------
+
+
+def result_content_for(*, dossier: Dossier, actor, kind: str, number: str,
+                       reason: str = "") -> ResultContent:
+    """The text of a result (licence, decision or refusal notice) in Vietnamese."""
+    procedure = dossier.procedure
+    applicant = dossier.applicant
+    when = timezone.localtime(clock.now())
+    body = [f"Căn cứ hồ sơ số {dossier.code} của {applicant.display_name}"
+            f" đề nghị: {procedure.name}."]
+    if kind == Result.Kind.REFUSAL:
+        body.append("Cơ quan giải quyết từ chối giải quyết hồ sơ vì lý do sau:")
+        body.append(reason or "(không nêu)")
+    else:
+        body.append(f"Cấp cho {applicant.display_name}"
+                    + (f", mã số thuế {applicant.tax_code}" if applicant.tax_code else "") + ".")
+        body.append(f"Thủ tục: {procedure.national_code or '—'} — {procedure.name}.")
+    return ResultContent(
+        agency=dossier.handling_agency.name, title=RESULT_TITLES.get(kind, "KẾT QUẢ"),
+        number=number or dossier.code, recipient=applicant.display_name, body=tuple(body),
+        place=f"Quảng Trị, ngày {when:%d} tháng {when:%m} năm {when:%Y}",
+        signer_title="GIÁM ĐỐC", signer_name=actor.display_name,
+    )
+
+
+def result_sign_for(*, dossier_id: int, actor, kind: str, number: str,
+                    reason: str = "") -> SignedResult:
+    """Render and sign a result before the transition takes the row lock (signing may go to a
+    token or a remote service, which never happens inside a transaction)."""
+    dossier = (
+        Dossier.objects.select_related("procedure", "handling_agency", "applicant")
+        .filter(pk=dossier_id).first()
+    )
+    if dossier is None:
+        raise DossierNotFound()
+    content = result_content_for(dossier=dossier, actor=actor, kind=kind, number=number,
+                                 reason=reason)
+    return result_issue(result=content, filename=f"ket-qua-{dossier.code}.pdf")

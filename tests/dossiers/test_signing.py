@@ -1,0 +1,214 @@
+"""Signatures in the dossier flow: uploads verified, must-be-signed components enforced,
+officers deciding what the verifier cannot, results signed by the agency."""
+
+from django.urls import reverse
+
+import pytest
+
+from dossiers import services
+from dossiers.exceptions import (
+    SignatureRequired,
+    SignatureReviewRequired,
+    TransitionForbidden,
+)
+from dossiers.models import Document, DocumentComponent, Dossier, Result
+from signatures.models import TrustedCertificate
+from signatures.services import revocation_record_store, signature_verify, trust_anchor_import
+from tests.dossiers.factories import DossierFactory, ProcedureFactory, UserFactory
+from tests.signatures.pki import CA_CRL, ROOT_CRL, build_pki, one_page_pdf, sign_pdf
+
+
+@pytest.fixture(scope="module")
+def pki():
+    return build_pki()
+
+
+@pytest.fixture
+def trusted(db, pki):
+    scope = TrustedCertificate.Scope
+    trust_anchor_import(data=pki.root.pem, scope=scope.PUBLIC)
+    trust_anchor_import(data=pki.ca.pem, scope=scope.PUBLIC)
+    for source, der in pki.crls().items():
+        if source in (CA_CRL, ROOT_CRL):
+            revocation_record_store(source=source, data=der)
+    return pki
+
+
+@pytest.fixture
+def business(db):
+    # The same tax code as the test PKI's business certificate (UID MST:0101234567).
+    return UserFactory(roles=["applicant"], kind="business", tax_code="0101234567")
+
+
+@pytest.fixture
+def signed_dossier(business):
+    procedure = ProcedureFactory()
+    DocumentComponent.objects.filter(procedure=procedure, code="don_de_nghi").update(
+        must_be_signed=True)
+    return DossierFactory(applicant=business, procedure=procedure)
+
+
+def _upload(dossier, actor, content: bytes, name: str = "don.pdf") -> Document:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return services.document_upload(
+        dossier_id=dossier.pk, actor=actor, component_code="don_de_nghi",
+        uploaded_file=SimpleUploadedFile(name, content),
+    )
+
+
+def test_a_valid_signature_is_verified_on_upload_and_lets_the_dossier_be_submitted(
+    trusted, signed_dossier, business
+):
+    document = _upload(signed_dossier, business,
+                       sign_pdf(one_page_pdf(), trusted.leaves["business"]))
+    document.refresh_from_db()
+    assert document.signature_verdict == "valid"
+    assert document.signature_checked_at is not None
+    [report] = document.signature_report["signatures"]
+    assert report["matches_applicant"] is True
+    assert report["signer"]["tax_code"] == "0101234567"
+    d = services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+    assert d.state == Dossier.State.SUBMITTED
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda pki: one_page_pdf(), "unsigned"),
+        (lambda pki: sign_pdf(one_page_pdf(), pki.leaves["business"])[:-300] + b"0" * 300,
+         "invalid"),
+        (lambda pki: sign_pdf(one_page_pdf(), pki.leaves["revoked_early"]), "invalid"),
+    ],
+    ids=["unsigned", "tampered", "revoked"],
+)
+def test_a_must_be_signed_component_without_a_valid_signature_blocks_submission(
+    trusted, signed_dossier, business, make, problem
+):
+    _upload(signed_dossier, business, make(trusted))
+    with pytest.raises(SignatureRequired) as exc:
+        services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+    assert exc.value.extra == {"components": {"don_de_nghi": problem}}
+    assert Dossier.objects.get(pk=signed_dossier.pk).state == Dossier.State.DRAFT
+
+
+def test_submit_is_refused_with_422_through_the_api(trusted, signed_dossier, business,
+                                                    api_client_for):
+    _upload(signed_dossier, business, one_page_pdf())
+    response = api_client_for(business).post(
+        reverse("api:dossiers:submit", args=[signed_dossier.pk]))
+    assert response.status_code == 422
+    assert response.json()["code"] == "signature_required"
+    assert response.json()["extra"] == {"components": {"don_de_nghi": "unsigned"}}
+
+
+def test_an_indeterminate_signature_goes_to_an_officer_who_is_recorded(
+    trusted, signed_dossier, business, reception, api_client_for
+):
+    document = _upload(signed_dossier, business,
+                       sign_pdf(one_page_pdf(), trusted.leaves["stranger"]))
+    document.refresh_from_db()
+    assert document.signature_verdict == "indeterminate"
+    services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+    with pytest.raises(SignatureReviewRequired) as exc:
+        services.dossier_accept(dossier_id=signed_dossier.pk, actor=reception)
+    assert exc.value.extra == {"components": ["don_de_nghi"]}
+
+    url = reverse("api:dossiers:signature_decision", args=[document.pk])
+    assert api_client_for(business).post(url, {"accept": True, "note": "x"}).status_code == 403
+    response = api_client_for(reception).post(
+        url, {"accept": True, "note": "Đối chiếu bản giấy có chữ ký tươi"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["signature_decision"] == "accepted"
+    document.refresh_from_db()
+    assert (document.signature_decided_by, document.signature_decision_note) == (
+        reception, "Đối chiếu bản giấy có chữ ký tươi")
+    d = services.dossier_accept(dossier_id=signed_dossier.pk, actor=reception)
+    assert d.state == Dossier.State.PROCESSING
+
+
+def test_only_indeterminate_signatures_take_a_decision(trusted, signed_dossier, business,
+                                                        reception, api_client_for):
+    document = _upload(signed_dossier, business,
+                       sign_pdf(one_page_pdf(), trusted.leaves["business"]))
+    services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+    response = api_client_for(reception).post(
+        reverse("api:dossiers:signature_decision", args=[document.pk]),
+        {"accept": False, "note": "Không"}, format="json")
+    assert response.status_code == 409
+    assert Document.objects.get(pk=document.pk).signature_decision == ""
+
+
+def test_a_manager_cannot_decide(trusted, signed_dossier, business, manager):
+    document = _upload(signed_dossier, business,
+                       sign_pdf(one_page_pdf(), trusted.leaves["stranger"]))
+    with pytest.raises(TransitionForbidden):
+        services.document_signature_decide(document_id=document.pk, actor=manager,
+                                           accept=True, note="Ok")
+
+
+def test_a_large_file_is_verified_by_a_worker_after_commit(
+    trusted, signed_dossier, business, settings, django_capture_on_commit_callbacks
+):
+    settings.SIGNATURES_INLINE_MAX_BYTES = 100
+    content = sign_pdf(one_page_pdf(), trusted.leaves["business"])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        document = _upload(signed_dossier, business, content)
+    document.refresh_from_db()
+    assert document.signature_checked_at is None
+    with pytest.raises(SignatureRequired) as exc:  # not verified yet
+        services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+    assert exc.value.extra == {"components": {"don_de_nghi": "pending"}}
+    for callback in callbacks:
+        callback()
+    document.refresh_from_db()
+    assert document.signature_verdict == "valid"
+
+
+def test_issued_results_are_signed_by_the_agency_and_recognised_as_ours(
+    db, applicant, leader, api_client_for
+):
+    dossier = DossierFactory(applicant=applicant, approved=True)
+    d = services.dossier_issue_result(dossier_id=dossier.pk, actor=leader, number="9/GP-SCT")
+    result = Result.objects.get(dossier=d)
+    assert result.signed and result.file
+    with result.file.open("rb") as handle:
+        content = handle.read()
+    verified = signature_verify(content=content, filename="kq.pdf")
+    assert verified.issued_by_us is True
+    assert str(verified.verdict) == "valid"
+    tampered = bytearray(content)
+    tampered[len(content) // 3] ^= 0x01
+    again = signature_verify(content=bytes(tampered), filename="kq.pdf")
+    assert again.issued_by_us is False and str(again.verdict) != "valid"
+
+    response = api_client_for(applicant).get(
+        reverse("api:dossiers:result_file", args=[dossier.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == content
+    assert api_client_for(applicant).get(
+        reverse("api:dossiers:result", args=[dossier.pk])).json()["signed"] is True
+
+
+def test_a_refusal_notice_is_signed_too(db, applicant, leader):
+    dossier = DossierFactory(applicant=applicant, pending_approval=True)
+    d = services.dossier_refuse(dossier_id=dossier.pk, actor=leader, reason="Không đủ điều kiện")
+    result = Result.objects.get(dossier=d)
+    assert (result.kind, result.signed) == ("refusal", True)
+
+
+def test_a_paper_result_is_not_signed(db, applicant, leader):
+    dossier = DossierFactory(applicant=applicant, approved=True)
+    services.dossier_issue_result(dossier_id=dossier.pk, actor=leader, electronic=False)
+    result = Result.objects.get(dossier=dossier)
+    assert (result.signed, bool(result.file)) == (False, False)
+
+
+def test_nothing_is_signed_for_a_dossier_that_cannot_take_the_transition(db, applicant, leader):
+    from dossiers.exceptions import InvalidTransition
+    from signatures.models import IssuedDocument
+
+    dossier = DossierFactory(applicant=applicant, processing=True)
+    with pytest.raises(InvalidTransition):
+        services.dossier_issue_result(dossier_id=dossier.pk, actor=leader)
+    assert not IssuedDocument.objects.exists()

@@ -37,7 +37,11 @@ def seeded(db):
     return demo_seed(dossiers=40, now=NOW)
 
 
-def test_demo_seed_creates_the_role_accounts(seeded):
+# Seeding signs documents and results for real, so one seed serves every check below (run in
+# order by one test; the checks that change data come last).
+
+
+def _demo_seed_creates_the_role_accounts(seeded):
     assert seeded.accounts == list(ACCOUNTS)
     for username, (role, agency_code) in ACCOUNTS.items():
         user = User.objects.get(username=username)
@@ -47,13 +51,13 @@ def test_demo_seed_creates_the_role_accounts(seeded):
             assert Agency.objects.filter(code=agency_code).exists()
 
 
-def test_every_demo_account_can_log_in_with_the_demo_password(seeded):
+def _every_demo_account_can_log_in_with_the_demo_password(seeded):
     for username in ACCOUNTS:
         assert Client().login(username=username, password=PASSWORD), username
         assert not Client().login(username=username, password="sai-mat-khau"), username
 
 
-def test_demo_seed_creates_dossiers_in_several_states(seeded):
+def _demo_seed_creates_dossiers_in_several_states(seeded):
     states = Counter(Dossier.objects.values_list("state", flat=True))
 
     assert seeded.skipped is False
@@ -65,7 +69,7 @@ def test_demo_seed_creates_dossiers_in_several_states(seeded):
     assert states[Dossier.State.RETURNED] + states[Dossier.State.RESULT_READY] > 0
 
 
-def test_demo_seed_completes_dossiers_with_different_outcomes(seeded):
+def _demo_seed_completes_dossiers_with_different_outcomes(seeded):
     completed = Dossier.objects.filter(completed_at__isnull=False)
     outcomes = set(completed.values_list("outcome", flat=True))
 
@@ -74,7 +78,7 @@ def test_demo_seed_completes_dossiers_with_different_outcomes(seeded):
     assert outcomes <= set(Dossier.Outcome.values)
 
 
-def test_demo_dossiers_have_an_intact_audit_chain(seeded):
+def _demo_dossiers_have_an_intact_audit_chain(seeded):
     submitted = Dossier.objects.exclude(state=Dossier.State.DRAFT)
 
     assert audit_verify() == []
@@ -83,7 +87,7 @@ def test_demo_dossiers_have_an_intact_audit_chain(seeded):
     assert DossierTransition.objects.filter(dossier__state=Dossier.State.DRAFT).count() == 0
 
 
-def test_demo_indicators_agree_with_the_dossiers(seeded):
+def _demo_indicators_agree_with_the_dossiers(seeded):
     totals = DailySummary.objects.aggregate(
         **{c: Sum(c) for c in ("received", "completed", "early", "on_time", "late", "rejected",
                                "refused", "rated")}
@@ -98,13 +102,13 @@ def test_demo_indicators_agree_with_the_dossiers(seeded):
     assert totals["rated"] == Rating.objects.count()
 
 
-def test_demo_seed_flags_the_overdue_dossiers(seeded):
+def _demo_seed_flags_the_overdue_dossiers(seeded):
     overdue = Dossier.objects.overdue(now=NOW)
 
     assert not overdue.filter(overdue_notified_at__isnull=True).exists()
 
 
-def test_a_second_demo_seed_adds_nothing(seeded):
+def _a_second_demo_seed_adds_nothing(seeded):
     before = (
         Dossier.objects.count(), DossierTransition.objects.count(), User.objects.count(),
         list(DailySummary.objects.order_by("pk").values()),
@@ -120,7 +124,7 @@ def test_a_second_demo_seed_adds_nothing(seeded):
     ) == before
 
 
-def test_demo_accounts_ensure_resets_a_changed_password(seeded):
+def _demo_accounts_ensure_resets_a_changed_password(seeded):
     user = User.objects.get(username="quanly")
     user.set_password("mat-khau-moi-2025")
     user.save()
@@ -144,3 +148,15 @@ def test_seed_demo_command_prints_the_accounts(db):
         assert any(
             line.split()[:2] == [username, role] for line in output.splitlines()
         ), username
+
+
+def test_the_demo_seed_builds_a_complete_demo(seeded):
+    _demo_seed_creates_the_role_accounts(seeded)
+    _every_demo_account_can_log_in_with_the_demo_password(seeded)
+    _demo_seed_creates_dossiers_in_several_states(seeded)
+    _demo_seed_completes_dossiers_with_different_outcomes(seeded)
+    _demo_dossiers_have_an_intact_audit_chain(seeded)
+    _demo_indicators_agree_with_the_dossiers(seeded)
+    _demo_seed_flags_the_overdue_dossiers(seeded)
+    _a_second_demo_seed_adds_nothing(seeded)
+    _demo_accounts_ensure_resets_a_changed_password(seeded)

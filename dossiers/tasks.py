@@ -51,3 +51,22 @@ def verify_document_signatures(document_id: int) -> str:
 
     document = document_verify_signatures(document_id=document_id)
     return document.signature_verdict if document else ""
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def reconcile_payments(older_than_seconds: int | None = None) -> int:
+    """Ask the payment provider about payments left pending; the number settled as paid."""
+    from datetime import timedelta
+
+    from .services.payments import payment_reconcile
+
+    older_than = None if older_than_seconds is None else timedelta(seconds=older_than_seconds)
+    return payment_reconcile(older_than=older_than).paid
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def recheck_unsettled_signatures() -> int:
+    """Signatures waiting for revocation data get it fetched and are verified again."""
+    from .services.signing import documents_recheck_revocation
+
+    return len(documents_recheck_revocation())

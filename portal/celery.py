@@ -19,4 +19,8 @@ app.conf.beat_schedule = {
         "task": "signatures.tasks.refresh_revocation_cache",
         "schedule": crontab(minute=7),
     },
+    "recheck-unsettled-signatures": {
+        "task": "dossiers.tasks.recheck_unsettled_signatures",
+        "schedule": crontab(minute="*/30"),
+    },
 }

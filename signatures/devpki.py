@@ -11,7 +11,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import (
+    AuthorityInformationAccessOID,
+    ExtendedKeyUsageOID,
+    NameOID,
+    ObjectIdentifier,
+)
 
 UID_OID = ObjectIdentifier("0.9.2342.19200300.100.1.1")
 
@@ -120,6 +125,7 @@ def issue(
     extended_key_usage: list | None = None,
     ca: bool = False,
     crl_url: str | None = None,
+    ocsp_url: str | None = None,
     hash_algorithm: hashes.HashAlgorithm | None = None,
 ) -> Issued:
     """Issue a certificate under `issuer`; signing certificates by default."""
@@ -155,8 +161,31 @@ def issue(
             ]),
             critical=False,
         )
+    if ocsp_url:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess([
+                x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
+                                       x509.UniformResourceIdentifier(ocsp_url)),
+            ]),
+            critical=False,
+        )
     cert = builder.sign(issuer.key, hash_algorithm or hashes.SHA256())
     return Issued(cert=cert, key=key, chain=(issuer.cert, *issuer.chain))
+
+
+def make_ocsp_response(issuer: Issued, cert: x509.Certificate, *, this_update: datetime,
+                       next_update: datetime, revoked_at: datetime | None = None) -> bytes:
+    """A DER OCSP response about `cert`, signed by its issuer."""
+    from cryptography.x509 import ocsp
+
+    status = ocsp.OCSPCertStatus.REVOKED if revoked_at else ocsp.OCSPCertStatus.GOOD
+    builder = ocsp.OCSPResponseBuilder().add_response(
+        cert=cert, issuer=issuer.cert, algorithm=hashes.SHA1(), cert_status=status,
+        this_update=this_update, next_update=next_update, revocation_time=revoked_at,
+        revocation_reason=x509.ReasonFlags.key_compromise if revoked_at else None,
+    ).responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
+    response = builder.sign(issuer.key, hashes.SHA256())
+    return response.public_bytes(serialization.Encoding.DER)
 
 
 def issue_tsa(issuer: Issued, common_name: str, *, not_before: datetime, not_after: datetime,

@@ -1,6 +1,7 @@
 """Digital signatures on dossiers: verifying what applicants upload, signing what we issue."""
 
 import logging
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from portal import clock
 from portal.roles import Role
 from signatures.exceptions import UnsupportedFormat
+from signatures.ocsp import ocsp_refresh_for_pdf
 from signatures.results import ResultContent
 from signatures.services import SignedResult, result_issue, signature_verify
 
@@ -90,6 +92,30 @@ def document_verify_signatures(*, document_id: int) -> Document | None:
     with document.file.open("rb") as handle:
         content = handle.read()
     return document_apply_verification(document=document, content=content)
+
+
+def documents_recheck_revocation(*, max_age_days: int = 30, limit: int = 200,
+                                 post=None) -> list[int]:
+    """Documents left `indeterminate` for want of revocation data: fetch their signers' OCSP
+    answers (allowlisted responders only) and verify them again; the ids re-verified."""
+    since = clock.now() - timedelta(days=max_age_days)
+    candidates = (
+        Document.objects.filter(signature_verdict=Document.Verdict.INDETERMINATE,
+                                signature_decision="", is_current=True, created_at__gte=since)
+        .select_related("dossier__applicant").order_by("signature_checked_at")[:limit]
+    )
+    rechecked = []
+    for document in candidates:
+        reports = (document.signature_report or {}).get("signatures", [])
+        if not any(r.get("revocation_status") == "unknown" for r in reports):
+            continue
+        with document.file.open("rb") as handle:
+            content = handle.read()
+        outcome = ocsp_refresh_for_pdf(content, post=post)
+        if "stored" in outcome.values():
+            document_apply_verification(document=document, content=content)
+            rechecked.append(document.pk)
+    return rechecked
 
 
 @transaction.atomic(durable=True)

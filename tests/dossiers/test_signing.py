@@ -165,8 +165,19 @@ def test_a_large_file_is_verified_by_a_worker_after_commit(
     assert document.signature_verdict == "valid"
 
 
+@pytest.fixture
+def fresh_signer():
+    """The demo signer puts its root into the trust store when it is built; the store is
+    rolled back after each test, so build it again inside this one."""
+    from signatures.signers import reset_configured_signer
+
+    reset_configured_signer()
+    yield
+    reset_configured_signer()
+
+
 def test_issued_results_are_signed_by_the_agency_and_recognised_as_ours(
-    db, applicant, leader, api_client_for
+    db, applicant, leader, api_client_for, fresh_signer
 ):
     dossier = DossierFactory(applicant=applicant, approved=True)
     d = services.dossier_issue_result(dossier_id=dossier.pk, actor=leader, number="9/GP-SCT")
@@ -212,3 +223,40 @@ def test_nothing_is_signed_for_a_dossier_that_cannot_take_the_transition(db, app
     with pytest.raises(InvalidTransition):
         services.dossier_issue_result(dossier_id=dossier.pk, actor=leader)
     assert not IssuedDocument.objects.exists()
+
+
+def test_a_signature_waiting_for_revocation_data_is_settled_by_the_recheck(
+    db, business, settings
+):
+    from datetime import UTC, datetime, timedelta
+
+    from dossiers.services.signing import documents_recheck_revocation
+    from signatures import devpki
+
+    now = datetime.now(UTC)
+    root = devpki.make_root("Root OCSP", not_before=now - timedelta(days=9),
+                            not_after=now + timedelta(days=99))
+    leaf = devpki.issue(root, "Công ty TNHH Ánh Dương", uid="MST:0101234567",
+                        not_before=now - timedelta(days=8), not_after=now + timedelta(days=98),
+                        ocsp_url="http://ocsp.test.invalid/r")
+    trust_anchor_import(data=root.pem, scope=TrustedCertificate.Scope.PUBLIC)
+    settings.SIGNATURES_REVOCATION_HOSTS = ["ocsp.test.invalid"]
+    procedure = ProcedureFactory()
+    DocumentComponent.objects.filter(procedure=procedure, code="don_de_nghi").update(
+        must_be_signed=True)
+    dossier = DossierFactory(applicant=business, procedure=procedure)
+    document = _upload(dossier, business, sign_pdf(one_page_pdf(), leaf))
+    document.refresh_from_db()
+    assert document.signature_verdict == "indeterminate"
+
+    asked = []
+
+    def responder(url: str, body: bytes) -> bytes:
+        asked.append(url)
+        return devpki.make_ocsp_response(root, leaf.cert, this_update=now - timedelta(minutes=1),
+                                         next_update=now + timedelta(days=1))
+
+    assert documents_recheck_revocation(post=responder) == [document.pk]
+    document.refresh_from_db()
+    assert (document.signature_verdict, asked) == ("valid", ["http://ocsp.test.invalid/r"])
+    assert documents_recheck_revocation(post=responder) == []  # settled: nothing to do

@@ -16,9 +16,32 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The demo talks to the portal and payment simulator (`manage.py run_simulator`) on a free
+# loopback port: it starts before the seeding, so every synced change is real HTTP traffic,
+# and stops with the server. Watch it at http://127.0.0.1:<port>/_control/state.
+DEMO_ENV = NATIONAL_PORTAL_USERNAME=motcua NATIONAL_PORTAL_PASSWORD=motcua \
+  PROVINCIAL_PORTAL_USERNAME=motcua PROVINCIAL_PORTAL_PASSWORD=motcua \
+  PAYMENT_MERCHANT_ID=MOTCUA PAYMENT_SECRET=motcua-payment-secret \
+  PAYMENT_BENEFICIARY_ACCOUNT=0123456789 PAYMENT_BENEFICIARY_BANK=VCB \
+  PAYMENT_BENEFICIARY_NAME="SO CONG THUONG" INBOUND_HMAC_SECRET=motcua-demo-inbound \
+  PAYMENT_NOTIFY_URL=http://$(HOST):$(PORT)/api/v1/inbound/payments/callback/ \
+  PORTAL_BASE_URL=http://$(HOST):$(PORT)
+
 demo: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	@set -e; \
+	sim_port=$${SIM_PORT:-$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}; \
+	sim=http://127.0.0.1:$$sim_port; \
+	export $(DEMO_ENV) NATIONAL_PORTAL_URL=$$sim/national PROVINCIAL_PORTAL_URL=$$sim/provincial \
+	  PAYMENT_PLATFORM_URL=$$sim/payment; \
+	$(BIN)/python manage.py run_simulator --port $$sim_port & sim_pid=$$!; \
+	trap 'kill $$sim_pid 2>/dev/null || true; wait $$sim_pid 2>/dev/null || true' EXIT INT TERM; \
+	for _ in $$(seq 100); do \
+	  $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+	    $$sim/_control/state 2>/dev/null && break; sleep 0.2; \
+	done; \
+	$(BIN)/python manage.py seed_demo; \
+	echo "Portal and payment simulator: $$sim (state: $$sim/_control/state)"; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: install

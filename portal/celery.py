@@ -15,6 +15,16 @@ app.conf.beat_schedule = {
         "task": "dossiers.tasks.sweep_overdue",
         "schedule": crontab(minute="*/15"),
     },
+    # Retries the outbox rows whose backoff ran out or whose relay died mid-send.
+    "relay-outbox": {
+        "task": "dossiers.tasks.relay_outbox",
+        "schedule": crontab(minute="*"),
+    },
+    # Payments left pending past PAYMENT_RECONCILE_AFTER_SECONDS: the callback never came.
+    "reconcile-payments": {
+        "task": "dossiers.tasks.reconcile_payments",
+        "schedule": crontab(minute="*/5"),
+    },
     "refresh-revocation-cache": {
         "task": "signatures.tasks.refresh_revocation_cache",
         "schedule": crontab(minute=7),

@@ -46,7 +46,7 @@ class Payment(TimeStampedModel):
     bill_code = models.CharField(max_length=64, blank=True)
     # The idempotency key of create_transaction: a retry after a lost answer opens nothing new.
     request_key = models.CharField(max_length=64, blank=True)
-    redirect_url = models.URLField(max_length=1000, blank=True)
+    redirect_url = models.CharField(max_length=1000, blank=True)
     bank_transaction_no = models.CharField(max_length=64, blank=True)
     # When reconciliation last asked the provider about this payment.
     checked_at = models.DateTimeField(null=True, blank=True)

@@ -1,39 +1,69 @@
 """Turns outbox rows into the portal adapters' dataclasses and sends them."""
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from integrations.base import DocumentRef, DossierSnapshot, ProgressUpdate, ResultRef
 from integrations.registry import get_portal_adapter
 
-from ..models import OutboundMessage
+from ..models import Document, OutboundMessage, Result
+
+
+@dataclass
+class Attachments:
+    """Documents and results of the dossiers of a batch, read in two queries for all of them."""
+
+    documents: dict[int, tuple[DocumentRef, ...]] = field(default_factory=dict)
+    results: dict[int, tuple[ResultRef, ...]] = field(default_factory=dict)
+    loaded: set[int] = field(default_factory=set)
+
+    def of(self, dossier_id: int) -> tuple[tuple[DocumentRef, ...], tuple[ResultRef, ...]]:
+        if dossier_id not in self.loaded:
+            self.load([dossier_id])
+        return self.documents.get(dossier_id, ()), self.results.get(dossier_id, ())
+
+    def load(self, dossier_ids) -> None:
+        wanted = set(dossier_ids) - self.loaded
+        if not wanted:
+            return
+        documents: dict[int, list[DocumentRef]] = {}
+        for d in (Document.objects.filter(dossier_id__in=wanted, is_current=True)
+                  .select_related("component").order_by("dossier_id", "component__order", "pk")):
+            documents.setdefault(d.dossier_id, []).append(DocumentRef(
+                component_code=d.component.code, name=d.original_name, sha256=d.sha256,
+                file_id=f"{d.dossier_id}-{d.component.code}-v{d.version}",
+            ))
+        results: dict[int, list[ResultRef]] = {}
+        for r in Result.objects.filter(dossier_id__in=wanted).order_by("pk"):
+            results.setdefault(r.dossier_id, []).append(ResultRef(
+                file_id=f"{r.dossier_id}-result", name=r.number or r.kind, sha256=r.sha256,
+            ))
+        self.documents.update({k: tuple(v) for k, v in documents.items()})
+        self.results.update({k: tuple(v) for k, v in results.items()})
+        self.loaded |= wanted
+
+
+def _needs_attachments(message: OutboundMessage) -> bool:
+    return (message.kind == OutboundMessage.Kind.PUSH_DOSSIER
+            or bool(message.payload.get("completed_at")))
+
+
+def attachments_for(messages: list[OutboundMessage]) -> Attachments:
+    """What the messages of a batch carry besides their payload, read once for the batch."""
+    attachments = Attachments()
+    attachments.load({m.dossier_id for m in messages if _needs_attachments(m)})
+    return attachments
 
 
 def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _documents(dossier_id: int) -> tuple[tuple[DocumentRef, ...], tuple[ResultRef, ...]]:
-    from .sync import outbox_documents
-
-    documents, results = outbox_documents(dossier_id=dossier_id)
-    return (
-        tuple(
-            DocumentRef(component_code=d["component"], name=d["file_name"], sha256=d["sha256"],
-                        file_id=f"{dossier_id}-{d['component']}-v{d['version']}")
-            for d in documents
-        ),
-        tuple(
-            ResultRef(file_id=f"{dossier_id}-result", name=r["number"] or r["kind"],
-                      sha256=r["sha256"])
-            for r in results
-        ),
-    )
-
-
-def snapshot_from(message: OutboundMessage) -> DossierSnapshot:
+def snapshot_from(message: OutboundMessage, attachments: Attachments | None = None
+                  ) -> DossierSnapshot:
     """The whole dossier as it stood at the change, with its documents as they are now."""
     p = message.payload
-    documents, results = _documents(message.dossier_id)
+    documents, results = (attachments or Attachments()).of(message.dossier_id)
     applicant = p.get("applicant") or {}
     return DossierSnapshot(
         code=p["code"], procedure_code=p["procedure_code"], procedure_name=p["procedure_name"],
@@ -46,22 +76,23 @@ def snapshot_from(message: OutboundMessage) -> DossierSnapshot:
     )
 
 
-def progress_from(message: OutboundMessage) -> ProgressUpdate:
+def progress_from(message: OutboundMessage, attachments: Attachments | None = None
+                  ) -> ProgressUpdate:
     p = message.payload
-    results = _documents(message.dossier_id)[1] if p["completed_at"] else ()
+    results = (attachments or Attachments()).of(message.dossier_id)[1] if p["completed_at"] else ()
     return ProgressUpdate(
         dossier_code=p["code"], state=p["state"], transition=p["transition"], at=_when(p["at"]),
         note=p.get("reason", ""), due_at=_when(p["due_at"]), results=results,
     )
 
 
-def deliver(message: OutboundMessage) -> str:
+def deliver(message: OutboundMessage, *, attachments: Attachments | None = None) -> str:
     """Send one outbox row; the remote system's reference for it."""
     adapter = get_portal_adapter(message.system)
     if message.kind == OutboundMessage.Kind.PUSH_DOSSIER:
-        receipt = adapter.push_dossier(snapshot_from(message),
+        receipt = adapter.push_dossier(snapshot_from(message, attachments),
                                        idempotency_key=message.idempotency_key)
     else:
-        receipt = adapter.push_progress(progress_from(message),
+        receipt = adapter.push_progress(progress_from(message, attachments),
                                         idempotency_key=message.idempotency_key)
     return receipt.reference

@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 
 from integrations.exceptions import IntegrationError
 from portal import clock
 
-from ..models import Document, Dossier, DossierTransition, OutboundMessage, Result
-from .portal_sync import deliver
+from ..models import Dossier, DossierTransition, OutboundMessage
+from .portal_sync import Attachments, attachments_for, deliver
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +139,9 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=capped * random.uniform(0.5, 1.0))  # noqa: S311 - jitter only
 
 
-def _send(message: OutboundMessage) -> str:
+def _send(message: OutboundMessage, attachments: Attachments | None = None) -> str:
     """Deliver one message through the system's adapter; returns the remote reference."""
-    return deliver(message)
+    return deliver(message, attachments=attachments)
 
 
 def _is_rejection(exc: Exception) -> bool:
@@ -150,64 +149,114 @@ def _is_rejection(exc: Exception) -> bool:
     return isinstance(exc, IntegrationError) and not exc.retryable
 
 
+def _attempt(message: OutboundMessage, attachments: Attachments | None = None
+             ) -> tuple[str | None, Exception | None]:
+    try:
+        return _send(message, attachments), None
+    except Exception as exc:  # every failure is recorded on the row, never lost
+        return None, exc
+
+
+def _record(message: OutboundMessage, reference: str | None, error: Exception | None,
+            now: datetime) -> OutboundMessage:
+    """Write the outcome of one send on its row (still ours: status `sending`)."""
+    message.attempts += 1
+    message.lease_until = None
+    if error is None:
+        message.status = OutboundMessage.Status.SENT
+        message.sent_at = now
+        message.external_reference = (reference or "")[:128]
+        message.last_error = ""
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            status=message.status, sent_at=now, attempts=message.attempts,
+            external_reference=message.external_reference, lease_until=None, last_error="",
+        )
+        return message
+    message.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if _is_rejection(error) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        message.status = OutboundMessage.Status.DEAD
+    else:
+        message.status = OutboundMessage.Status.FAILED
+        message.next_attempt_at = now + _backoff(message.attempts)
+    OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.SENDING).update(
+        status=message.status, attempts=message.attempts, last_error=message.last_error,
+        lease_until=None, next_attempt_at=message.next_attempt_at,
+    )
+    log.warning("outbox %s to %s failed (%s): %s", message.pk, message.system,
+                message.status, message.last_error)
+    return message
+
+
 def outbox_deliver(*, message_id: int, now: datetime | None = None) -> OutboundMessage:
     """Send one leased message and record the result; nothing is held locked while sending."""
     message = OutboundMessage.objects.get(pk=message_id)
     if message.status != OutboundMessage.Status.SENDING:
         return message  # delivered or re-driven meanwhile: nothing to do
-    try:
-        reference = _send(message)
-    except Exception as exc:  # every failure is recorded on the row, never lost
-        now = now or clock.now()
-        message.attempts += 1
-        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        message.lease_until = None
-        rejected = _is_rejection(exc)
-        if rejected or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            message.status = OutboundMessage.Status.DEAD
-        else:
-            message.status = OutboundMessage.Status.FAILED
-            message.next_attempt_at = now + _backoff(message.attempts)
-        OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.SENDING).update(
-            status=message.status, attempts=message.attempts, last_error=message.last_error,
-            lease_until=None, next_attempt_at=message.next_attempt_at,
-        )
-        log.warning("outbox %s to %s failed (%s): %s", message.pk, message.system,
-                    message.status, message.last_error)
-        return message
-    message.status = OutboundMessage.Status.SENT
-    message.sent_at = clock.now()
-    message.attempts += 1
-    message.external_reference = (reference or "")[:128]
-    message.lease_until = None
-    message.last_error = ""
-    OutboundMessage.objects.filter(pk=message.pk).update(
-        status=message.status, sent_at=message.sent_at, attempts=message.attempts,
-        external_reference=message.external_reference, lease_until=None, last_error="",
-    )
-    return message
+    reference, error = _attempt(message)
+    return _record(message, reference, error, now or clock.now())
+
+
+def _release(ids: list[int]) -> None:
+    """Hand claimed but unsent messages back, as due as they were; no attempt is counted."""
+    if not ids:
+        return
+    leased = OutboundMessage.objects.filter(pk__in=ids, status=OutboundMessage.Status.SENDING)
+    leased.filter(attempts=0).update(status=OutboundMessage.Status.PENDING, lease_until=None)
+    leased.filter(attempts__gt=0).update(status=OutboundMessage.Status.FAILED, lease_until=None)
+
+
+def _send_budget() -> float:
+    """Seconds one send may take at worst: stop taking new ones this close to the lease's end."""
+    return float(settings.INTEGRATIONS_CONNECT_TIMEOUT) + float(settings.INTEGRATIONS_READ_TIMEOUT)
 
 
 def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
-    """Send every due message, round after round (each round frees the next per dossier)."""
+    """Send every due message, round after round (each round frees the next per dossier).
+
+    One round: claim up to `batch` messages (the oldest unsent one of each dossier and system),
+    load them and their documents in a few queries, send them one by one, then record every
+    outcome in one short transaction. A crash before that write leaves leases that run out:
+    those messages go again under the same idempotency keys and the portals answer them from
+    memory. Within a round, a system that failed with a retryable error is not tried again
+    (its remaining messages are handed back without counting an attempt), and no send starts
+    when the lease could run out before it ends, so no other relay takes a row still in flight.
+    """
     report = RelayReport()
     for _ in range(max_rounds):
-        ids = outbox_claim(limit=batch)
+        claimed_at = clock.now()
+        ids = outbox_claim(limit=batch, now=claimed_at)
         if not ids:
             break
-        progressed = False
-        for message_id in ids:
-            message = outbox_deliver(message_id=message_id)
+        lease_end = claimed_at + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+        messages = list(OutboundMessage.objects.filter(
+            pk__in=ids, status=OutboundMessage.Status.SENDING).order_by("next_attempt_at", "id"))
+        attachments = attachments_for(messages)
+        outcomes, unsent, down = [], [], set()
+        for message in messages:
+            # The first send starts with the lease fresh; later ones only with time to finish.
+            late = bool(outcomes) and (
+                clock.now() + timedelta(seconds=_send_budget()) >= lease_end)
+            if late or message.system in down:
+                unsent.append(message.pk)
+                continue
+            reference, error = _attempt(message, attachments)
+            if error is not None and not _is_rejection(error):
+                down.add(message.system)
+            outcomes.append((message, reference, error))
+        with transaction.atomic():
+            now = clock.now()
+            done = [_record(m, reference, error, now) for m, reference, error in outcomes]
+            _release(unsent + [pk for pk in ids if pk not in {m.pk for m in messages}])
+        for message in done:
             if message.status == OutboundMessage.Status.SENT:
                 report.sent += 1
-                progressed = True
             elif message.status == OutboundMessage.Status.DEAD:
                 report.dead += 1
                 report.errors.append(message.last_error)
             else:
                 report.failed += 1
                 report.errors.append(message.last_error)
-        if not progressed:
+        if not any(m.status == OutboundMessage.Status.SENT for m in done):
             break  # everything failed this round: the backoff decides when to try again
     return report
 
@@ -220,21 +269,3 @@ def outbox_redrive(*, message_ids: list[int] | None = None) -> int:
         qs = qs.filter(pk__in=message_ids)
     return qs.update(status=OutboundMessage.Status.PENDING, attempts=0,
                      next_attempt_at=clock.now(), lease_until=None)
-
-
-def outbox_documents(*, dossier_id: int) -> tuple[list[dict], list[dict]]:
-    """The current documents and the result, read when the dossier is first pushed."""
-    documents = [
-        {"component": d.component.code, "name": d.component.name, "file_name": d.original_name,
-         "sha256": d.sha256, "size": d.size, "content_type": d.content_type,
-         "version": d.version}
-        for d in Document.objects.filter(dossier_id=dossier_id, is_current=True)
-        .select_related("component")
-    ]
-    result = Result.objects.filter(dossier_id=dossier_id).first()
-    results = [] if result is None else [{
-        "kind": result.kind, "number": result.number, "sha256": result.sha256,
-        "issued_at": timezone.localtime(result.issued_at).isoformat(),
-        "electronic": result.electronic, "signed": result.signed,
-    }]
-    return documents, results

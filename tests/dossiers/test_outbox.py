@@ -115,7 +115,7 @@ def test_a_lease_left_by_a_dead_relay_runs_out_and_the_message_is_claimed_again(
 
 def test_failures_back_off_and_end_dead(db, monkeypatch, settings):
     settings.OUTBOX_MAX_ATTEMPTS = 3
-    monkeypatch.setattr(sync, "_send", lambda message: (_ for _ in ()).throw(OSError("down")))
+    monkeypatch.setattr(sync, "_send", lambda message, attachments=None: (_ for _ in ()).throw(OSError("down")))
     monkeypatch.setattr(sync, "_is_rejection", lambda exc: False)
     dossier = DossierFactory(processing=True)
     message = _message(dossier, 1)
@@ -130,7 +130,7 @@ def test_failures_back_off_and_end_dead(db, monkeypatch, settings):
 
 def test_delivered_messages_are_marked_sent_with_the_remote_reference(db, monkeypatch):
     sent = []
-    monkeypatch.setattr(sync, "_send", lambda message: sent.append(message.pk) or "REF-1")
+    monkeypatch.setattr(sync, "_send", lambda message, attachments=None: sent.append(message.pk) or "REF-1")
     dossier = DossierFactory(processing=True)
     first, second = _message(dossier, 1), _message(dossier, 2)
     report = sync.outbox_relay()
@@ -141,7 +141,81 @@ def test_delivered_messages_are_marked_sent_with_the_remote_reference(db, monkey
 
 @pytest.mark.parametrize("status", ["sent", "pending"])
 def test_delivering_a_message_that_is_not_leased_does_nothing(db, monkeypatch, status):
-    monkeypatch.setattr(sync, "_send", lambda message: pytest.fail("must not send"))
+    monkeypatch.setattr(sync, "_send", lambda message, attachments=None: pytest.fail("must not send"))
     message = _message(DossierFactory(processing=True), 1, status=status,
                        sent_at=clock.now() if status == "sent" else None)
     assert sync.outbox_deliver(message_id=message.pk).status == status
+
+
+def _fake_portals(*systems):
+    from contextlib import ExitStack
+
+    from integrations.adapters.fake import FakePortalAdapter
+    from integrations.registry import override_portal_adapter
+
+    stack = ExitStack()
+    fakes = {s: stack.enter_context(override_portal_adapter(s, FakePortalAdapter(s)))
+             for s in systems}
+    return stack, fakes
+
+
+def test_a_system_failing_in_a_round_is_not_tried_again_and_the_rest_go_back_unattempted(
+    applicant, reception, settings
+):
+    from integrations.exceptions import PortalUnavailable
+
+    settings.SYNC_SYSTEMS = ["national", "provincial"]
+    for dossier in DossierFactory.create_batch(3, applicant=applicant, submitted=True):
+        services.dossier_accept(dossier_id=dossier.pk, actor=reception)
+    stack, fakes = _fake_portals("national", "provincial")
+    with stack:
+        fakes["national"].fail_next(PortalUnavailable())
+        report = sync.outbox_relay(max_rounds=1)
+        national_calls = len(fakes["national"].calls)
+    rows = OutboundMessage.objects.filter(system="national")
+    assert (report.sent, report.failed) == (3, 1)  # provincial all sent, national once failed
+    assert national_calls == 1
+    assert sorted(rows.values_list("status", "attempts")) == [
+        ("failed", 1), ("pending", 0), ("pending", 0)]
+    assert set(OutboundMessage.objects.filter(system="provincial").values_list("status", flat=True)
+               ) == {"sent"}
+
+
+def test_no_send_starts_once_the_lease_could_run_out_before_it_ends(
+    applicant, reception, settings
+):
+    settings.SYNC_SYSTEMS = ["national"]
+    for dossier in DossierFactory.create_batch(3, applicant=applicant, submitted=True):
+        services.dossier_accept(dossier_id=dossier.pk, actor=reception)
+    settings.OUTBOX_LEASE_SECONDS = 5  # shorter than one send may take (3.05 + 10 s)
+    stack, fakes = _fake_portals("national")
+    with stack:
+        report = sync.outbox_relay(max_rounds=1)
+    assert report.sent == 1 and len(fakes["national"].calls) == 1
+    assert sorted(OutboundMessage.objects.values_list("status", "lease_until")) == [
+        ("pending", None), ("pending", None), ("sent", None)]
+
+
+def test_the_relay_reads_documents_once_per_round_not_once_per_message(
+    applicant, reception, settings, pdf_file
+):
+    from django.db import connection as conn
+
+    settings.SYNC_SYSTEMS = ["national"]
+    dossiers = DossierFactory.create_batch(10, applicant=applicant, submitted=True)
+    for dossier in dossiers:
+        services.document_upload(dossier_id=dossier.pk, actor=reception,
+                                 component_code="don_de_nghi", uploaded_file=pdf_file())
+        services.dossier_accept(dossier_id=dossier.pk, actor=reception)
+
+    def queries(limit: int) -> int:
+        with CaptureQueriesContext(conn) as ctx:
+            assert sync.outbox_relay(batch=limit, max_rounds=1).sent == limit
+        return len(ctx.captured_queries)
+
+    stack, fakes = _fake_portals("national")
+    with stack:
+        two, eight = queries(2), queries(8)
+        [first] = fakes["national"].calls[:1]
+    assert eight - two == 6  # one UPDATE per message recorded, nothing else grows
+    assert [d.component_code for d in first.argument.documents] == ["don_de_nghi"]

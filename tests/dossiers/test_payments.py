@@ -1,0 +1,454 @@
+"""Payments end to end with the fake provider: opening, callbacks, status queries, the return
+URL and reconciliation. The same flows against the simulator are in test_sync_faults.py."""
+
+import json
+import logging
+from dataclasses import replace
+from datetime import timedelta
+
+from django.db import connection
+from django.test import override_settings
+from django.urls import reverse
+
+import pytest
+
+from dossiers.exceptions import PaymentRequired
+from dossiers.models import DailySummary, Payment
+from dossiers.services import workflow
+from dossiers.services.payments import (
+    payment_reconcile,
+    payment_start,
+)
+from dossiers.tasks import reconcile_payments
+from integrations.exceptions import PortalUnavailable
+from integrations.payment_providers import codec
+from integrations.payment_providers.fake import FAKE_SECRET, FakePaymentProvider
+from integrations.registry import override_payment_provider
+from integrations.wire import checksum_matches, format_vn, with_checksum
+from portal import clock
+from tests.dossiers.factories import DossierFactory, ProcedureFactory
+
+CALLBACK = "api:dossiers:integrations:payment_callback"
+STATUS = "api:dossiers:integrations:payment_status"
+
+
+@pytest.fixture
+def fake():
+    with override_payment_provider(FakePaymentProvider()) as provider:
+        yield provider
+
+
+@pytest.fixture
+def dossier(applicant, pdf_file):
+    dossier = DossierFactory(applicant=applicant,
+                             procedure=ProcedureFactory(fee_at_submission=True))
+    workflow_upload(dossier, applicant, pdf_file)
+    return dossier
+
+
+def workflow_upload(dossier, applicant, pdf_file) -> None:
+    from dossiers.services.documents import document_upload
+
+    document_upload(dossier_id=dossier.pk, actor=applicant, component_code="don_de_nghi",
+                    uploaded_file=pdf_file())
+
+
+def post_callback(client, body: bytes):
+    return client.post(reverse(CALLBACK), data=body, content_type="application/json")
+
+
+def bill_code(dossier) -> str:
+    return f"SCT-NHAP-{dossier.pk}"
+
+
+def _row(payment: Payment) -> tuple:
+    payment.refresh_from_db()
+    return (payment.status, payment.paid_at, payment.confirmed_by, payment.bank_transaction_no)
+
+
+# --- opening -------------------------------------------------------------------------
+
+
+def test_starting_a_payment_opens_a_transaction_and_keeps_it_pending(fake, dossier, applicant):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+
+    [call] = fake.calls
+    bill = call.argument
+    assert call.operation == "create_transaction" and call.idempotency_key == payment.request_key
+    assert (bill.dossier_code, bill.procedure_code, bill.amount) == (
+        bill_code(dossier), dossier.procedure.national_code, 1_200_000)
+    assert bill.return_url == "http://127.0.0.1:8000" + reverse(
+        "api:dossiers:integrations:payment_return", args=[payment.pk])
+    assert (payment.status, payment.provider, payment.provider_reference) == (
+        "pending", "fake", "FAKE-000001")
+    assert payment.redirect_url == bill.return_url + "?reference=FAKE-000001"
+    assert payment.paid_at is None
+
+
+def test_starting_again_returns_the_open_payment_without_a_second_transaction(
+    fake, dossier, applicant
+):
+    first = payment_start(dossier_id=dossier.pk, actor=applicant)
+    second = payment_start(dossier_id=dossier.pk, actor=applicant)
+    assert second.pk == first.pk
+    assert len(fake.calls) == 1 and Payment.objects.count() == 1
+
+
+def test_a_lost_answer_is_asked_again_under_the_same_key_and_opens_one_transaction(
+    fake, dossier, applicant
+):
+    fake.fail_next(PortalUnavailable())
+    with pytest.raises(PortalUnavailable):
+        payment_start(dossier_id=dossier.pk, actor=applicant)
+    payment = Payment.objects.get()
+    assert (payment.status, payment.provider_reference) == ("pending", "")
+
+    again = payment_start(dossier_id=dossier.pk, actor=applicant)
+
+    assert again.pk == payment.pk and again.provider_reference == "FAKE-000001"
+    assert [c.idempotency_key for c in fake.calls] == [payment.request_key] * 2
+    assert list(fake.transactions) == ["FAKE-000001"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_provider_is_called_outside_any_database_transaction(applicant, pdf_file):
+    seen = []
+
+    class Watching(FakePaymentProvider):
+        def create_transaction(self, bill, *, idempotency_key):
+            seen.append(connection.in_atomic_block)
+            return super().create_transaction(bill, idempotency_key=idempotency_key)
+
+    dossier = DossierFactory(applicant=applicant,
+                             procedure=ProcedureFactory(fee_at_submission=True))
+    with override_payment_provider(Watching()):
+        payment_start(dossier_id=dossier.pk, actor=applicant)
+    assert seen == [False]
+
+
+def test_the_start_endpoint_answers_the_redirect_and_does_not_mark_paid(
+    fake, dossier, applicant, api_client_for
+):
+    response = api_client_for(applicant).post(reverse("api:dossiers:pay", args=[dossier.pk]))
+    payment = Payment.objects.get()
+    assert response.status_code == 201
+    assert response.json() == {
+        "id": payment.pk, "amount": 1_200_000, "status": "pending", "provider": "fake",
+        "provider_reference": "FAKE-000001", "redirect_url": payment.redirect_url,
+    }
+
+
+def test_an_officer_cannot_start_a_payment(fake, dossier, reception, api_client_for):
+    response = api_client_for(reception).post(reverse("api:dossiers:pay", args=[dossier.pk]))
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert not Payment.objects.exists() and not fake.calls
+
+
+# --- callbacks -------------------------------------------------------------------------
+
+
+def test_a_verified_callback_marks_the_payment_paid(fake, dossier, applicant, api_client_for):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    done = fake.complete(payment.provider_reference)
+
+    response = post_callback(api_client_for(), fake.signed_callback(payment.provider_reference))
+
+    assert response.status_code == 200
+    assert response.json() == {"code": "ok", "reference": "FAKE-000001", "status": "paid",
+                               "changed": True}
+    status, paid_at, confirmed_by, bank_no = _row(payment)
+    assert (status, confirmed_by, bank_no) == ("paid", "callback:fake", "BANK-FAKE-000001")
+    # The wire carries whole seconds.
+    assert paid_at == done.paid_at.replace(microsecond=0)
+
+
+def test_a_fee_due_at_submission_blocks_submit_until_the_callback_comes(
+    fake, dossier, applicant, api_client_for
+):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    with pytest.raises(PaymentRequired):
+        workflow.dossier_submit(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    post_callback(api_client_for(), fake.signed_callback(payment.provider_reference))
+    assert workflow.dossier_submit(dossier_id=dossier.pk, actor=applicant).state == "submitted"
+
+
+def test_a_duplicate_callback_changes_nothing(fake, dossier, applicant, api_client_for):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    body = fake.signed_callback(payment.provider_reference)
+    post_callback(api_client_for(), body)
+    first = _row(payment)
+
+    response = post_callback(api_client_for(), body)
+
+    assert response.status_code == 200 and response.json()["changed"] is False
+    assert _row(payment) == first
+
+
+def test_a_pending_callback_after_the_paid_one_is_ignored(
+    fake, dossier, applicant, api_client_for
+):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    earlier = fake.signed_callback(payment.provider_reference)  # still pending when signed
+    fake.complete(payment.provider_reference)
+    post_callback(api_client_for(), fake.signed_callback(payment.provider_reference))
+    paid = _row(payment)
+
+    response = post_callback(api_client_for(), earlier)
+
+    assert response.status_code == 200
+    assert response.json() == {"code": "ok", "reference": "FAKE-000001", "status": "paid",
+                               "changed": False}
+    assert _row(payment) == paid
+
+
+def test_a_forged_checksum_is_a_401_and_changes_nothing(fake, dossier, applicant, api_client_for):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    before = _row(payment)
+
+    response = post_callback(
+        api_client_for(), fake.signed_callback(payment.provider_reference, secret="guessed")
+    )
+
+    assert response.status_code == 401
+    assert response.json() == {"code": "bad_signature",
+                               "message": "Chữ ký hoặc mã kiểm tra không hợp lệ.", "extra": {}}
+    assert _row(payment) == before
+
+
+def test_a_replayed_old_callback_is_a_401(fake, dossier, applicant, api_client_for):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    old = fake.signed_callback(payment.provider_reference,
+                               sent_at=clock.now() - timedelta(hours=2))
+
+    response = post_callback(api_client_for(), old)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "stale_request"
+    assert _row(payment)[0] == "pending"
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"amount": 1_000}, "amount"), ({"dossier_code": "SCT-250303-9999"}, "dossier_code"),
+])
+def test_a_callback_for_another_amount_or_dossier_is_refused_and_logged(
+    fake, dossier, applicant, api_client_for, caplog, changes, field
+):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    before = _row(payment)
+
+    with caplog.at_level(logging.WARNING, logger="dossiers.services.payments"):
+        response = post_callback(
+            api_client_for(), fake.signed_callback(payment.provider_reference, **changes)
+        )
+
+    assert response.status_code == 422
+    told = {"amount": 1_200_000, "dossier_code": bill_code(dossier), **changes}
+    assert response.json() == {
+        "code": "payment_mismatch", "message": "Thông báo thanh toán không khớp với hóa đơn.",
+        "extra": {"fields": [field],
+                  "expected": {"amount": 1_200_000, "dossier_code": bill_code(dossier)},
+                  "received": told},
+    }
+    assert _row(payment) == before
+    assert f"{field} differ" in caplog.text and "FAKE-000001" in caplog.text
+
+
+def test_a_callback_for_an_unknown_transaction_is_refused(fake, dossier, applicant,
+                                                         api_client_for):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.transactions["FAKE-999999"] = replace(fake.transactions[payment.provider_reference],
+                                               reference="FAKE-999999")
+    response = post_callback(api_client_for(), fake.signed_callback("FAKE-999999"))
+    assert response.status_code == 422
+    assert response.json()["extra"] == {"fields": ["reference"]}
+
+
+def test_a_failed_payment_can_be_started_again_as_a_new_transaction(
+    fake, dossier, applicant, api_client_for
+):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference, status="failed")
+    response = post_callback(api_client_for(), fake.signed_callback(payment.provider_reference))
+    assert response.json()["status"] == "failed"
+
+    again = payment_start(dossier_id=dossier.pk, actor=applicant)
+
+    assert again.pk != payment.pk and again.request_key != payment.request_key
+    assert again.provider_reference == "FAKE-000002"
+
+
+def test_a_malformed_but_signed_callback_is_a_400(fake, api_client_for, db):
+    fields = with_checksum({"MaDoiTac": fake.merchant_id, "ThoiGian": format_vn(clock.now()),
+                            "SoTien": "nhieu"}, FAKE_SECRET)
+    response = post_callback(api_client_for(), json.dumps(fields).encode())
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_payload"
+
+
+# --- the return URL and our own queries ----------------------------------------------
+
+
+def test_the_browser_return_asks_the_provider_and_never_takes_the_browsers_word(
+    fake, dossier, applicant, api_client_for
+):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    url = reverse("api:dossiers:integrations:payment_return", args=[payment.pk])
+    client = api_client_for(applicant)
+
+    early = client.get(url, {"reference": payment.provider_reference, "status": "paid"})
+    assert early.status_code == 200 and early.json()["status"] == "pending"
+    fake.complete(payment.provider_reference)
+    late = client.get(url)
+
+    assert late.json()["status"] == "paid"
+    assert [c.operation for c in fake.calls] == [
+        "create_transaction", "query_transaction", "query_transaction"]
+    assert _row(payment)[2] == "query:fake"
+
+
+def test_the_return_of_another_applicants_payment_is_a_404(
+    fake, dossier, applicant, other_applicant, api_client_for
+):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    url = reverse("api:dossiers:integrations:payment_return", args=[payment.pk])
+    response = api_client_for(other_applicant).get(url)
+    assert response.status_code == 404
+    assert response.json()["code"] == "payment_not_found"
+    assert [c.operation for c in fake.calls] == ["create_transaction"]
+
+
+def test_the_return_while_the_provider_is_down_keeps_the_payment_pending(
+    fake, dossier, applicant, api_client_for
+):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    fake.fail_next(PortalUnavailable())
+    url = reverse("api:dossiers:integrations:payment_return", args=[payment.pk])
+    response = api_client_for(applicant).get(url)
+    assert response.status_code == 200 and response.json()["status"] == "pending"
+
+
+def _status_query(fake, reference: str, *, secret: str = FAKE_SECRET, **changes) -> bytes:
+    fields = {"MaDoiTac": fake.merchant_id, "MaGiaoDich": reference,
+              "ThoiGian": format_vn(clock.now()), **changes}
+    return json.dumps(with_checksum(fields, secret)).encode()
+
+
+def test_the_platform_status_query_gets_a_signed_answer(fake, dossier, applicant,
+                                                        api_client_for):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    client = api_client_for()
+
+    def ask() -> dict:
+        response = client.post(reverse(STATUS), data=_status_query(fake, "FAKE-000001"),
+                               content_type="application/json")
+        assert response.status_code == 200
+        body = response.json()
+        assert checksum_matches(body, FAKE_SECRET)
+        return body
+
+    pending = ask()
+    fake.complete(payment.provider_reference)
+    post_callback(client, fake.signed_callback(payment.provider_reference))
+    paid = ask()
+
+    assert (pending["TrangThai"], pending["SoTien"], pending["MaHoSo"]) == (
+        "01", 1_200_000, bill_code(dossier))
+    answer = codec.transaction_status_from("fake", paid, secret=FAKE_SECRET)
+    assert (answer.status, answer.bank_transaction_no) == ("paid", "BANK-FAKE-000001")
+
+
+def test_a_status_query_with_a_bad_checksum_or_an_unknown_reference_is_refused(
+    fake, dossier, applicant, api_client_for
+):
+    payment_start(dossier_id=dossier.pk, actor=applicant)
+    client = api_client_for()
+    forged = client.post(reverse(STATUS), content_type="application/json",
+                         data=_status_query(fake, "FAKE-000001", secret="guessed"))
+    unknown = client.post(reverse(STATUS), content_type="application/json",
+                          data=_status_query(fake, "FAKE-424242"))
+    wrong_dossier = client.post(reverse(STATUS), content_type="application/json",
+                                data=_status_query(fake, "FAKE-000001", MaHoSo="OTHER"))
+    assert (forged.status_code, forged.json()["code"]) == (401, "bad_signature")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "payment_not_found")
+    assert (wrong_dossier.status_code, wrong_dossier.json()["code"]) == (422, "payment_mismatch")
+
+
+# --- reconciliation --------------------------------------------------------------------
+
+
+def test_reconciliation_settles_a_payment_whose_callback_never_came(fake, dossier, applicant):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    later = clock.now() + timedelta(hours=1)
+
+    with clock.frozen_at(later):
+        report = payment_reconcile(older_than=timedelta(minutes=15))
+
+    assert (report.checked, report.paid, report.errors) == (1, 1, 0)
+    status, _paid_at, confirmed_by, _bank = _row(payment)
+    assert (status, confirmed_by) == ("paid", "query:fake")
+    assert payment.checked_at == later
+
+
+def test_reconciliation_leaves_young_payments_to_their_callback(fake, dossier, applicant):
+    payment_start(dossier_id=dossier.pk, actor=applicant)
+    report = payment_reconcile(older_than=timedelta(minutes=15))
+    assert report.checked == 0
+    assert [c.operation for c in fake.calls] == ["create_transaction"]
+
+
+def test_reconciliation_refuses_an_answer_for_another_amount_and_counts_the_error(
+    fake, dossier, applicant, caplog
+):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    ref = payment.provider_reference
+    fake.transactions[ref] = replace(fake.transactions[ref], amount=1_000)
+
+    with caplog.at_level(logging.WARNING, logger="dossiers.services.payments"):
+        report = payment_reconcile(older_than=timedelta(0))
+
+    assert (report.checked, report.paid, report.errors) == (1, 0, 1)
+    assert _row(payment)[0] == "pending"
+    assert "amount differ" in caplog.text
+
+
+def test_reconciliation_survives_a_provider_outage(fake, dossier, applicant):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    fake.fail_next(PortalUnavailable())
+    assert payment_reconcile(older_than=timedelta(0)).errors == 1
+    assert payment_reconcile(older_than=timedelta(0)).paid == 1
+
+
+def test_the_reconcile_task_uses_the_configured_age(fake, dossier, applicant):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    settled = []
+    for age in (3600, 0):
+        # A PAYMENT_ setting rebuilds the registry's provider: put the fake back inside.
+        with override_settings(PAYMENT_RECONCILE_AFTER_SECONDS=age), \
+                override_payment_provider(fake):
+            settled.append(reconcile_payments.delay().get())
+    assert settled == [0, 1]
+    assert _row(payment)[0] == "paid"
+
+
+def test_a_payment_confirmed_after_reception_counts_on_the_reception_day(
+    fake, applicant, api_client_for
+):
+    dossier = DossierFactory(applicant=applicant, processing=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    post_callback(api_client_for(), fake.signed_callback(payment.provider_reference))
+    post_callback(api_client_for(), fake.signed_callback(payment.provider_reference))
+    assert payment.bill_code == dossier.code
+    assert DailySummary.objects.get().paid_online == 1

@@ -113,3 +113,13 @@ class LookupNotFound(NotFound):
 class ApologyNotAllowed(Conflict):
     code = "apology_not_allowed"
     default_message = _("Không thể lập phiếu xin lỗi và hẹn lại cho hồ sơ này.")
+
+
+class InboundProcedureUnknown(Unprocessable):
+    code = "procedure_unknown"
+    default_message = _("Thủ tục của hồ sơ không có trong danh mục đang áp dụng.")
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+    default_message = _("Không tìm thấy giao dịch thanh toán.")

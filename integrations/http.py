@@ -132,7 +132,7 @@ def load_payment_config() -> PaymentConfig:
         raise ImproperlyConfigured("PAYMENT_CALLBACK_WINDOW_SECONDS must be > 0")
     notify_url = str(_setting("PAYMENT_NOTIFY_URL") or "")
     if notify_url:
-        notify_url = _require_url("PAYMENT_NOTIFY_URL")
+        _require_url("PAYMENT_NOTIFY_URL")  # validated; kept as written, slash and all
     return PaymentConfig(
         base_url=_require_url("PAYMENT_PLATFORM_URL"),
         merchant_id=_require("PAYMENT_MERCHANT_ID"),

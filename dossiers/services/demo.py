@@ -303,7 +303,7 @@ class _Walker:
         with clock.frozen_at(t):
             payment = payment_start(dossier_id=dossier.pk, actor=applicant)
             payment_confirm(provider=payment.provider, provider_reference=payment.provider_reference,
-                            amount=payment.amount, confirmed_by="provider:fake")
+                            amount=payment.amount, confirmed_by="demo:seed")
 
     def _settle_fee(self, t: datetime, pk: int, applicant) -> None:
         dossier = Dossier.objects.select_related("procedure").get(pk=pk)

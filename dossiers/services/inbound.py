@@ -10,26 +10,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from integrations.base import InboundDossier
 from integrations.exceptions import InvalidPayload
 from portal import clock
-from portal.exceptions import Unprocessable
 from portal.roles import Role
 
-from ..exceptions import IdempotencyKeyReused
+from ..exceptions import IdempotencyKeyReused, InboundProcedureUnknown
 from ..models import Dossier, InboundCall, Procedure
 from .audit import transition_log_append
 from .sync import outbox_enqueue
 from .workflow import _next_code
 
 SYSTEM_LABELS = {"national": "Cổng DVC quốc gia", "provincial": "Cổng DVC tỉnh"}
-
-
-class InboundProcedureUnknown(Unprocessable):
-    code = "procedure_unknown"
-    default_message = gettext_lazy("Thủ tục của hồ sơ không có trong danh mục đang áp dụng.")
 
 
 @dataclass(frozen=True)

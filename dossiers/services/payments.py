@@ -23,9 +23,8 @@ from integrations.base import (
 from integrations.exceptions import BadResponse, IntegrationError
 from integrations.registry import get_payment_provider
 from portal import clock
-from portal.exceptions import NotFound
 
-from ..exceptions import DossierNotFound, InvalidTransition, PaymentMismatch
+from ..exceptions import DossierNotFound, InvalidTransition, PaymentMismatch, PaymentNotFound
 from ..models import Dossier, Payment, Procedure
 from .indicators import summary_add
 from .workflow import _locked
@@ -45,12 +44,6 @@ _THEIRS = {
     # A refund is settled outside the platform's transaction; to it the payment did not stand.
     Payment.Status.REFUNDED: PaymentStatus.FAILED,
 }
-DEFAULT_RECONCILE_AFTER_SECONDS = 900
-
-
-class PaymentNotFound(NotFound):
-    code = "payment_not_found"
-    default_message = _("Không tìm thấy giao dịch thanh toán.")
 
 
 @dataclass(frozen=True)
@@ -274,9 +267,7 @@ def payment_refresh_for(*, user, payment_id: int) -> PaymentOutcome:
 def payment_reconcile(*, older_than: timedelta | None = None, limit: int = 200) -> ReconcileReport:
     """Settle payments pending longer than `older_than` (the callback that never came)."""
     if older_than is None:
-        older_than = timedelta(seconds=getattr(
-            settings, "PAYMENT_RECONCILE_AFTER_SECONDS", DEFAULT_RECONCILE_AFTER_SECONDS
-        ))
+        older_than = timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
     provider = get_payment_provider()
     ids = list(
         Payment.objects.filter(

@@ -146,7 +146,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     # One line per eager task drowns the console; failures are still logged.
-    "loggers": {"celery": {"level": "WARNING"}},
+    "loggers": {
+        "celery": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},  # font subsetting chatter on every result PDF
+    },
 }
 
 if not DEBUG:

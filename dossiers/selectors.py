@@ -10,11 +10,12 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from portal import clock
 from portal.roles import Role
 
-from .exceptions import DossierNotFound, InvalidFormData, LookupNotFound
+from .exceptions import DossierNotFound, InvalidFormData, LookupNotFound, PaymentRequired
 from .models import DailySummary, Document, Dossier, DossierTransition, Procedure, Result
 
 
@@ -34,8 +35,10 @@ def dossier_list_for(*, user) -> QuerySet:
         "applicant",
     )
     if user.has_role(*Role.STAFF):
-        if user.has_role(Role.ADMIN) or (user.has_role(Role.MANAGER) and not user.agency_code):
-            return qs.exclude(state=Dossier.State.DRAFT)
+        if not user.has_role(*Role.OFFICERS, Role.MANAGER):
+            return qs.none()  # administrators configure the portal; they do not read dossiers
+        if user.has_role(Role.MANAGER) and not user.agency_code:
+            return qs.exclude(state=Dossier.State.DRAFT)  # a provincial manager sees all
         return qs.exclude(state=Dossier.State.DRAFT).filter(
             Q(handling_agency__code=user.agency_code) | Q(reception_agency__code=user.agency_code)
         )
@@ -62,8 +65,17 @@ def document_get_for(*, user, document_id: int) -> Document:
     return document
 
 
-def dossier_result(*, dossier: Dossier) -> Result | None:
-    return Result.objects.filter(dossier=dossier).first()
+def dossier_result(*, dossier: Dossier, user=None) -> Result | None:
+    """The dossier's result; its applicant gets it only once a fee due before the result is
+    paid (a refusal notice is never held back)."""
+    result = Result.objects.filter(dossier=dossier).first()
+    if (result is not None and user is not None and dossier.applicant_id == user.pk
+            and result.kind != Result.Kind.REFUSAL and dossier.result_fee_outstanding):
+        raise PaymentRequired(
+            _("Phải nộp phí, lệ phí trước khi nhận kết quả."),
+            extra={"amount": dossier.procedure.fee_vnd},
+        )
+    return result
 
 
 def dossier_history(*, dossier: Dossier) -> QuerySet:

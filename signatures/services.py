@@ -349,6 +349,12 @@ def issued_document_record(
     return document
 
 
+def issued_document_discard(*, sha256: str) -> int:
+    """Forget a signed document that was never released (its issuing step failed after
+    signing), so the public verifier does not call it ours."""
+    return IssuedDocument.objects.filter(sha256=sha256).delete()[0]
+
+
 # --- the embedded demo ----------------------------------------------------------------------
 
 

@@ -162,7 +162,11 @@ def _mark_paid(payment: Payment, *, at: datetime, confirmed_by: str, bank_no: st
         payment.bank_transaction_no = bank_no[:64]
     payment.full_clean()
     payment.save()
-    dossier = payment.dossier
+    # The dossier's row is locked (see _locked_payment), so a concurrent acceptance either
+    # counted this payment as paid or committed before us: re-read whether it was received.
+    dossier = Dossier.objects.only(
+        "pk", "received_at", "handling_agency_id", "procedure_id", "channel"
+    ).get(pk=payment.dossier_id)
     if payment.channel == Payment.Channel.ONLINE and dossier.received_at is not None:
         # Paid before acceptance it was counted there; paid later it counts on the day the
         # dossier was received, the day its fee-bearing count sits on.
@@ -170,12 +174,20 @@ def _mark_paid(payment: Payment, *, at: datetime, confirmed_by: str, bank_no: st
 
 
 def _locked_payment(*, provider: str, reference: str) -> Payment | None:
+    """The payment, with its dossier's row locked first: every service takes the dossier
+    before the payment, so a callback and an acceptance never wait on each other in a loop."""
+    if not reference:
+        return None
+    found = Payment.objects.filter(provider=provider, provider_reference=reference).values(
+        "pk", "dossier_id").first()
+    if found is None:
+        return None
+    Dossier.objects.select_for_update().filter(pk=found["dossier_id"]).values("pk").first()
     return (
         Payment.objects.select_for_update(of=("self",))
         .select_related("dossier", "dossier__handling_agency")
-        .filter(provider=provider, provider_reference=reference)
-        .first()
-    ) if reference else None
+        .get(pk=found["pk"])
+    )
 
 
 def _apply(payment: Payment, *, status: str, amount: int, dossier_code: str,
@@ -197,7 +209,9 @@ def _apply(payment: Payment, *, status: str, amount: int, dossier_code: str,
                    "received": {"amount": amount, "dossier_code": dossier_code}},
         )
     ours = _OURS[status]
-    if ours == Payment.Status.PAID and payment.status != Payment.Status.PAID:
+    # Only forward: pending or failed may become paid; paid and refunded stay as they are.
+    if ours == Payment.Status.PAID and payment.status in (Payment.Status.PENDING,
+                                                          Payment.Status.FAILED):
         _mark_paid(payment, at=paid_at or clock.now(),
                    confirmed_by=f"{source}:{payment.provider}", bank_no=bank_no)
         return PaymentOutcome(payment, True)

@@ -4,10 +4,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from portal.roles import Role
-from signatures.services import SignedResult
+from signatures.services import SignedResult, issued_document_discard
 
 from .. import sla
 from ..exceptions import (
@@ -15,6 +16,7 @@ from ..exceptions import (
     InvalidFormData,
     InvalidTransition,
     ReasonRequired,
+    StaleVersion,
     TransitionForbidden,
 )
 from ..models import ClockInterval, Dossier, Procedure, Result
@@ -168,11 +170,13 @@ def _close_step(dossier: Dossier) -> None:
     dossier.step_due_at = None
 
 
-def _precheck(dossier_id: int, actor, name: str) -> None:
+def _precheck(dossier_id: int, actor, name: str, version: int | None) -> None:
     """The transition's own checks, read without the lock, before any signing work."""
     dossier = Dossier.objects.select_related("handling_agency").filter(pk=dossier_id).first()
     if dossier is None:
         raise DossierNotFound()
+    if version is not None and version != dossier.version:
+        raise StaleVersion(extra={"current_version": dossier.version})
     meta = getattr(dossier, name)._django_fsm
     if not meta.has_transition(dossier.state):
         raise InvalidTransition(extra={"state": dossier.state, "transition": name})
@@ -180,13 +184,27 @@ def _precheck(dossier_id: int, actor, name: str) -> None:
         raise TransitionForbidden()
 
 
-def _store_signed(result: Result, signed: SignedResult | None) -> None:
+def _store_signed(result: Result, signed: SignedResult | None, stored: list[str]) -> None:
     if signed is None:
         return
     result.file.save(f"ket-qua-{result.dossier.code}.pdf", ContentFile(signed.content),
                      save=False)
+    stored.append(result.file.name)
     result.sha256 = signed.sha256
     result.signed = True
+
+
+def _with_signed(signed: SignedResult | None, commit):
+    """Run the issuing transaction; if it fails, the signed file and its registration go."""
+    stored: list[str] = []
+    try:
+        return commit(stored)
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        if signed is not None:
+            issued_document_discard(sha256=signed.sha256)
+        raise
 
 
 def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
@@ -194,20 +212,21 @@ def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None =
     recorded."""
     if not (reason or "").strip():
         raise ReasonRequired()
-    _precheck(dossier_id, actor, "refuse")
+    _precheck(dossier_id, actor, "refuse", version)
     signed = result_sign_for(dossier_id=dossier_id, actor=actor, kind=Result.Kind.REFUSAL,
                              number="", reason=reason)
-    return _refuse(dossier_id=dossier_id, actor=actor, reason=reason, version=version,
-                   signed=signed)
+    return _with_signed(signed, lambda stored: _refuse(
+        dossier_id=dossier_id, actor=actor, reason=reason, version=version, signed=signed,
+        stored=stored))
 
 
 @transaction.atomic(durable=True)
 def _refuse(*, dossier_id: int, actor, reason: str, version: int | None,
-            signed: SignedResult | None) -> Dossier:
+            signed: SignedResult | None, stored: list[str]) -> Dossier:
     def after(dossier: Dossier, now: datetime) -> dict:
         _close_step(dossier)
         result = Result(dossier=dossier, kind=Result.Kind.REFUSAL, issued_at=now)
-        _store_signed(result, signed)
+        _store_signed(result, signed, stored)
         result.save()
         summary_add(
             dossier=dossier, at=now, completed=1, refused=1, results_electronic=1,
@@ -229,23 +248,24 @@ def dossier_issue_result(
     outcome is recorded."""
     if kind not in Result.Kind.values:
         raise InvalidFormData(extra={"errors": [{"field": "kind", "message": "unknown kind"}]})
-    _precheck(dossier_id, actor, "issue_result")
+    _precheck(dossier_id, actor, "issue_result", version)
     signed = (result_sign_for(dossier_id=dossier_id, actor=actor, kind=kind, number=number)
               if electronic else None)
-    return _issue_result(dossier_id=dossier_id, actor=actor, kind=kind, number=number,
-                         electronic=electronic, version=version, signed=signed)
+    return _with_signed(signed, lambda stored: _issue_result(
+        dossier_id=dossier_id, actor=actor, kind=kind, number=number, electronic=electronic,
+        version=version, signed=signed, stored=stored))
 
 
 @transaction.atomic(durable=True)
 def _issue_result(
     *, dossier_id: int, actor, kind: str, number: str, electronic: bool, version: int | None,
-    signed: SignedResult | None,
+    signed: SignedResult | None, stored: list[str],
 ) -> Dossier:
     def after(dossier: Dossier, now: datetime) -> dict:
         _close_step(dossier)
         result = Result(dossier=dossier, kind=kind, number=number, electronic=electronic,
                         issued_at=now)
-        _store_signed(result, signed)
+        _store_signed(result, signed, stored)
         result.save()
         summary_add(
             dossier=dossier, at=now, completed=1, results_electronic=int(electronic),

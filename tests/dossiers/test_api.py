@@ -343,3 +343,14 @@ def test_reception_can_upload_a_digitized_copy_at_the_counter(applicant, recepti
     )
     assert response.status_code == 201
     assert Document.objects.get(dossier=dossier).digitized is True
+
+
+def test_an_administrator_does_not_read_dossier_contents(applicant, api_client_for):
+    from portal.roles import Role
+    from tests.dossiers.factories import UserFactory
+
+    dossier = DossierFactory(applicant=applicant, submitted=True)
+    admin = UserFactory(roles=[Role.ADMIN], kind="staff")
+    response = api_client_for(admin).get(url("detail", dossier.pk))
+    assert response.status_code == 404
+    assert api_client_for(admin).get(url("list")).json() == []

@@ -260,3 +260,49 @@ def test_a_signature_waiting_for_revocation_data_is_settled_by_the_recheck(
     document.refresh_from_db()
     assert (document.signature_verdict, asked) == ("valid", ["http://ocsp.test.invalid/r"])
     assert documents_recheck_revocation(post=responder) == []  # settled: nothing to do
+
+
+def test_the_applicant_gets_the_result_only_once_a_fee_due_before_it_is_paid(
+    db, applicant, leader, reception, api_client_for
+):
+    dossier = DossierFactory(applicant=applicant, approved=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    services.dossier_issue_result(dossier_id=dossier.pk, actor=leader, number="3/GP-SCT")
+    client = api_client_for(applicant)
+    for name in ("result", "result_file"):
+        response = client.get(reverse(f"api:dossiers:{name}", args=[dossier.pk]))
+        assert response.status_code == 402, name
+        assert response.json()["code"] == "payment_required"
+    # The officers may see it; once the fee is paid, so may the applicant.
+    assert api_client_for(reception).get(
+        reverse("api:dossiers:result", args=[dossier.pk])).status_code == 200
+    services.payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="cash")
+    assert client.get(reverse("api:dossiers:result_file", args=[dossier.pk])).status_code == 200
+
+
+def test_a_failed_issue_leaves_no_signed_record_behind(db, applicant, leader):
+    from dossiers.exceptions import StaleVersion
+    from signatures.models import IssuedDocument
+
+    dossier = DossierFactory(applicant=applicant, approved=True)
+    with pytest.raises(StaleVersion):
+        services.dossier_issue_result(dossier_id=dossier.pk, actor=leader,
+                                      version=dossier.version + 5)
+    assert not IssuedDocument.objects.exists()
+
+
+def test_a_transition_failing_after_signing_discards_the_signed_record(db, applicant, leader,
+                                                                        monkeypatch):
+    from dossiers.services import review
+    from signatures.models import IssuedDocument
+
+    dossier = DossierFactory(applicant=applicant, approved=True)
+
+    def lost_race(**kwargs):
+        raise review.InvalidTransition()
+
+    monkeypatch.setattr(review, "_issue_result", lost_race)
+    with pytest.raises(review.InvalidTransition):
+        services.dossier_issue_result(dossier_id=dossier.pk, actor=leader)
+    assert not IssuedDocument.objects.exists()
+    assert not Result.objects.exists()

@@ -151,7 +151,7 @@ class DossierResultApi(AuthenticatedApi):
     @extend_schema(responses=dict)
     def get(self, request, dossier_id: int):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
-        result = selectors.dossier_result(dossier=dossier)
+        result = selectors.dossier_result(dossier=dossier, user=request.user)
         if result is None:
             raise DossierNotFound(_("Hồ sơ chưa có kết quả."))
         return Response({
@@ -207,7 +207,7 @@ class DossierResultFileApi(AuthenticatedApi):
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, dossier_id: int):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
-        result = selectors.dossier_result(dossier=dossier)
+        result = selectors.dossier_result(dossier=dossier, user=request.user)
         if result is None or not result.file:
             raise DossierNotFound(_("Hồ sơ chưa có kết quả điện tử."))
         response = FileResponse(result.file.open("rb"), as_attachment=True,

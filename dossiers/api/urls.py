@@ -53,6 +53,8 @@ urlpatterns = [
          v.DocumentSignatureDecisionApi.as_view(), name="signature_decision"),
     path("dossiers/<int:dossier_id>/result/file/", v.DossierResultFileApi.as_view(),
          name="result_file"),
+    path("dossiers/<int:dossier_id>/slips/receipt/", v.DossierReceiptSlipApi.as_view(),
+         name="receipt_slip"),
     path("queue/", v.QueueApi.as_view(), name="queue"),
     path("indicators/", v.IndicatorsApi.as_view(), name="indicators"),
     path("indicators.csv", v.IndicatorsCsvApi.as_view(), name="indicators_csv"),

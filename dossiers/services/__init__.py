@@ -23,6 +23,7 @@ from .review import (
     dossier_withdraw,
 )
 from .signing import document_signature_decide
+from .slips import slip_receipt_render
 from .workflow import (
     calendar_for,
     dossier_accept,
@@ -35,6 +36,7 @@ from .workflow import (
 )
 
 __all__ = [
+    "slip_receipt_render",
     "document_signature_decide",
     "apology_approve", "apology_draft", "audit_verify", "calendar_for", "catalog_load",
     "document_upload", "dossier_accept", "dossier_approve", "dossier_assign", "dossier_claim",

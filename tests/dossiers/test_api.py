@@ -354,3 +354,26 @@ def test_an_administrator_does_not_read_dossier_contents(applicant, api_client_f
     response = api_client_for(admin).get(url("detail", dossier.pk))
     assert response.status_code == 404
     assert api_client_for(admin).get(url("list")).json() == []
+
+
+def test_the_receipt_and_appointment_slip_is_a_pdf_once_received(
+    applicant, reception, other_applicant, api_client_for, ready
+):
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    client = api_client_for(applicant)
+    client.post(url("submit", ready.pk))
+    early = client.get(url("receipt_slip", ready.pk))
+    assert early.status_code == 409
+    assert early.json()["code"] == "invalid_transition"
+    api_client_for(reception).post(url("accept", ready.pk))
+    response = client.get(url("receipt_slip", ready.pk))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfFileReader(BytesIO(response.content))
+    assert len(reader.root["/Pages"]["/Kids"]) == 1
+    assert "Giấy tiếp nhận" in str(reader.trailer_view["/Info"]["/Title"])
+    assert api_client_for(reception).get(url("receipt_slip", ready.pk)).status_code == 200
+    assert api_client_for(other_applicant).get(url("receipt_slip", ready.pk)).status_code == 404

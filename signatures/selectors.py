@@ -114,5 +114,10 @@ def trust_material() -> TrustMaterial:
     return material
 
 
+def issued_document_by_code(*, code: str) -> IssuedDocument | None:
+    """The result a QR code points at, if we issued it."""
+    return IssuedDocument.objects.filter(code=code[:32]).first() if code else None
+
+
 def issued_document_exists(*, sha256: str) -> bool:
     return IssuedDocument.objects.filter(sha256=sha256).exists()

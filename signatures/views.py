@@ -4,16 +4,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from .exceptions import UnsupportedFormat
-from .models import IssuedDocument
+from .selectors import issued_document_by_code
 from .services import signature_verify
 
 
 @require_http_methods(["GET", "POST"])
 def verify_page(request):
     context = {"result": None, "error": None, "issued": None}
-    code = request.GET.get("ma", "").strip()
-    if code:
-        context["issued"] = IssuedDocument.objects.filter(code=code[:32]).first()
+    context["issued"] = issued_document_by_code(code=request.GET.get("ma", "").strip())
     if request.method == "POST" and "file" in request.FILES:
         upload = request.FILES["file"]
         detached = request.FILES.get("detached")

@@ -9,7 +9,13 @@ from django.utils.translation import gettext as _
 from portal import clock
 from portal.roles import Role
 
-from ..exceptions import ApologyNotAllowed, DossierNotFound, InvalidFormData, ReasonRequired
+from ..exceptions import (
+    ApologyNotAllowed,
+    DossierNotFound,
+    InvalidFormData,
+    ReasonRequired,
+    TransitionForbidden,
+)
 from ..models import ApologySlip, Dossier
 from .audit import transition_log_append
 from .workflow import _locked
@@ -19,8 +25,6 @@ def _officer_of(dossier: Dossier, actor, role: str) -> None:
     if not (actor.has_role(*Role.OFFICERS) and actor.agency_code == dossier.handling_agency.code):
         raise DossierNotFound()
     if not actor.has_role(role):
-        from ..exceptions import TransitionForbidden
-
         raise TransitionForbidden()
 
 

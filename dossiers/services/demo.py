@@ -363,6 +363,7 @@ class _DemoSignatures:
                                  next_update=now + timedelta(days=3650)),
         )
         self._certs: dict[int, devpki.Issued] = {}
+        self._pages: dict[tuple[int, str], bytes] = {}
 
     def _cert_for(self, applicant) -> devpki.Issued:
         if applicant.pk not in self._certs:
@@ -375,12 +376,19 @@ class _DemoSignatures:
             )
         return self._certs[applicant.pk]
 
+    def _page(self, applicant, title: str) -> bytes:
+        # Loading the font is most of the cost: each applicant's form is drawn once.
+        key = (applicant.pk, title)
+        if key not in self._pages:
+            pdf = FPDF(unit="pt", format="A4")
+            pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+            pdf.add_page()
+            pdf.set_font("DejaVu", "", 12)
+            pdf.multi_cell(0, 16, f"{title}\n\n{applicant.display_name}")
+            self._pages[key] = bytes(pdf.output())
+        return self._pages[key]
+
     def signed_pdf(self, applicant, title: str) -> bytes:
-        pdf = FPDF(unit="pt", format="A4")
-        pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-        pdf.add_page()
-        pdf.set_font("DejaVu", "", 12)
-        pdf.multi_cell(0, 16, f"{title}\n\n{applicant.display_name}")
         issued = self._cert_for(applicant)
         signer = signers.SimpleSigner(
             signing_cert=issued.asn1(), signing_key=issued.asn1_key(),
@@ -388,7 +396,7 @@ class _DemoSignatures:
         )
         meta = signers.PdfSignatureMetadata(field_name="ChuKySo", md_algorithm="sha256",
                                             subfilter=fields.SigSeedSubFilter.PADES)
-        writer = IncrementalPdfFileWriter(BytesIO(bytes(pdf.output())))
+        writer = IncrementalPdfFileWriter(BytesIO(self._page(applicant, title)))
         return signers.sign_pdf(writer, meta, signer=signer).getvalue()
 
 

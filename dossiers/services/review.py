@@ -14,15 +14,12 @@ from .. import sla
 from ..exceptions import (
     DossierNotFound,
     InvalidFormData,
-    InvalidTransition,
     ReasonRequired,
-    StaleVersion,
-    TransitionForbidden,
 )
 from ..models import ClockInterval, Dossier, Procedure, Result
 from .indicators import summary_add
 from .signing import result_sign_for
-from .workflow import _enter_step, _transition, calendar_for
+from .workflow import _enter_step, _transition, calendar_for, check_move
 
 # --- processing ----------------------------------------------------------------------
 
@@ -175,13 +172,7 @@ def _precheck(dossier_id: int, actor, name: str, version: int | None) -> None:
     dossier = Dossier.objects.select_related("handling_agency").filter(pk=dossier_id).first()
     if dossier is None:
         raise DossierNotFound()
-    if version is not None and version != dossier.version:
-        raise StaleVersion(extra={"current_version": dossier.version})
-    meta = getattr(dossier, name)._django_fsm
-    if not meta.has_transition(dossier.state):
-        raise InvalidTransition(extra={"state": dossier.state, "transition": name})
-    if not meta.has_transition_perm(dossier, dossier.state, actor):
-        raise TransitionForbidden()
+    check_move(dossier, name=name, actor=actor, version=version)
 
 
 def _store_signed(result: Result, signed: SignedResult | None, stored: list[str]) -> None:

@@ -16,7 +16,12 @@ from signatures.ocsp import ocsp_refresh_for_pdf
 from signatures.results import ResultContent
 from signatures.services import SignedResult, result_issue, signature_verify
 
-from ..exceptions import DossierNotFound, InvalidTransition, TransitionForbidden
+from ..exceptions import (
+    DossierNotFound,
+    InvalidTransition,
+    ReasonRequired,
+    TransitionForbidden,
+)
 from ..models import Document, Dossier, Result
 
 log = logging.getLogger(__name__)
@@ -136,8 +141,6 @@ def document_signature_decide(*, document_id: int, actor, accept: bool, note: st
             extra={"verdict": document.signature_verdict},
         )
     if not (note or "").strip():
-        from ..exceptions import ReasonRequired
-
         raise ReasonRequired()
     document.signature_decision = "accepted" if accept else "rejected"
     document.signature_decided_by = actor

@@ -74,6 +74,18 @@ def _locked(dossier_id: int) -> Dossier:
         raise DossierNotFound() from exc
 
 
+def check_move(dossier: Dossier, *, name: str, actor, version: int | None) -> None:
+    """A stale version (409), no such move from here (409), or not the actor's to make (403);
+    the conditions come after, each with its own 4xx."""
+    if version is not None and version != dossier.version:
+        raise StaleVersion(extra={"current_version": dossier.version})
+    meta = getattr(dossier, name)._django_fsm
+    if not meta.has_transition(dossier.state):
+        raise InvalidTransition(extra={"state": dossier.state, "transition": name})
+    if not meta.has_transition_perm(dossier, dossier.state, actor):
+        raise TransitionForbidden()
+
+
 def _transition(
     *,
     dossier_id: int,
@@ -91,18 +103,10 @@ def _transition(
     if require_reason and not (reason or "").strip():
         raise ReasonRequired()
     dossier = _locked(dossier_id)
-    if version is not None and version != dossier.version:
-        raise StaleVersion(extra={"current_version": dossier.version})
+    check_move(dossier, name=name, actor=actor, version=version)
     if prefetch:
         prefetch_related_objects([dossier], *prefetch)
     method = getattr(dossier, name)
-    meta = method._django_fsm
-    # Three distinct answers: no such move from here (409), not yours to make (403),
-    # or the dossier is not ready for it (the specific 4xx of the unmet condition).
-    if not meta.has_transition(dossier.state):
-        raise InvalidTransition(extra={"state": dossier.state, "transition": name})
-    if not meta.has_transition_perm(dossier, dossier.state, actor):
-        raise TransitionForbidden()
     if not can_proceed(method):
         _raise_condition_failure(dossier, name)
 

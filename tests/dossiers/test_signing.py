@@ -293,16 +293,17 @@ def test_a_failed_issue_leaves_no_signed_record_behind(db, applicant, leader):
 
 def test_a_transition_failing_after_signing_discards_the_signed_record(db, applicant, leader,
                                                                         monkeypatch):
+    from dossiers.exceptions import InvalidTransition
     from dossiers.services import review
     from signatures.models import IssuedDocument
 
     dossier = DossierFactory(applicant=applicant, approved=True)
 
     def lost_race(**kwargs):
-        raise review.InvalidTransition()
+        raise InvalidTransition()
 
     monkeypatch.setattr(review, "_issue_result", lost_race)
-    with pytest.raises(review.InvalidTransition):
+    with pytest.raises(InvalidTransition):
         services.dossier_issue_result(dossier_id=dossier.pk, actor=leader)
     assert not IssuedDocument.objects.exists()
     assert not Result.objects.exists()

@@ -96,3 +96,16 @@ def test_the_page_refuses_a_non_pdf(client, db):
     response = client.post("/xac-thuc/", {"file": upload("x.pdf", b"hello")})
 
     assert response.status_code == 400
+
+
+def test_the_public_page_is_served_where_the_qr_codes_point(client, db):
+    from signatures.services import issued_document_record
+
+    issued = issued_document_record(content=b"%PDF ours", filename="kq.pdf", reference="5/GP-SCT",
+                                    code="qr-code-1", signer_subject="SCT",
+                                    signer_backend="pkcs12", level="B-B")
+    page = client.get("/xac-thuc/", {"ma": issued.code})
+    assert page.status_code == 200
+    assert "5/GP-SCT" in page.content.decode()
+    garbage = client.post("/xac-thuc/", {"file": SimpleUploadedFile("x.pdf", b"garbage")})
+    assert garbage.status_code == 400

@@ -123,3 +123,29 @@ class InboundProcedureUnknown(Unprocessable):
 class PaymentNotFound(NotFound):
     code = "payment_not_found"
     default_message = _("Không tìm thấy giao dịch thanh toán.")
+
+
+class StepsRemaining(Conflict):
+    code = "steps_remaining"
+    default_message = _("Còn bước xử lý chưa hoàn thành: chuyển hồ sơ sang bước tiếp theo trước.")
+
+
+class InvalidPdf(InvalidDocument):
+    code = "invalid_pdf"
+    default_message = _("Tệp không đọc được như một tệp PDF hợp lệ; vui lòng xuất lại tệp PDF.")
+
+
+class PdfTooComplex(InvalidDocument):
+    code = "pdf_too_complex"
+    default_message = _(
+        "Tệp PDF vượt quá giới hạn kiểm tra (dung lượng giải nén, số đối tượng, độ lồng nhau "
+        "hoặc thời gian); vui lòng xuất lại tệp PDF đơn giản hơn."
+    )
+
+
+class PdfUnsupported(InvalidDocument):
+    code = "pdf_unsupported"
+    default_message = _(
+        "Tệp PDF được mã hóa hoặc dùng bộ lọc nén không được hỗ trợ; vui lòng xuất lại tệp PDF "
+        "không đặt mật khẩu."
+    )

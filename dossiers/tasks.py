@@ -5,29 +5,24 @@ from django.conf import settings
 from celery import shared_task
 
 
-@shared_task(bind=True, max_retries=5, acks_late=True, reject_on_worker_lost=True)
-def notify_applicant(self, transition_id: int) -> None:
-    from .services import notification_send_transition
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def deliver_notification(notification_id: int) -> str:
+    """One email; a failure is recorded on its row and retried by `sweep_notifications`."""
+    from .services.notifications import notification_deliver
 
-    try:
-        notification_send_transition(transition_id=transition_id)
-    except OSError as exc:  # the mail server is down: try again later
-        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+    return notification_deliver(notification_id=notification_id)
 
 
-@shared_task(bind=True, max_retries=5, acks_late=True, reject_on_worker_lost=True)
-def notify_overdue(self, dossier_id: int) -> None:
-    from .services import notification_send_overdue
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def sweep_notifications() -> int:
+    from .services.notifications import notifications_sweep
 
-    try:
-        notification_send_overdue(dossier_id=dossier_id)
-    except OSError as exc:
-        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+    return notifications_sweep()
 
 
 @shared_task
 def sweep_overdue() -> int:
-    from .services import dossier_flag_overdue
+    from .services.queue import dossier_flag_overdue
 
     return len(dossier_flag_overdue())
 

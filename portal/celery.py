@@ -15,6 +15,11 @@ app.conf.beat_schedule = {
         "task": "dossiers.tasks.sweep_overdue",
         "schedule": crontab(minute="*/15"),
     },
+    # Emails whose first attempt failed or whose task was never queued (broker down).
+    "deliver-notifications": {
+        "task": "dossiers.tasks.sweep_notifications",
+        "schedule": crontab(minute="*/2"),
+    },
     # Retries the outbox rows whose backoff ran out or whose relay died mid-send.
     "relay-outbox": {
         "task": "dossiers.tasks.relay_outbox",

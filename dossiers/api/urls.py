@@ -14,6 +14,7 @@ TRANSITIONS = {
     "supply": v.DossierSupplyApi,
     "suspend": v.DossierSuspendApi,
     "resume": v.DossierResumeApi,
+    "advance_step": v.DossierAdvanceStepApi,
     "propose": v.DossierProposeApi,
     "send_back": v.DossierSendBackApi,
     "approve": v.DossierApproveApi,

@@ -14,6 +14,7 @@ from .dossier import (
 )
 from .indicators import DailySummary
 from .messaging import IdempotencyRecord, InboundCall, OutboundMessage
+from .notifications import Notification
 from .payments import Payment
 from .results import ApologySlip, Rating, Result
 
@@ -30,6 +31,7 @@ __all__ = [
     "HolidayOverride",
     "IdempotencyRecord",
     "InboundCall",
+    "Notification",
     "OutboundMessage",
     "Payment",
     "Procedure",

@@ -59,8 +59,34 @@ def _signatures_reviewed(instance: "Dossier") -> bool:
     return not instance.signatures_unreviewed
 
 
+def _complete_if_filed_by_a_portal(instance: "Dossier") -> bool:
+    """A dossier a portal filed here skipped our submission checks: reception takes it only
+    once its form and mandatory papers pass them (the papers can be taken at the desk)."""
+    if not instance.external_code:
+        return True  # submitted here: `submit` checked it
+    problems = instance.submission_problems
+    return "form" not in problems and "missing_components" not in problems
+
+
 def _result_fee_settled(instance: "Dossier") -> bool:
     return not instance.result_fee_outstanding
+
+
+def _step_owner(instance: "Dossier", user) -> bool:
+    step = instance.current_step
+    return (
+        step is not None and user.has_role(step.role)
+        and user.agency_code == instance.handling_agency.code
+    )
+
+
+def _next_step_same_role(instance: "Dossier") -> bool:
+    following = instance.next_step
+    return following is not None and following.role == instance.current_step.role
+
+
+def _no_step_of_this_role_left(instance: "Dossier") -> bool:
+    return instance.current_step_id is None or not _next_step_same_role(instance)
 
 
 class Dossier(FSMModelMixin, TimeStampedModel):
@@ -194,12 +220,14 @@ class Dossier(FSMModelMixin, TimeStampedModel):
     # pure predicates and the checks cost no extra queries.
     @cached_property
     def submission_problems(self) -> dict:
-
+        """What keeps the dossier from going to (or back to) the agency: checked at submit,
+        resubmit and supply. Only current versions count, prefetched or not."""
         problems: dict = {}
         errors = self.procedure.form_errors(self.form_data)
         if errors:
             problems["form"] = errors
-        present = {doc.component_id for doc in self.documents.all()}
+        documents = [doc for doc in self.documents.all() if doc.is_current]
+        present = {doc.component_id for doc in documents}
         missing = [
             c.code for c in self.procedure.components.all() if c.mandatory and c.pk not in present
         ]
@@ -207,7 +235,7 @@ class Dossier(FSMModelMixin, TimeStampedModel):
             problems["missing_components"] = missing
         signatures = {
             doc.component.code: problem
-            for doc in self.documents.all()
+            for doc in documents
             if doc.component.must_be_signed and (problem := doc.signature_problem)
         }
         if signatures:
@@ -218,23 +246,35 @@ class Dossier(FSMModelMixin, TimeStampedModel):
 
     @property
     def signatures_unreviewed(self) -> list[str]:
-        """Must-be-signed components whose signature waits for an officer's decision."""
+        """Must-be-signed components whose signature waits for an officer's decision: the
+        verifier could not settle it, or the signer is not the applicant."""
+        from signatures.report import review_reasons
+
         return [
             doc.component.code for doc in self.documents.all()
-            if doc.component.must_be_signed and doc.signature_verdict == "indeterminate"
-            and not doc.signature_decision
+            if doc.is_current and doc.component.must_be_signed and not doc.signature_decision
+            and review_reasons(verdict=doc.signature_verdict, report=doc.signature_report)
         ]
 
     @cached_property
     def fee_paid(self) -> bool:
-        from .payments import Payment
-
-        return any(p.status == Payment.Status.PAID for p in self.payments.all())
+        return any(p.holds_fee for p in self.payments.all())
 
     @property
     def result_fee_outstanding(self) -> bool:
         p = self.procedure
         return p.fee_vnd > 0 and p.fee_due == Procedure.FeeDue.RESULT and not self.fee_paid
+
+    @property
+    def next_step(self) -> ProcessStep | None:
+        """The process step after the current one, by order (read from the loaded steps)."""
+        if self.current_step_id is None:
+            return None
+        order = self.current_step.order
+        return min(
+            (s for s in self.procedure.steps.all() if s.order > order),
+            key=lambda s: s.order, default=None,
+        )
 
     @property
     def is_open(self) -> bool:
@@ -273,7 +313,8 @@ class Dossier(FSMModelMixin, TimeStampedModel):
 
     @transition(
         field=state, source=State.SUBMITTED, target=State.PROCESSING,
-        conditions=[_signatures_reviewed], permission=_role(Role.RECEPTION),
+        conditions=[_complete_if_filed_by_a_portal, _signatures_reviewed],
+        permission=_role(Role.RECEPTION),
     )
     def accept(self, *, at: datetime, due_at: datetime, due_soon_at: datetime) -> None:
         self.received_at = at
@@ -289,7 +330,7 @@ class Dossier(FSMModelMixin, TimeStampedModel):
 
     @transition(
         field=state, source=State.AWAITING_SUPPLEMENT, target=State.PROCESSING,
-        permission=_is_applicant,
+        conditions=[_no_submission_problems], permission=_is_applicant,
     )
     def supply(self, *, at: datetime, due_at: datetime, due_soon_at: datetime) -> None:
         self.paused_at = None
@@ -313,8 +354,15 @@ class Dossier(FSMModelMixin, TimeStampedModel):
         self.due_soon_at = due_soon_at
 
     @transition(
+        field=state, source=[State.PROCESSING, State.PENDING_APPROVAL], target=None,
+        conditions=[_next_step_same_role], permission=_step_owner,
+    )
+    def advance_step(self, *, at: datetime) -> None:
+        """Hand over to the next step of the same role (a second review, a second signature)."""
+
+    @transition(
         field=state, source=State.PROCESSING, target=State.PENDING_APPROVAL,
-        permission=_role(Role.SPECIALIST),
+        conditions=[_no_step_of_this_role_left], permission=_role(Role.SPECIALIST),
     )
     def propose(self, *, at: datetime) -> None:
         pass
@@ -328,7 +376,7 @@ class Dossier(FSMModelMixin, TimeStampedModel):
 
     @transition(
         field=state, source=State.PENDING_APPROVAL, target=State.APPROVED,
-        permission=_role(Role.LEADER),
+        conditions=[_no_step_of_this_role_left], permission=_role(Role.LEADER),
     )
     def approve(self, *, at: datetime) -> None:
         pass

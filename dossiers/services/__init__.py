@@ -2,14 +2,21 @@
 
 from .apology import apology_approve, apology_draft
 from .audit import audit_verify, transition_log_append
+from .calendars import calendar_for
 from .catalog import catalog_load
 from .documents import document_upload
 from .idempotency import idempotency_lookup, idempotency_store, request_fingerprint
 from .indicators import summary_add
-from .notifications import notification_send_overdue, notification_send_transition
+from .notifications import (
+    notification_deliver,
+    notification_send_overdue,
+    notification_send_transition,
+    notifications_sweep,
+)
 from .payments import payment_confirm, payment_record_at_counter, payment_start
 from .queue import dossier_assign, dossier_claim, dossier_flag_overdue, rating_create
 from .review import (
+    dossier_advance_step,
     dossier_approve,
     dossier_issue_result,
     dossier_propose,
@@ -25,7 +32,6 @@ from .review import (
 from .signing import document_signature_decide
 from .slips import slip_receipt_render
 from .workflow import (
-    calendar_for,
     dossier_accept,
     dossier_create,
     dossier_refuse_at_reception,
@@ -39,13 +45,13 @@ __all__ = [
     "slip_receipt_render",
     "document_signature_decide",
     "apology_approve", "apology_draft", "audit_verify", "calendar_for", "catalog_load",
-    "document_upload", "dossier_accept", "dossier_approve", "dossier_assign", "dossier_claim",
+    "document_upload", "dossier_accept", "dossier_advance_step", "dossier_approve", "dossier_assign", "dossier_claim",
     "dossier_create", "dossier_flag_overdue", "dossier_issue_result", "dossier_propose",
     "dossier_refuse", "dossier_refuse_at_reception", "dossier_request_supplement",
     "dossier_resubmit", "dossier_resume", "dossier_return_for_completion",
     "dossier_return_result", "dossier_send_back", "dossier_submit", "dossier_supply",
     "dossier_suspend", "dossier_update_form", "dossier_withdraw", "idempotency_lookup",
-    "idempotency_store", "notification_send_overdue", "notification_send_transition",
+    "idempotency_store", "notification_deliver", "notification_send_overdue", "notification_send_transition", "notifications_sweep",
     "payment_confirm", "payment_record_at_counter", "payment_start", "rating_create",
     "request_fingerprint", "summary_add", "transition_log_append",
 ]

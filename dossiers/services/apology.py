@@ -1,7 +1,6 @@
 """The apology and new-appointment slip (form 04): drafted by the specialist, approved by a leader."""
 
 from datetime import datetime
-from functools import partial
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,7 +17,7 @@ from ..exceptions import (
 )
 from ..models import ApologySlip, Dossier
 from .audit import transition_log_append
-from .workflow import _locked
+from .transitions import dossier_locked, effects_queue
 
 
 def _officer_of(dossier: Dossier, actor, role: str) -> None:
@@ -35,7 +34,7 @@ def apology_draft(
     """The specialist drafts the slip before the due time passes; once per dossier."""
     if not (reason or "").strip():
         raise ReasonRequired()
-    dossier = _locked(dossier_id)
+    dossier = dossier_locked(dossier_id)
     _officer_of(dossier, actor, Role.SPECIALIST)
     now = clock.now()
     if dossier.state not in Dossier.IN_PROGRESS_STATES or dossier.due_at is None:
@@ -64,7 +63,7 @@ def apology_draft(
 @transaction.atomic(durable=True)
 def apology_approve(*, dossier_id: int, actor) -> ApologySlip:
     """A leader approves the slip: the applicant is told the new appointment; `due_at` stays."""
-    dossier = _locked(dossier_id)
+    dossier = dossier_locked(dossier_id)
     _officer_of(dossier, actor, Role.LEADER)
     slip = ApologySlip.objects.select_for_update().filter(dossier=dossier).first()
     if slip is None or slip.status != ApologySlip.Status.DRAFT:
@@ -86,7 +85,5 @@ def apology_approve(*, dossier_id: int, actor) -> ApologySlip:
                  "new_appointment_at": slip.new_appointment_at.isoformat()},
     )
     dossier.save(update_fields=["new_appointment_at", "version", "audit_head", "updated_at"])
-    from ..tasks import notify_applicant
-
-    transaction.on_commit(partial(notify_applicant.delay, log.pk))
+    effects_queue(dossier=dossier, log=log, notify=True)
     return slip

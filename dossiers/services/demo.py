@@ -23,6 +23,7 @@ from signatures.results import FONT_DIR
 from signatures.services import revocation_record_store, trust_anchor_import
 
 from ..models import Dossier, Procedure, Result
+from .calendars import calendar_for
 from .catalog import catalog_load
 from .documents import document_upload
 from .payments import payment_confirm, payment_record_at_counter, payment_start
@@ -41,7 +42,6 @@ from .review import (
     dossier_withdraw,
 )
 from .workflow import (
-    calendar_for,
     dossier_accept,
     dossier_create,
     dossier_refuse_at_reception,

@@ -1,14 +1,30 @@
-"""Emails to applicants and officers; called by tasks after the change has committed."""
+"""Emails to applicants and officers: a row written with the change, delivered after the commit
+by a task, and retried by a sweep from that row until it goes out."""
+
+import logging
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal import clock
+from portal.effects import task_after_commit
 from portal.roles import Role
 
-from ..models import Dossier, DossierTransition
+from ..models import Dossier, DossierTransition, Notification
+
+log = logging.getLogger(__name__)
+
+DELIVER_TASK = "dossiers.tasks.deliver_notification"
+# How long one delivery may hold a row before another sender may take it over.
+_LEASE = timedelta(minutes=5)
+_MAX_BACKOFF = timedelta(hours=1)
+# About eight hours of retries before a row is marked failed for an administrator to see.
+_MAX_ATTEMPTS = 12
 
 User = get_user_model()
 
@@ -87,3 +103,80 @@ def notification_send_overdue(*, dossier_id: int) -> list[str]:
         recipient_list=sorted(recipients),
     )
     return sorted(recipients)
+
+
+# --- the notification outbox ------------------------------------------------------------
+
+
+def notification_queue(
+    *, dossier: Dossier, kind: str, at: datetime, transition: DossierTransition | None = None
+) -> Notification:
+    """Write the email owed for a change in the caller's transaction; it is sent after commit."""
+    row = Notification.objects.create(
+        dossier=dossier, transition=transition, kind=kind, created_at=at, next_attempt_at=at
+    )
+    task_after_commit(DELIVER_TASK, row.pk)
+    return row
+
+
+def _claim(notification_id: int, now: datetime) -> Notification | None:
+    """Take the row for one attempt: a short lease instead of a lock held while mailing."""
+    with transaction.atomic():
+        claimed = Notification.objects.filter(
+            pk=notification_id, status=Notification.Status.PENDING, next_attempt_at__lte=now
+        ).update(next_attempt_at=now + _LEASE)
+        if not claimed:
+            return None
+    return Notification.objects.select_related("transition").get(pk=notification_id)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(_MAX_BACKOFF, timedelta(minutes=2) * 2 ** max(0, attempts - 1))
+
+
+def notification_deliver(*, notification_id: int, now: datetime | None = None) -> str:
+    """Send one pending email that is due at `now`; a failure is recorded with its next
+    attempt, never raised.
+
+    Answers the row's status afterwards (or "" when the row was not due or not pending)."""
+    now = now or clock.now()
+    row = _claim(notification_id, now)
+    if row is None:
+        return ""
+    try:
+        if row.kind == Notification.Kind.TRANSITION:
+            delivered = notification_send_transition(transition_id=row.transition_id)
+        else:
+            delivered = bool(notification_send_overdue(dossier_id=row.dossier_id))
+    except Exception as exc:  # the mail server is down or refused us: try again later
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= _MAX_ATTEMPTS:
+            row.status = Notification.Status.FAILED
+            log.error("notification %s given up after %s attempts: %s", row.pk, row.attempts,
+                      row.last_error)
+        else:
+            row.next_attempt_at = now + _backoff(row.attempts)
+            log.warning("notification %s not sent (attempt %s): %s", row.pk, row.attempts,
+                        row.last_error)
+        row.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+        return row.status
+    row.attempts += 1
+    row.status = Notification.Status.SENT if delivered else Notification.Status.SKIPPED
+    row.sent_at = clock.now() if delivered else None
+    row.save(update_fields=["attempts", "status", "sent_at"])
+    return row.status
+
+
+def notifications_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Deliver the pending emails that are due (first attempts whose task was lost, retries);
+    the number sent."""
+    now = now or clock.now()
+    ids = list(
+        Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit]
+    )
+    return sum(
+        notification_deliver(notification_id=pk, now=now) == Notification.Status.SENT
+        for pk in ids
+    )

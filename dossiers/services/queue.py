@@ -1,7 +1,6 @@
 """Work distribution and the overdue sweep."""
 
 from datetime import datetime
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -11,9 +10,10 @@ from portal import clock
 from portal.roles import Role
 
 from ..exceptions import DossierNotFound, InvalidTransition, StaleVersion, TransitionForbidden
-from ..models import Dossier, Rating
+from ..models import Dossier, Notification, Rating
 from .indicators import summary_add
-from .workflow import _locked
+from .notifications import notification_queue
+from .transitions import dossier_locked
 
 User = get_user_model()
 
@@ -28,7 +28,7 @@ def _check_officer(dossier: Dossier, actor) -> None:
 @transaction.atomic(durable=True)
 def dossier_claim(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
     """An officer takes an unassigned dossier of their agency."""
-    dossier = _locked(dossier_id)
+    dossier = dossier_locked(dossier_id)
     _check_officer(dossier, actor)
     if version is not None and version != dossier.version:
         raise StaleVersion(extra={"current_version": dossier.version})
@@ -47,7 +47,7 @@ def dossier_assign(
     *, dossier_id: int, actor, assignee_id: int, version: int | None = None
 ) -> Dossier:
     """A leader assigns a dossier to an officer of the same agency."""
-    dossier = _locked(dossier_id)
+    dossier = dossier_locked(dossier_id)
     _check_officer(dossier, actor)
     if not actor.has_role(Role.LEADER):
         raise TransitionForbidden(_("Chỉ lãnh đạo được giao hồ sơ."))
@@ -68,9 +68,9 @@ def dossier_assign(
 
 
 def dossier_flag_overdue(*, now: datetime | None = None) -> list[int]:
-    """Mark newly overdue dossiers and notify their assignee and the agency's managers."""
-    from ..tasks import notify_overdue
-
+    """Mark newly overdue dossiers and queue the email to their assignee and the agency's
+    managers, in one transaction per dossier: a flagged dossier always has its email queued,
+    and an email that fails is retried from its row."""
     now = now or clock.now()
     flagged = []
     ids = list(
@@ -84,14 +84,16 @@ def dossier_flag_overdue(*, now: datetime | None = None) -> list[int]:
             ).update(overdue_notified_at=now)
             if updated:
                 flagged.append(dossier_id)
-                transaction.on_commit(partial(notify_overdue.delay, dossier_id))
+                notification_queue(
+                    dossier=Dossier(pk=dossier_id), kind=Notification.Kind.OVERDUE, at=now
+                )
     return flagged
 
 
 @transaction.atomic(durable=True)
 def rating_create(*, dossier_id: int, actor, score: int, comment: str = "") -> Rating:
     """The applicant rates a completed dossier, once."""
-    dossier = _locked(dossier_id)
+    dossier = dossier_locked(dossier_id)
     if dossier.applicant_id != actor.pk:
         raise DossierNotFound()
     if dossier.completed_at is None:

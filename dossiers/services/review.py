@@ -1,7 +1,7 @@
-"""Processing after reception: supplements, suspension, proposal, decision, result, withdrawal."""
+"""Processing after reception: supplements, suspension, steps, proposal, decision, result,
+withdrawal; every state change goes through `transitions.transition_run`."""
 
 from collections.abc import Callable
-from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -11,56 +11,66 @@ from portal.roles import Role
 from signatures.services import SignedResult, issued_document_discard
 
 from .. import sla
-from ..exceptions import (
-    DossierNotFound,
-    InvalidFormData,
-    ReasonRequired,
-)
+from ..exceptions import DossierNotFound, InvalidFormData
 from ..models import ClockInterval, Dossier, Procedure, Result
 from .indicators import summary_add
 from .signing import result_sign_for
-from .workflow import _enter_step, _transition, calendar_for, check_move
+from .steps import step_close, step_enter, step_first
+from .transitions import SPECS, Move, check_move, reason_clean, transition_run
+from .workflow import SUBMISSION_PREFETCH
 
-# --- processing ----------------------------------------------------------------------
+STEP_PREFETCH = ("procedure__steps",)
+
+# --- the clock: pauses and resumes ---------------------------------------------------
 
 
-def _pause(kind: str, policy: str) -> Callable[[Dossier, datetime], dict]:
-    def after(dossier: Dossier, now: datetime) -> dict:
+def _pause(kind: str, policy: str) -> Callable[[Move], None]:
+    def after(move: Move) -> None:
         ClockInterval.objects.create(
-            dossier=dossier, kind=kind, policy=policy, started_at=now, reason=dossier.reason
+            dossier=move.dossier, kind=kind, policy=policy, started_at=move.now,
+            reason=move.reason,
         )
-        return {"due_at": dossier.due_at.isoformat()}
+        move.details["due_at"] = move.dossier.due_at.isoformat()
 
     return after
 
 
-def _resume_prepare(dossier: Dossier, now: datetime, holder: dict) -> dict:
-    cal = holder["cal"] = calendar_for(dossier.handling_agency)
-    pause = ClockInterval.objects.select_for_update().get(dossier=dossier, ended_at__isnull=True)
-    minutes = cal.working_minutes_between(pause.started_at, now)
-    pause.ended_at = now
-    pause.working_minutes = max(0, int(minutes))
+def _pause_close(move: Move) -> ClockInterval | None:
+    """End the open pause at `move.now`, recording the working minutes it lasted."""
+    pause = ClockInterval.objects.select_for_update().filter(
+        dossier=move.dossier, ended_at__isnull=True
+    ).first()
+    if pause is None:
+        return None
+    pause.ended_at = move.now
+    pause.working_minutes = max(
+        0, int(move.calendar.working_minutes_between(pause.started_at, move.now))
+    )
     pause.save(update_fields=["ended_at", "working_minutes"])
-    if pause.policy == "restart":
+    move.details["paused_working_minutes"] = pause.working_minutes
+    return pause
+
+
+def _resume_prepare(move: Move) -> dict:
+    """The due time after a pause: shifted by the paused working time, or restarted."""
+    dossier, cal = move.dossier, move.calendar
+    pause = _pause_close(move)
+    if pause.policy == Procedure.SupplementClock.RESTART:
         due = sla.restart_due(
-            now, dossier.procedure.processing_days, cal, kind=dossier.procedure.duration_kind
+            move.now, dossier.procedure.processing_days, cal, kind=dossier.procedure.duration_kind
         )
-        holder["effect"] = "restart"
+        move.clock_effect = "restart"
     else:
-        due = sla.shift_due_for_pause(dossier.due_at, pause.started_at, now, cal)
-        holder["effect"] = "resume"
+        due = sla.shift_due_for_pause(dossier.due_at, pause.started_at, move.now, cal)
     if dossier.step_due_at:
-        holder["step_due_at"] = sla.shift_due_for_pause(
-            dossier.step_due_at, pause.started_at, now, cal
+        dossier.step_due_at = sla.shift_due_for_pause(
+            dossier.step_due_at, pause.started_at, move.now, cal
         )
-    holder["minutes"] = pause.working_minutes
+    if due > move.now:
+        # Due again in the future: a second overdue spell is flagged and notified again.
+        dossier.overdue_notified_at = None
+    move.details["due_at"] = due.isoformat()
     return {"due_at": due, "due_soon_at": sla.due_soon_from(due, cal)}
-
-
-def _resume_after(dossier: Dossier, now: datetime, holder: dict) -> dict:
-    if "step_due_at" in holder:
-        dossier.step_due_at = holder["step_due_at"]
-    return {"due_at": dossier.due_at.isoformat(), "paused_working_minutes": holder["minutes"]}
 
 
 @transaction.atomic(durable=True)
@@ -71,61 +81,81 @@ def dossier_request_supplement(
     policy = Procedure.objects.filter(dossiers=dossier_id).values_list(
         "supplement_clock", flat=True
     ).first()
-    return _transition(
+    return transition_run(
         dossier_id=dossier_id, actor=actor, name="request_supplement", reason=reason,
-        require_reason=True, version=version, clock_effect="pause",
-        after=_pause(ClockInterval.Kind.SUPPLEMENT, policy or "pause"),
+        version=version,
+        after=_pause(ClockInterval.Kind.SUPPLEMENT, policy or Procedure.SupplementClock.PAUSE),
     )
 
 
 @transaction.atomic(durable=True)
 def dossier_supply(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
-    """The applicant answers the supplement request; the clock resumes or restarts."""
-    holder: dict = {}
-    return _transition(
+    """The applicant answers the supplement request; the submission checks apply again, and the
+    clock resumes or restarts."""
+    return transition_run(
         dossier_id=dossier_id, actor=actor, name="supply", version=version,
-        prepare=lambda d, now: _resume_prepare(d, now, holder),
-        after=lambda d, now: _resume_after(d, now, holder), clock_effect="resume",
+        prepare=_resume_prepare, prefetch=SUBMISSION_PREFETCH,
     )
 
 
 @transaction.atomic(durable=True)
 def dossier_suspend(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
     """The specialist suspends processing with a reason; the clock pauses."""
-    return _transition(
-        dossier_id=dossier_id, actor=actor, name="suspend", reason=reason, require_reason=True,
-        version=version, clock_effect="pause",
-        after=_pause(ClockInterval.Kind.SUSPENSION, "pause"),
+    return transition_run(
+        dossier_id=dossier_id, actor=actor, name="suspend", reason=reason, version=version,
+        after=_pause(ClockInterval.Kind.SUSPENSION, Procedure.SupplementClock.PAUSE),
     )
 
 
 @transaction.atomic(durable=True)
 def dossier_resume(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
     """Processing resumes; the paused working time is added to the due time."""
-    holder: dict = {}
-    return _transition(
+    return transition_run(
         dossier_id=dossier_id, actor=actor, name="resume", version=version,
-        prepare=lambda d, now: _resume_prepare(d, now, holder),
-        after=lambda d, now: _resume_after(d, now, holder), clock_effect="resume",
+        prepare=_resume_prepare,
     )
 
 
-def _step_change(role: str):
-    def after(dossier: Dossier, now: datetime) -> dict:
-        _enter_step(dossier, role, now, calendar_for(dossier.handling_agency))
-        return {"step": dossier.current_step.code if dossier.current_step else ""}
+# --- steps, proposal and decision ----------------------------------------------------
 
-    return after
+
+def _step_record(move: Move) -> None:
+    step = move.dossier.current_step
+    move.details["step"] = step.code if step else ""
+    if move.dossier.step_due_at:
+        move.details["step_due_at"] = move.dossier.step_due_at.isoformat()
+
+
+@transaction.atomic(durable=True)
+def dossier_advance_step(
+    *, dossier_id: int, actor, reason: str = "", version: int | None = None
+) -> Dossier:
+    """The officer of the current step hands over to the next step of the same role."""
+
+    def after(move: Move) -> None:
+        step_enter(move.dossier, move.dossier.next_step, move.now, move.calendar)
+        _step_record(move)
+
+    return transition_run(
+        dossier_id=dossier_id, actor=actor, name="advance_step", reason=reason,
+        version=version, after=after, prefetch=STEP_PREFETCH,
+    )
 
 
 @transaction.atomic(durable=True)
 def dossier_propose(
     *, dossier_id: int, actor, reason: str = "", version: int | None = None
 ) -> Dossier:
-    """The specialist proposes a decision to the leader."""
-    return _transition(
+    """The specialist of the last review step proposes a decision to the leader."""
+
+    def after(move: Move) -> None:
+        step_enter(move.dossier, move.dossier.next_step or step_first(move.dossier, Role.LEADER),
+                   move.now, move.calendar)
+        _step_record(move)
+
+    return transition_run(
         dossier_id=dossier_id, actor=actor, name="propose", reason=reason, version=version,
-        after=_step_change(Role.LEADER), clock_effect="step",
+        after=after, prefetch=STEP_PREFETCH,
     )
 
 
@@ -133,11 +163,18 @@ def dossier_propose(
 def dossier_send_back(
     *, dossier_id: int, actor, reason: str, version: int | None = None
 ) -> Dossier:
-    """The leader sends the dossier back to the specialist for rework."""
-    return _transition(
-        dossier_id=dossier_id, actor=actor, name="send_back", reason=reason,
-        require_reason=True, version=version, after=_step_change(Role.SPECIALIST),
-        clock_effect="step",
+    """The leader sends the dossier back to the last review step for rework."""
+
+    def after(move: Move) -> None:
+        dossier = move.dossier
+        before = dossier.current_step.order if dossier.current_step_id else None
+        step_enter(dossier, step_first(dossier, Role.SPECIALIST, before=before), move.now,
+                   move.calendar)
+        _step_record(move)
+
+    return transition_run(
+        dossier_id=dossier_id, actor=actor, name="send_back", reason=reason, version=version,
+        after=after, prefetch=STEP_PREFETCH,
     )
 
 
@@ -145,26 +182,22 @@ def dossier_send_back(
 def dossier_approve(
     *, dossier_id: int, actor, reason: str = "", version: int | None = None
 ) -> Dossier:
-    """The leader approves; the result is then issued."""
+    """The leader of the last approval step approves; the result is then issued."""
 
-    def after(dossier: Dossier, now: datetime) -> dict:
-        dossier.current_step = None
-        dossier.step_due_at = None
-        return {}
+    def after(move: Move) -> None:
+        step_close(move.dossier)
 
-    return _transition(
+    return transition_run(
         dossier_id=dossier_id, actor=actor, name="approve", reason=reason, version=version,
-        after=after, clock_effect="step",
+        after=after, prefetch=STEP_PREFETCH,
     )
 
 
-def _completion(dossier: Dossier, now: datetime) -> dict:
-    return {"outcome": sla.outcome(now, dossier.due_at, calendar_for(dossier.handling_agency))}
+# --- completion: refusal and result, signed outside the transaction -------------------
 
 
-def _close_step(dossier: Dossier) -> None:
-    dossier.current_step = None
-    dossier.step_due_at = None
+def _completion(move: Move) -> dict:
+    return {"outcome": sla.outcome(move.now, move.dossier.due_at, move.calendar)}
 
 
 def _precheck(dossier_id: int, actor, name: str, version: int | None) -> None:
@@ -175,59 +208,71 @@ def _precheck(dossier_id: int, actor, name: str, version: int | None) -> None:
     check_move(dossier, name=name, actor=actor, version=version)
 
 
-def _store_signed(result: Result, signed: SignedResult | None, stored: list[str]) -> None:
-    if signed is None:
-        return
-    result.file.save(f"ket-qua-{result.dossier.code}.pdf", ContentFile(signed.content),
-                     save=False)
-    stored.append(result.file.name)
-    result.sha256 = signed.sha256
-    result.signed = True
+class _Issuing:
+    """The files an issuing transaction stored, and whether that transaction committed."""
 
+    def __init__(self, signed: SignedResult | None) -> None:
+        self.signed = signed
+        self.stored: list[str] = []
+        self.committed = False
 
-def _with_signed(signed: SignedResult | None, commit):
-    """Run the issuing transaction; if it fails, the signed file and its registration go."""
-    stored: list[str] = []
-    try:
-        return commit(stored)
-    except BaseException:
-        for name in stored:
-            default_storage.delete(name)
-        if signed is not None:
-            issued_document_discard(sha256=signed.sha256)
-        raise
+    def store(self, result: Result) -> None:
+        """Attach the signed file to the result; called inside the transaction."""
+        transaction.on_commit(self._mark_committed)
+        if self.signed is None:
+            return
+        result.file.save(f"ket-qua-{result.dossier.code}.pdf", ContentFile(self.signed.content),
+                         save=False)
+        self.stored.append(result.file.name)
+        result.sha256 = self.signed.sha256
+        result.signed = True
+
+    def _mark_committed(self) -> None:
+        self.committed = True
+
+    def run(self, commit: Callable[["_Issuing"], Dossier]) -> Dossier:
+        """Run the issuing transaction; only if nothing committed do the signed file and its
+        registration go."""
+        try:
+            return commit(self)
+        except BaseException:
+            if not self.committed:
+                for name in self.stored:
+                    default_storage.delete(name)
+                if self.signed is not None:
+                    issued_document_discard(sha256=self.signed.sha256)
+            raise
 
 
 def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
     """The leader refuses the request with a signed notice; the clock stops, the outcome is
     recorded."""
-    if not (reason or "").strip():
-        raise ReasonRequired()
+    reason = reason_clean(SPECS["refuse"], reason)
     _precheck(dossier_id, actor, "refuse", version)
     signed = result_sign_for(dossier_id=dossier_id, actor=actor, kind=Result.Kind.REFUSAL,
                              number="", reason=reason)
-    return _with_signed(signed, lambda stored: _refuse(
-        dossier_id=dossier_id, actor=actor, reason=reason, version=version, signed=signed,
-        stored=stored))
+    return _Issuing(signed).run(lambda issuing: _refuse(
+        dossier_id=dossier_id, actor=actor, reason=reason, version=version, issuing=issuing))
 
 
 @transaction.atomic(durable=True)
 def _refuse(*, dossier_id: int, actor, reason: str, version: int | None,
-            signed: SignedResult | None, stored: list[str]) -> Dossier:
-    def after(dossier: Dossier, now: datetime) -> dict:
-        _close_step(dossier)
-        result = Result(dossier=dossier, kind=Result.Kind.REFUSAL, issued_at=now)
-        _store_signed(result, signed, stored)
+            issuing: _Issuing) -> Dossier:
+    def after(move: Move) -> None:
+        dossier = move.dossier
+        step_close(dossier)
+        result = Result(dossier=dossier, kind=Result.Kind.REFUSAL, issued_at=move.now)
+        issuing.store(result)
         result.save()
         summary_add(
-            dossier=dossier, at=now, completed=1, refused=1, results_electronic=1,
+            dossier=dossier, at=move.now, completed=1, refused=1, results_electronic=1,
             **{dossier.outcome: 1},
         )
-        return {"outcome": dossier.outcome}
+        move.details["outcome"] = dossier.outcome
 
-    return _transition(
-        dossier_id=dossier_id, actor=actor, name="refuse", reason=reason, require_reason=True,
-        version=version, prepare=_completion, after=after, clock_effect="stop",
+    return transition_run(
+        dossier_id=dossier_id, actor=actor, name="refuse", reason=reason, version=version,
+        prepare=_completion, after=after,
     )
 
 
@@ -242,39 +287,40 @@ def dossier_issue_result(
     _precheck(dossier_id, actor, "issue_result", version)
     signed = (result_sign_for(dossier_id=dossier_id, actor=actor, kind=kind, number=number)
               if electronic else None)
-    return _with_signed(signed, lambda stored: _issue_result(
+    return _Issuing(signed).run(lambda issuing: _issue_result(
         dossier_id=dossier_id, actor=actor, kind=kind, number=number, electronic=electronic,
-        version=version, signed=signed, stored=stored))
+        version=version, issuing=issuing))
 
 
 @transaction.atomic(durable=True)
 def _issue_result(
     *, dossier_id: int, actor, kind: str, number: str, electronic: bool, version: int | None,
-    signed: SignedResult | None, stored: list[str],
+    issuing: _Issuing,
 ) -> Dossier:
-    def after(dossier: Dossier, now: datetime) -> dict:
-        _close_step(dossier)
+    def after(move: Move) -> None:
+        dossier = move.dossier
+        step_close(dossier)
         result = Result(dossier=dossier, kind=kind, number=number, electronic=electronic,
-                        issued_at=now)
-        _store_signed(result, signed, stored)
+                        issued_at=move.now)
+        issuing.store(result)
         result.save()
         summary_add(
-            dossier=dossier, at=now, completed=1, results_electronic=int(electronic),
+            dossier=dossier, at=move.now, completed=1, results_electronic=int(electronic),
             **{dossier.outcome: 1},
         )
-        return {"outcome": dossier.outcome, "number": number,
-                "sha256": signed.sha256 if signed else ""}
+        move.details.update(outcome=dossier.outcome, number=number,
+                            sha256=issuing.signed.sha256 if issuing.signed else "")
 
-    return _transition(
+    return transition_run(
         dossier_id=dossier_id, actor=actor, name="issue_result", version=version,
-        prepare=_completion, after=after, clock_effect="stop",
+        prepare=_completion, after=after,
     )
 
 
 @transaction.atomic(durable=True)
 def dossier_return_result(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
     """The result is handed to the applicant (at the counter or online)."""
-    return _transition(
+    return transition_run(
         dossier_id=dossier_id, actor=actor, name="return_result", version=version,
         prefetch=("payments",),
     )
@@ -282,16 +328,16 @@ def dossier_return_result(*, dossier_id: int, actor, version: int | None = None)
 
 @transaction.atomic(durable=True)
 def dossier_withdraw(*, dossier_id: int, actor, reason: str, version: int | None = None) -> Dossier:
-    """The applicant withdraws an open dossier; it is not counted in the on-time rate."""
+    """The applicant withdraws an open dossier; it is not counted in the on-time rate. A pause in
+    progress ends with its working minutes recorded."""
 
-    def after(dossier: Dossier, now: datetime) -> dict:
-        ClockInterval.objects.filter(dossier=dossier, ended_at__isnull=True).update(ended_at=now)
-        _close_step(dossier)
-        if dossier.received_at:
-            summary_add(dossier=dossier, at=now, withdrawn=1)
-        return {}
+    def after(move: Move) -> None:
+        _pause_close(move)
+        step_close(move.dossier)
+        if move.dossier.received_at:
+            summary_add(dossier=move.dossier, at=move.now, withdrawn=1)
 
-    return _transition(
-        dossier_id=dossier_id, actor=actor, name="withdraw", reason=reason, require_reason=True,
-        version=version, after=after, clock_effect="stop",
+    return transition_run(
+        dossier_id=dossier_id, actor=actor, name="withdraw", reason=reason, version=version,
+        after=after,
     )

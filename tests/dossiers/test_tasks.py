@@ -5,9 +5,8 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 import pytest
-from celery.exceptions import Retry
 
-from dossiers.models import Dossier, DossierTransition
+from dossiers.models import Dossier, Notification
 from dossiers.services import (
     dossier_accept,
     dossier_flag_overdue,
@@ -15,7 +14,7 @@ from dossiers.services import (
     dossier_refuse_at_reception,
 )
 from dossiers.sla import VN_TZ
-from dossiers.tasks import notify_applicant, notify_overdue, sweep_overdue
+from dossiers.tasks import deliver_notification, sweep_notifications, sweep_overdue
 from portal.roles import Role
 
 from .factories import AgencyFactory, DossierFactory, ProcedureFactory, UserFactory
@@ -190,8 +189,8 @@ def test_a_dossier_becomes_overdue_only_after_its_due_time(
     assert (at_due_time, after) == ([], [dossier.pk])
 
 
-def test_notify_overdue_of_a_deleted_dossier_sends_nothing(db, mailoutbox):
-    notify_overdue.delay(987_654).get()
+def test_delivering_an_unknown_notification_sends_nothing(db, mailoutbox):
+    assert deliver_notification.delay(987_654).get() == ""
 
     assert mailoutbox == []
 
@@ -245,11 +244,12 @@ def test_internal_hand_overs_do_not_email_the_applicant(
 ):
     dossier = DossierFactory(processing=True, procedure=procedure, applicant=applicant)
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         dossier_propose(dossier_id=dossier.pk, actor=specialist)
 
-    # Only the portals hear of it (the outbox relay); the applicant gets no mail.
-    assert [c.__self__.name for c in callbacks] == ["dossiers.tasks.relay_outbox"]
+    # Only the portals hear of it (the outbox); the applicant gets no mail.
+    assert dossier.outbox.count() > 0
+    assert not Notification.objects.filter(dossier=dossier).exists()
     assert mailoutbox == []
 
 
@@ -265,29 +265,69 @@ def test_applicant_without_an_email_address_gets_no_mail(
     assert mailoutbox == []
 
 
-def test_notify_applicant_asks_to_be_retried_when_the_mail_server_is_down(
-    submitted, reception, monkeypatch, mailoutbox, django_capture_on_commit_callbacks
+def test_a_mail_that_fails_is_recorded_and_sent_by_the_sweep_once_the_server_is_back(
+    submitted, reception, monkeypatch, mailoutbox, frozen, django_capture_on_commit_callbacks
 ):
     from dossiers.services import notifications
 
     def mail_server_down(**kwargs):
         raise ConnectionRefusedError("mail server down")
 
-    with django_capture_on_commit_callbacks():
-        dossier_accept(dossier_id=submitted.pk, actor=reception)
-    transition = DossierTransition.objects.get(dossier=submitted, name="accept")
     monkeypatch.setattr(notifications, "send_mail", mail_server_down)
+    accepted_at = vn(2025, 3, 3, 8, 0)
+    with frozen(accepted_at), django_capture_on_commit_callbacks(execute=True):
+        dossier_accept(dossier_id=submitted.pk, actor=reception)
 
-    # Run eagerly the retry surfaces as an exception; a worker would schedule it instead.
-    with pytest.raises(Retry) as retry:
-        notify_applicant.delay(transition.pk)
+    row = Notification.objects.get(dossier=submitted)
+    assert (row.status, row.attempts) == (Notification.Status.PENDING, 1)
+    assert row.last_error == "ConnectionRefusedError: mail server down"
+    assert row.next_attempt_at == accepted_at + timedelta(minutes=2)
+    with frozen(accepted_at + timedelta(minutes=1)):
+        assert sweep_notifications.delay().get() == 0  # not due yet
 
-    assert isinstance(retry.value.exc, ConnectionRefusedError)
-    assert retry.value.when == 60
-    assert mailoutbox == []
+    monkeypatch.undo()
+    with frozen(accepted_at + timedelta(minutes=2)):
+        assert sweep_notifications.delay().get() == 1
+        assert sweep_notifications.delay().get() == 0  # sent once
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Notification.Status.SENT, 2)
+    assert [m.subject for m in mailoutbox] == [f"[Một Cửa] Hồ sơ {submitted.code}: Đang xử lý"]
 
 
-def test_notify_applicant_of_an_unknown_transition_sends_nothing(db, mailoutbox):
-    notify_applicant.delay(987_654).get()
+def test_a_mail_that_keeps_failing_backs_off_and_is_finally_given_up(
+    submitted, reception, monkeypatch, frozen, django_capture_on_commit_callbacks
+):
+    from dossiers.services import notifications
 
-    assert mailoutbox == []
+    def mail_server_down(**kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(notifications, "send_mail", mail_server_down)
+    at = vn(2025, 3, 3, 8, 0)
+    with frozen(at), django_capture_on_commit_callbacks(execute=True):
+        dossier_accept(dossier_id=submitted.pk, actor=reception)
+    row = Notification.objects.get(dossier=submitted)
+    waits = []
+    while row.status == Notification.Status.PENDING:
+        waits.append(row.next_attempt_at - at)
+        at = row.next_attempt_at
+        with frozen(at):
+            sweep_notifications.delay().get()
+        row.refresh_from_db()
+
+    assert row.status == Notification.Status.FAILED
+    assert row.attempts == 12
+    assert waits[:4] == [timedelta(minutes=m) for m in (2, 4, 8, 16)]
+    assert max(waits) == timedelta(hours=1)
+
+
+def test_delivering_a_notification_twice_sends_one_mail(
+    submitted, reception, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        dossier_accept(dossier_id=submitted.pk, actor=reception)
+    row = Notification.objects.get(dossier=submitted)
+
+    assert deliver_notification.delay(row.pk).get() == ""
+    assert len(mailoutbox) == 1

@@ -29,6 +29,7 @@ from .officers import (
 )
 from .transitions import (
     DossierAcceptApi,
+    DossierAdvanceStepApi,
     DossierApproveApi,
     DossierIssueResultApi,
     DossierProposeApi,
@@ -48,7 +49,7 @@ from .transitions import (
 
 __all__ = [
     "ApologyApproveApi", "ApologyDraftApi", "DocumentDownloadApi", "DocumentListApi",
-    "DocumentUploadApi", "DossierAcceptApi", "DossierApproveApi", "DossierAssignApi",
+    "DocumentUploadApi", "DossierAcceptApi", "DossierAdvanceStepApi", "DossierApproveApi", "DossierAssignApi",
     "DossierClaimApi", "DossierCreateApi", "DossierDetailApi", "DossierFormUpdateApi",
     "DossierIssueResultApi", "DossierListApi", "DossierReceiptSlipApi", "DossierLookupApi", "DossierProposeApi",
     "DossierRefuseApi", "DossierRefuseAtReceptionApi", "DossierRequestSupplementApi",

@@ -1,7 +1,5 @@
 """One endpoint per workflow transition, and the idempotent submit."""
 
-import inspect
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -12,6 +10,7 @@ from portal.api.permissions import IsApplicant
 from ... import selectors, services
 from ...exceptions import InvalidFormData
 from ...models import Dossier, Result
+from ...services.transitions import SPECS
 from ..serializers import DossierOwnerSerializer, DossierSerializer
 from ._common import _serialize, _validated
 
@@ -28,9 +27,11 @@ class _TransitionApi(AuthenticatedApi):
         reason = serializers.CharField(required=False, default="", allow_blank=True,
                                        max_length=4000)
 
+    name = ""
+
     def call(self, request, dossier: Dossier, data: dict) -> Dossier:
         kwargs = {"version": data.get("version")}
-        if "reason" in inspect.signature(self.service).parameters:
+        if SPECS[self.name].takes_reason:
             kwargs["reason"] = data.get("reason", "")
         return self.service(dossier_id=dossier.pk, actor=request.user, **kwargs)
 
@@ -46,7 +47,7 @@ class _TransitionApi(AuthenticatedApi):
 def _transition_api(name: str, service, *, base=_TransitionApi):
     return type(
         f"Dossier{name.title().replace('_', '')}Api", (base,),
-        {"service": staticmethod(service), "__doc__": service.__doc__},
+        {"service": staticmethod(service), "name": name, "__doc__": service.__doc__},
     )
 
 
@@ -55,6 +56,7 @@ class DossierSubmitApi(_TransitionApi):
 
     permission_classes = [*AuthenticatedApi.permission_classes, IsApplicant]
     service = staticmethod(services.dossier_submit)
+    name = "submit"
 
     @extend_schema(request=_TransitionApi.InputSerializer, responses=DossierOwnerSerializer)
     def post(self, request, dossier_id: int):
@@ -93,6 +95,7 @@ DossierRequestSupplementApi = _transition_api(
 DossierSupplyApi = _transition_api("supply", services.dossier_supply)
 DossierSuspendApi = _transition_api("suspend", services.dossier_suspend)
 DossierResumeApi = _transition_api("resume", services.dossier_resume)
+DossierAdvanceStepApi = _transition_api("advance_step", services.dossier_advance_step)
 DossierProposeApi = _transition_api("propose", services.dossier_propose)
 DossierSendBackApi = _transition_api("send_back", services.dossier_send_back)
 DossierApproveApi = _transition_api("approve", services.dossier_approve)
@@ -103,6 +106,7 @@ DossierWithdrawApi = _transition_api("withdraw", services.dossier_withdraw)
 
 class DossierIssueResultApi(_TransitionApi):
     service = staticmethod(services.dossier_issue_result)
+    name = "issue_result"
 
     class InputSerializer(_TransitionApi.InputSerializer):
         kind = serializers.ChoiceField(choices=Result.Kind.choices, default=Result.Kind.LICENCE)

@@ -1,0 +1,248 @@
+"""The one way a dossier changes state.
+
+`transition_run` locks the dossier, checks the move (version, state, role, conditions), runs the
+django-fsm transition, saves, appends the hash-chained log row, writes the outbox and
+notification rows, and queues their delivery after the commit. What each transition needs (a
+reason, its clock effect, whether the applicant hears of it) is declared once, in `SPECS`.
+
+A service extends a move with two hooks, both given the `Move`:
+- `prepare(move) -> dict`: computed before the transition, passed to the model's transition
+  method as keyword arguments (the new due time, the dossier code...);
+- `after(move) -> None`: runs after the transition method, before the log row is written; it
+  writes related rows and records what the log should say in `move.details`.
+State that both hooks share lives on the `Move` (its calendar, its clock effect, its details).
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from django.db import connection, transaction
+from django.db.models import prefetch_related_objects
+from django.utils.translation import gettext as _
+
+from django_fsm import can_proceed
+
+from portal import clock
+from portal.effects import task_after_commit
+
+from .. import sla
+from ..exceptions import (
+    DossierNotFound,
+    InvalidFormData,
+    InvalidTransition,
+    MissingDocuments,
+    PaymentRequired,
+    ReasonRequired,
+    SignatureRequired,
+    SignatureReviewRequired,
+    StaleVersion,
+    TransitionForbidden,
+)
+from ..models import Dossier, Notification
+from .audit import transition_log_append
+from .calendars import calendar_for
+from .notifications import notification_queue
+from .sync import outbox_enqueue
+
+REASON_REQUIRED, REASON_OPTIONAL, REASON_NONE = "required", "optional", "none"
+RELAY_TASK = "dossiers.tasks.relay_outbox"
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    """What one transition needs from its caller and what it causes."""
+
+    name: str
+    reason: str = REASON_NONE
+    clock_effect: str = ""
+    notify_applicant: bool = False
+
+    @property
+    def takes_reason(self) -> bool:
+        return self.reason != REASON_NONE
+
+
+SPECS: dict[str, TransitionSpec] = {
+    spec.name: spec
+    for spec in (
+        TransitionSpec("submit", notify_applicant=True),
+        TransitionSpec("resubmit", notify_applicant=True),
+        TransitionSpec("return_for_completion", REASON_REQUIRED, notify_applicant=True),
+        TransitionSpec("refuse_at_reception", REASON_REQUIRED, notify_applicant=True),
+        TransitionSpec("accept", clock_effect="start", notify_applicant=True),
+        TransitionSpec("request_supplement", REASON_REQUIRED, "pause", notify_applicant=True),
+        TransitionSpec("supply", clock_effect="resume", notify_applicant=True),
+        TransitionSpec("suspend", REASON_REQUIRED, "pause", notify_applicant=True),
+        TransitionSpec("resume", clock_effect="resume", notify_applicant=True),
+        TransitionSpec("advance_step", REASON_OPTIONAL, "step"),
+        TransitionSpec("propose", REASON_OPTIONAL, "step"),
+        TransitionSpec("send_back", REASON_REQUIRED, "step"),
+        TransitionSpec("approve", REASON_OPTIONAL, "step"),
+        TransitionSpec("refuse", REASON_REQUIRED, "stop", notify_applicant=True),
+        TransitionSpec("issue_result", clock_effect="stop", notify_applicant=True),
+        TransitionSpec("return_result", notify_applicant=True),
+        TransitionSpec("withdraw", REASON_REQUIRED, "stop", notify_applicant=True),
+    )
+}
+
+
+@dataclass
+class Move:
+    """One transition in progress, as its hooks see it."""
+
+    dossier: Dossier
+    actor: object
+    spec: TransitionSpec
+    now: datetime
+    reason: str
+    clock_effect: str
+    details: dict = field(default_factory=dict)
+
+    @cached_property
+    def calendar(self) -> sla.WorkingCalendar:
+        return calendar_for(self.dossier.handling_agency)
+
+
+def reason_clean(spec: TransitionSpec, reason: str | None) -> str:
+    """The reason as the transition takes it: required ones must say something."""
+    reason = (reason or "").strip()
+    if spec.reason == REASON_REQUIRED and not reason:
+        raise ReasonRequired()
+    return reason if spec.takes_reason else ""
+
+
+def dossier_locked(dossier_id: int) -> Dossier:
+    """The dossier, its row locked until the caller's transaction ends; 404 if it is gone."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("dossier_locked needs a transaction")
+    qs = Dossier.objects.select_related(
+        "procedure", "handling_agency", "reception_agency", "applicant", "current_step"
+    )
+    if connection.features.has_select_for_update_of:
+        qs = qs.select_for_update(of=("self",))
+    else:
+        qs = qs.select_for_update()
+    try:
+        return qs.get(pk=dossier_id)
+    except Dossier.DoesNotExist as exc:
+        raise DossierNotFound() from exc
+
+
+def check_move(dossier: Dossier, *, name: str, actor, version: int | None) -> None:
+    """A stale version (409), no such move from here (409), or not the actor's to make (403);
+    the conditions come after, each with its own 4xx."""
+    if version is not None and version != dossier.version:
+        raise StaleVersion(extra={"current_version": dossier.version})
+    meta = getattr(dossier, name)._django_fsm
+    if not meta.has_transition(dossier.state):
+        raise InvalidTransition(extra={"state": dossier.state, "transition": name})
+    if not meta.has_transition_perm(dossier, dossier.state, actor):
+        raise TransitionForbidden()
+
+
+def _submission_failure(dossier: Dossier) -> Exception:
+    problems = dossier.submission_problems
+    if "form" in problems:
+        return InvalidFormData(extra={"errors": problems["form"]})
+    if "missing_components" in problems:
+        return MissingDocuments(extra={"components": problems["missing_components"]})
+    if "invalid_signatures" in problems:
+        return SignatureRequired(extra={"components": problems["invalid_signatures"]})
+    if "payment_required" in problems:
+        return PaymentRequired(extra={"amount": problems["payment_required"]})
+    return InvalidTransition()
+
+
+def _signature_review_failure(dossier: Dossier) -> Exception:
+    return SignatureReviewRequired(extra={"components": dossier.signatures_unreviewed})
+
+
+def _result_fee_failure(dossier: Dossier) -> Exception:
+    return PaymentRequired(
+        _("Phải nộp phí, lệ phí trước khi nhận kết quả."),
+        extra={"amount": dossier.procedure.fee_vnd},
+    )
+
+
+# A failed model condition (by its function's name) and the error the caller gets for it.
+CONDITION_ERRORS: dict[str, Callable[[Dossier], Exception]] = {
+    "_no_submission_problems": _submission_failure,
+    "_signatures_reviewed": _signature_review_failure,
+    "_result_fee_settled": _result_fee_failure,
+}
+
+
+def condition_failure(dossier: Dossier, name: str) -> Exception:
+    """The specific error of the first condition of `name` that does not hold."""
+    transition = getattr(dossier, name)._django_fsm.get_transition(dossier.state)
+    for condition in transition.conditions if transition else ():
+        if not condition(dossier):
+            explain = CONDITION_ERRORS.get(condition.__name__)
+            if explain is not None:
+                return explain(dossier)
+            return InvalidTransition(extra={"condition": condition.__name__.strip("_")})
+    return InvalidTransition()
+
+
+def transition_run(
+    *,
+    dossier_id: int,
+    actor,
+    name: str,
+    reason: str = "",
+    version: int | None = None,
+    prepare: Callable[[Move], dict] | None = None,
+    after: Callable[[Move], None] | None = None,
+    prefetch: Iterable = (),
+) -> Dossier:
+    """Lock, check, run the transition, save, log, and queue its side effects after commit.
+
+    Runs inside the caller's transaction (entry-point services are durable atomic blocks)."""
+    spec = SPECS[name]
+    reason = reason_clean(spec, reason)
+    dossier = dossier_locked(dossier_id)
+    check_move(dossier, name=name, actor=actor, version=version)
+    if prefetch:
+        prefetch_related_objects([dossier], *prefetch)
+    method = getattr(dossier, name)
+    if not can_proceed(method):
+        raise condition_failure(dossier, name)
+
+    move = Move(dossier=dossier, actor=actor, spec=spec, now=clock.now(), reason=reason,
+                clock_effect=spec.clock_effect)
+    kwargs = prepare(move) if prepare else {}
+    from_state = dossier.state
+    method(at=move.now, **kwargs)
+    dossier.version += 1
+    if reason:
+        dossier.reason = reason
+    if after:
+        after(move)
+    log = transition_log_append(
+        dossier=dossier, name=name, from_state=from_state, to_state=dossier.state,
+        actor=actor, actor_label=actor.display_name, at=move.now, reason=reason,
+        step=dossier.current_step.code if dossier.current_step_id else "",
+        clock_effect=move.clock_effect, details=move.details,
+    )
+    dossier.save()
+    effects_queue(dossier=dossier, log=log, notify=spec.notify_applicant)
+    return dossier
+
+
+def effects_queue(*, dossier: Dossier, log, notify: bool) -> None:
+    """The outbox rows and the applicant's email a logged change owes, written now and
+    delivered after the commit (retried from these rows if delivery fails)."""
+    if outbox_enqueue(dossier=dossier, row=log):
+        task_after_commit(RELAY_TASK)
+    if notify:
+        notification_queue(dossier=dossier, kind=Notification.Kind.TRANSITION, at=log.at,
+                           transition=log)
+
+
+def on_commit_flag() -> Callable[[], bool]:
+    """A probe that answers True once the current transaction has committed."""
+    committed = []
+    transaction.on_commit(lambda: committed.append(True))
+    return lambda: bool(committed)

@@ -1,0 +1,29 @@
+"""Work that follows a commit: queued by task name, never raised into the committed caller.
+
+A service that committed has succeeded; what it leaves for later (mail, the outbox relay) is
+stored state that a periodic sweep picks up. Queueing is therefore best effort: when the broker
+is down, or an eager task fails, the failure is logged and the caller's answer stands.
+"""
+
+import importlib
+import logging
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def task_after_commit(name: str, *args) -> None:
+    """Queue the Celery task `name` with `args` once the current transaction commits."""
+
+    def send() -> None:
+        from celery import current_app
+
+        try:
+            if name not in current_app.tasks:  # a web process imports task modules on demand
+                importlib.import_module(name.rpartition(".")[0])
+            current_app.tasks[name].apply_async(args=args)
+        except Exception:
+            log.exception("task %s%r not queued after commit; its sweep will retry", name, args)
+
+    transaction.on_commit(send, robust=True)

@@ -38,6 +38,7 @@ from ..exceptions import (
     SignatureRequired,
     SignatureReviewRequired,
     StaleVersion,
+    StepsRemaining,
     TransitionForbidden,
 )
 from ..models import Dossier, Notification
@@ -166,11 +167,18 @@ def _result_fee_failure(dossier: Dossier) -> Exception:
     )
 
 
+def _steps_remaining_failure(dossier: Dossier) -> Exception:
+    following = dossier.next_step
+    return StepsRemaining(extra={"step": dossier.current_step.code,
+                                 "next_step": following.code if following else ""})
+
+
 # A failed model condition (by its function's name) and the error the caller gets for it.
 CONDITION_ERRORS: dict[str, Callable[[Dossier], Exception]] = {
     "_no_submission_problems": _submission_failure,
     "_signatures_reviewed": _signature_review_failure,
     "_result_fee_settled": _result_fee_failure,
+    "_no_step_of_this_role_left": _steps_remaining_failure,
 }
 
 

@@ -8,6 +8,7 @@ run (a bare primary-key fetch of a dossier), so the figures compare across machi
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -42,6 +43,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ["DJANGO_LOG_LEVEL"] = "WARNING"
     os.environ["DJANGO_DEBUG"] = "0"  # no query log growing through the seeding
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     import django
 
     django.setup()

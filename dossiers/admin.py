@@ -1,27 +1,23 @@
-"""Admin screens: the catalog is edited here; dossier records are read-only."""
+"""Admin screens: the configuration is edited here. Dossier records (the dossier, its documents,
+log, clock, payments, result, rating, apology, remembered answers, indicator rows) are not
+registered at all: administrators configure the portal and read no dossier (DESIGN §1)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from . import sla
 from .models import (
     Agency,
-    ApologySlip,
-    ClockInterval,
-    DailySummary,
-    Document,
     DocumentComponent,
-    Dossier,
-    DossierTransition,
     HolidayOverride,
-    IdempotencyRecord,
     InboundCall,
     OutboundMessage,
-    Payment,
     Procedure,
     ProcessStep,
-    Rating,
-    Result,
 )
+from .models.catalog import AgencySeason
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,11 +33,41 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class AgencySeasonFormSet(BaseInlineFormSet):
+    """Refuses two seasons of one agency in force on a same day of the year."""
+
+    def clean(self) -> None:
+        super().clean()
+        seasons = []
+        for form in self.forms:
+            if not form.has_changed() and not form.instance.pk:
+                continue
+            if form.errors or (form.cleaned_data or {}).get("DELETE"):
+                continue
+            try:
+                seasons.append(form.instance.as_season())
+            except (TypeError, ValueError):
+                continue  # the row's own errors are already on its form
+        clash = sla.overlapping_seasons(seasons)
+        if clash:
+            raise ValidationError(
+                _("Hai mùa “%(first)s” và “%(second)s” trùng ngày hiệu lực."),
+                params={"first": clash[0].name, "second": clash[1].name},
+            )
+
+
+class AgencySeasonInline(admin.TabularInline):
+    model = AgencySeason
+    formset = AgencySeasonFormSet
+    extra = 0
+
+
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "morning_start", "morning_end", "afternoon_start",
                     "afternoon_end", "dossier_code_pattern"]
     search_fields = ["code", "name"]
+    inlines = [AgencySeasonInline]
 
 
 @admin.register(HolidayOverride)
@@ -73,101 +99,14 @@ class ProcedureAdmin(admin.ModelAdmin):
         return ", ".join(obj.demo_assumptions) or "—"
 
 
-class DocumentInline(admin.TabularInline):
-    model = Document
-    extra = 0
-    can_delete = False
-    fields = ["component", "version", "original_name", "content_type", "size", "sha256",
-              "is_current", "signature_verdict"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class TransitionInline(admin.TabularInline):
-    model = DossierTransition
-    extra = 0
-    can_delete = False
-    fields = ["at", "name", "from_state", "to_state", "actor_label", "reason", "clock_effect"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Dossier)
-class DossierAdmin(ReadOnlyAdmin):
-    list_display = ["code", "procedure", "state", "channel", "received_at", "due_at",
-                    "completed_at", "outcome", "assignee"]
-    list_filter = ["state", "channel", "outcome", "handling_agency"]
-    search_fields = ["code"]
-    list_select_related = ["procedure", "assignee"]
-    inlines = [DocumentInline, TransitionInline]
-    date_hierarchy = "created_at"
-
-
-@admin.register(DossierTransition)
-class DossierTransitionAdmin(ReadOnlyAdmin):
-    list_display = ["dossier", "name", "from_state", "to_state", "actor_label", "at"]
-    list_filter = ["name"]
-    list_select_related = ["dossier"]
-
-
-@admin.register(Document)
-class DocumentAdmin(ReadOnlyAdmin):
-    list_display = ["dossier", "component", "version", "original_name", "content_type", "size",
-                    "signature_verdict", "is_current"]
-    list_select_related = ["dossier", "component"]
-
-
-@admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["dossier", "amount", "channel", "provider", "status", "paid_at",
-                    "confirmed_by"]
-    list_filter = ["status", "channel", "provider"]
-
-
-@admin.register(Result)
-class ResultAdmin(ReadOnlyAdmin):
-    list_display = ["dossier", "kind", "number", "issued_at", "electronic", "signed"]
-
-
-@admin.register(Rating)
-class RatingAdmin(ReadOnlyAdmin):
-    list_display = ["dossier", "score", "created_at"]
-
-
-@admin.register(ClockInterval)
-class ClockIntervalAdmin(ReadOnlyAdmin):
-    list_display = ["dossier", "kind", "policy", "started_at", "ended_at", "working_minutes"]
-
-
-@admin.register(DailySummary)
-class DailySummaryAdmin(ReadOnlyAdmin):
-    list_display = ["day", "agency", "procedure", "channel", "received", "completed", "early",
-                    "on_time", "late"]
-    list_filter = ["agency", "channel"]
-    date_hierarchy = "day"
-
-
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
-    list_display = ["user", "key", "scope", "response_status", "created_at"]
-
-
-@admin.register(ApologySlip)
-class ApologySlipAdmin(ReadOnlyAdmin):
-    list_display = ["dossier", "status", "original_due_at", "new_appointment_at", "approved_at"]
-    list_filter = ["status"]
-
-
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(ReadOnlyAdmin):
-    list_display = ["id", "dossier", "system", "kind", "status", "attempts", "next_attempt_at",
-                    "sent_at", "short_error"]
-    list_filter = ["status", "system", "kind"]
+    list_display = ["id", "dossier", "system", "kind", "status", "attention", "attempts",
+                    "last_attempt_at", "next_attempt_at", "sent_at", "short_error"]
+    list_filter = ["status", "attention", "system", "kind"]
     search_fields = ["dossier__code", "idempotency_key", "external_reference"]
+    # Metadata only: the payload carries the applicant's personal data.
+    exclude = ["payload"]
     list_select_related = ["dossier"]
     actions = ["redrive"]
 
@@ -179,15 +118,33 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
         # The re-drive action needs change rights; the form itself stays read-only.
         return request.user.is_superuser if obj is None else False
 
-    @admin.action(description=_("Gửi lại các thông điệp đã ngừng gửi"))
+    def changelist_view(self, request, extra_context=None):
+        from .services.outbox_alerts import outbox_alerts
+
+        # What stops the outbox, above the list: a portal refusing our credentials, answers
+        # we cannot read, messages held for a procedure without its national code.
+        if request.method == "GET":  # an action's POST redirects to the GET that shows them
+            for alert in outbox_alerts():
+                self.message_user(request, alert.text, level=messages.ERROR)
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description=_("Gửi lại ngay (ngừng gửi, lỗi, tạm giữ)"))
     def redrive(self, request, queryset):
         from .services.sync import outbox_redrive
 
-        count = outbox_redrive(message_ids=list(queryset.values_list("pk", flat=True)))
+        ids = list(queryset.values_list("pk", flat=True))
+        count = outbox_redrive(message_ids=ids)
         self.message_user(request, _("%(n)d thông điệp được đưa lại vào hàng đợi.") % {"n": count})
+        still_held = OutboundMessage.objects.filter(
+            pk__in=ids, status=OutboundMessage.Status.HELD).count()
+        if still_held:
+            self.message_user(request, _(
+                "%(n)d thông điệp vẫn bị giữ: thủ tục của hồ sơ chưa có mã TTHC quốc gia."
+            ) % {"n": still_held}, level=messages.WARNING)
 
 
 @admin.register(InboundCall)
 class InboundCallAdmin(ReadOnlyAdmin):
     list_display = ["source", "key", "response_status", "created_at"]
     list_filter = ["source"]
+    exclude = ["response_body"]  # what we answered about a dossier

@@ -149,3 +149,11 @@ class PdfUnsupported(InvalidDocument):
         "Tệp PDF được mã hóa hoặc dùng bộ lọc nén không được hỗ trợ; vui lòng xuất lại tệp PDF "
         "không đặt mật khẩu."
     )
+
+
+class CalendarWithoutWorkingDays(Conflict):
+    code = "calendar_without_working_days"
+    default_message = _(
+        "Lịch làm việc của cơ quan không có ngày làm việc nào trong cả một năm: không tính được "
+        "thời hạn. Quản trị viên cần kiểm tra ngày nghỉ và giờ làm việc."
+    )

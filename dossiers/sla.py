@@ -1,29 +1,54 @@
 """Working-time arithmetic for the SLA clock: pure functions, no database access.
 
-Time is counted in working minutes inside an agency's daily sessions, Monday to Friday,
-minus Vietnamese public holidays (the `holidays` package, with its official weekend make-up
-working days) and corrected by administrator overrides, which always win.
+Time is counted inside an agency's daily sessions, Monday to Friday, minus Vietnamese public
+holidays (the `holidays` package, with its official weekend make-up working days) and corrected
+by administrator overrides, which always win. Each day uses the sessions in force that day: the
+agency's default sessions, or those of the seasonal set whose yearly validity covers the day.
+
+A legal working day is one whole day of the sessions in force, however long they are, and each
+session of the day is an equal share of it: with the usual two sessions, 0.5 day is one
+session. Inside a session time runs evenly, so adding whole days keeps the point in the day's
+layout (Monday 10:00 + 1 day = Tuesday 10:00 when both days have the same sessions, and a
+third of the way through the morning stays a third of the way through the morning when the
+season changes). One day from the first minute of a day ends when that day's last session
+ends. A due time is rounded up to the quarter hour, but never past the end of its session.
+Working minutes are real minutes inside the sessions.
 """
 
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal, InvalidOperation
+from fractions import Fraction
 from functools import lru_cache
+from itertools import islice, pairwise
 from zoneinfo import ZoneInfo
 
 import holidays
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-MINUTES_PER_DAY = 8 * 60  # 1 legal working day = 8 working hours, 0.5 day = one session
+MINUTES_PER_DAY = 8 * 60  # the default sessions' day; a calendar's own is `minutes_per_day`
 QUARTER = timedelta(minutes=15)
-# Far enough to cross any real pause or legal time; a guard against a calendar with no
-# working day at all (every day overridden as a day off), which would otherwise loop forever.
-_MAX_SCAN_DAYS = 3 * 366
+# A calendar with no working day for a whole year is refused rather than scanned forever;
+# a deadline itself may lie any number of years away.
+_LONGEST_GAP_DAYS = 366
+# A span of working days beyond this is a typing error (the catalog holds at most 9999.99
+# days); it is refused before anything walks the calendar for decades.
+MAX_LEGAL_DAYS = 10_000
+_LEAP_YEAR = 2024  # seasons are laid out on a leap year, so that 29/02 is a day like any other
+# A working day counted in integer ticks: divisible by any number of sessions up to 12, and
+# fine enough (well under a microsecond) that an instant and its tick count map back exactly.
+_TICKS_PER_DAY = 27_720 * 10**12
+_ZERO = timedelta()
+_MICROSECOND = timedelta(microseconds=1)
 
 EARLY, ON_TIME, LATE = "early", "on_time", "late"
 WORKING_DAYS, CALENDAR_DAYS = "working_days", "calendar_days"
+
+
+class NoWorkingDay(ValueError):
+    """The calendar has no working session for a whole year: no time can be counted on it."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +84,77 @@ def _as_session(value) -> Session:
     return Session(_as_time(start), _as_time(end))
 
 
+def _ordered_sessions(sessions: Iterable) -> tuple[Session, ...]:
+    ordered = tuple(sorted((_as_session(s) for s in sessions), key=lambda s: s.start))
+    if not ordered:
+        raise ValueError("a calendar needs at least one session")
+    for first, second in pairwise(ordered):
+        if second.start < first.end:
+            raise ValueError("sessions overlap")
+    return ordered
+
+
+def _month_day(value) -> tuple[int, int]:
+    try:
+        month, day = value
+    except (TypeError, ValueError):
+        raise ValueError(f"a month-day is a (month, day) pair, not {value!r}") from None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (month, day)):
+        raise ValueError(f"a month-day is two whole numbers, not {value!r}")
+    try:
+        date(_LEAP_YEAR, month, day)
+    except ValueError:
+        raise ValueError(f"no such day: {day}/{month}") from None
+    return month, day
+
+
+@dataclass(frozen=True)
+class Season:
+    """Sessions in force every year from one (month, day) to another, both included.
+
+    A season whose end comes before its start runs across the new year (01/10 to 30/04).
+    """
+
+    start: tuple[int, int]
+    end: tuple[int, int]
+    sessions: tuple[Session, ...]
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", _month_day(self.start))
+        object.__setattr__(self, "end", _month_day(self.end))
+        object.__setattr__(self, "sessions", _ordered_sessions(self.sessions))
+
+    def covers(self, day: date) -> bool:
+        """Whether the season is in force on `day`, in any year."""
+        month_day = (day.month, day.day)
+        if self.start <= self.end:
+            return self.start <= month_day <= self.end
+        return month_day >= self.start or month_day <= self.end
+
+
+def overlapping_seasons(seasons: Iterable[Season]) -> tuple[Season, Season] | None:
+    """The first two seasons in force on a same day of the year, or None when none are."""
+    seen: list[Season] = []
+    for season in seasons:
+        for other in seen:
+            # Two spans of the year meet exactly when one of them covers the other's start.
+            if other.covers(date(_LEAP_YEAR, *season.start)) or season.covers(
+                date(_LEAP_YEAR, *other.start)
+            ):
+                return other, season
+        seen.append(season)
+    return None
+
+
 @lru_cache(maxsize=8)
 def _vietnam_holidays(years: tuple[int, ...]) -> holidays.HolidayBase:
     return holidays.country_holidays("VN", years=years)
+
+
+@lru_cache(maxsize=1 << 15)
+def _officially_working(day: date) -> bool:
+    return _vietnam_holidays((day.year - 1, day.year, day.year + 1)).is_working_day(day)
 
 
 def _require_aware(moment: datetime, name: str) -> None:
@@ -69,61 +162,126 @@ def _require_aware(moment: datetime, name: str) -> None:
         raise ValueError(f"{name} must be an aware datetime")
 
 
-class WorkingCalendar:
-    """Working sessions, public holidays and overrides of one agency."""
+def _as_decimal(days) -> Decimal:
+    if isinstance(days, Fraction):
+        days = Decimal(days.numerator) / Decimal(days.denominator)
+    try:
+        value = Decimal(str(days))
+    except InvalidOperation:
+        raise ValueError(f"not a number of days: {days!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a number of days: {days!r}")
+    return value
 
-    minutes_per_day = MINUTES_PER_DAY
+
+def _ticks(days) -> int:
+    """`days` in ticks, rounded away from zero (exact for any usual fraction of a day)."""
+    value = days if isinstance(days, Fraction) else _as_decimal(days)
+    if abs(value) > MAX_LEGAL_DAYS:
+        raise ValueError(f"a processing time must be at most {MAX_LEGAL_DAYS} days")
+    if isinstance(value, Fraction):
+        scaled = value * _TICKS_PER_DAY
+        return math.ceil(scaled) if scaled > 0 else math.floor(scaled)
+    return int((value * _TICKS_PER_DAY).to_integral_value(rounding=ROUND_UP))
+
+
+class _Day:
+    """The sessions of one date as instants (none on a day off), and their total length."""
+
+    __slots__ = ("length", "spans")
+
+    def __init__(self, spans: tuple[tuple[datetime, datetime], ...], length: timedelta) -> None:
+        self.spans = spans
+        self.length = length
+
+
+class WorkingCalendar:
+    """Working sessions (default and seasonal), public holidays and overrides of one agency."""
 
     def __init__(
         self,
         *,
         sessions: Iterable = DEFAULT_SESSIONS,
+        seasons: Iterable[Season] = (),
         extra_days_off: Iterable[date] = (),
         extra_working_days: Iterable[date] = (),
     ) -> None:
-        ordered = tuple(sorted((_as_session(s) for s in sessions), key=lambda s: s.start))
-        if not ordered:
-            raise ValueError("a calendar needs at least one session")
-        for first, second in zip(ordered, ordered[1:], strict=False):
-            if second.start < first.end:
-                raise ValueError("sessions overlap")
-        self.sessions = ordered
+        self.sessions = _ordered_sessions(sessions)
+        self.seasons = tuple(seasons)
+        if not all(isinstance(season, Season) for season in self.seasons):
+            raise TypeError("seasons must be Season objects")
+        clash = overlapping_seasons(self.seasons)
+        if clash:
+            raise ValueError(f"seasons overlap: {clash[0].name!r} and {clash[1].name!r}")
+        self.minutes_per_day = sum(s.minutes for s in self.sessions)
         self.extra_days_off = frozenset(extra_days_off)
         self.extra_working_days = frozenset(extra_working_days)
-        self._day_cache: dict[date, bool] = {}
+        self._lengths = {
+            sessions: timedelta(minutes=sum(s.minutes for s in sessions))
+            for sessions in {self.sessions, *(season.sessions for season in self.seasons)}
+        }
+        self._open: dict[date, bool] = {}
+        self._days: dict[date, _Day] = {}
 
     # --- days ------------------------------------------------------------------------
 
     def is_working_day(self, day: date) -> bool:
-        cached = self._day_cache.get(day)
-        if cached is not None:
-            return cached
-        if day in self.extra_working_days:
-            working = True
-        elif day in self.extra_days_off:
-            working = False
-        else:
-            official = _vietnam_holidays((day.year - 1, day.year, day.year + 1))
-            working = official.is_working_day(day)
-        self._day_cache[day] = working
+        working = self._open.get(day)
+        if working is None:
+            if day in self.extra_working_days:
+                working = True
+            elif day in self.extra_days_off:
+                working = False
+            else:
+                working = _officially_working(day)
+            self._open[day] = working
         return working
 
-    def _spans(self, day: date) -> list[tuple[datetime, datetime]]:
-        if not self.is_working_day(day):
-            return []
-        return [
-            (
-                datetime.combine(day, s.start, tzinfo=VN_TZ),
-                datetime.combine(day, s.end, tzinfo=VN_TZ),
-            )
-            for s in self.sessions
-        ]
+    def sessions_on(self, day: date) -> tuple[Session, ...]:
+        """The sessions in force on `day` (whether or not it is a working day)."""
+        for season in self.seasons:
+            if season.covers(day):
+                return season.sessions
+        return self.sessions
+
+    def _day(self, day: date) -> _Day:
+        cached = self._days.get(day)
+        if cached is None:
+            if self.is_working_day(day):
+                sessions = self.sessions_on(day)
+                spans = tuple(
+                    (
+                        datetime.combine(day, s.start, tzinfo=VN_TZ),
+                        datetime.combine(day, s.end, tzinfo=VN_TZ),
+                    )
+                    for s in sessions
+                )
+                cached = _Day(spans, self._lengths[sessions])
+            else:
+                cached = _Day((), _ZERO)
+            self._days[day] = cached
+        return cached
+
+    def _working_days(self, day: date, step: int = 1) -> Iterator[date]:
+        """Working days from `day` on (`day` included), backwards when `step` is -1."""
+        delta, gap = timedelta(days=step), 0
+        while True:
+            if self.is_working_day(day):
+                gap = 0
+                yield day
+            else:
+                gap += 1
+                if gap > _LONGEST_GAP_DAYS:
+                    raise NoWorkingDay(f"no working session in a whole year from {day - delta * gap}")
+            try:
+                day += delta
+            except OverflowError:
+                raise NoWorkingDay("no working session before the end of the calendar") from None
 
     def _spans_from(self, day: date, step: int = 1) -> Iterator[tuple[datetime, datetime]]:
-        for offset in range(_MAX_SCAN_DAYS):
-            spans = self._spans(day + timedelta(days=offset * step))
+        for working in self._working_days(day, step):
+            spans = self._day(working).spans
             yield from (spans if step > 0 else reversed(spans))
-        raise ValueError("no working session within three years")
 
     # --- instants --------------------------------------------------------------------
 
@@ -147,6 +305,97 @@ class WorkingCalendar:
             if start < local:
                 return start
         raise AssertionError("unreachable")
+
+    def round_up_in_session(self, moment: datetime) -> datetime:
+        """Up to the next quarter hour, but never past the end of the session `moment` is in:
+        a session ending at 16:50 keeps a due time of 16:47 at 16:50, not 17:00."""
+        _require_aware(moment, "moment")
+        local = moment.astimezone(VN_TZ)
+        rounded = ceil_quarter_hour(local)
+        for begin, end in self._day(local.date()).spans:
+            if begin <= local <= end:
+                return min(rounded, end)
+        return rounded
+
+    # --- working days ----------------------------------------------------------------
+
+    def _position(self, local: datetime) -> tuple[date, int]:
+        """The working day `local` counts in and the ticks of it done by then."""
+        day = next(self._working_days(local.date()))
+        if day != local.date():
+            return day, 0
+        spans = self._day(day).spans
+        count = len(spans)
+        for index, (begin, end) in enumerate(spans):
+            if local < end:
+                low = index * _TICKS_PER_DAY // count
+                if local <= begin:
+                    return day, low
+                share = (index + 1) * _TICKS_PER_DAY // count - low
+                return day, low + (local - begin) // _MICROSECOND * share // (
+                    (end - begin) // _MICROSECOND
+                )
+        return day, _TICKS_PER_DAY
+
+    def _at(self, day: date, ticks: int, *, latest: bool) -> datetime:
+        """The instant when `ticks` of working day `day` are done; on the boundary between
+        two sessions, the end of the first (or, when `latest`, the start of the second)."""
+        spans = self._day(day).spans
+        count = len(spans)
+        for index, (begin, end) in enumerate(spans):
+            high = (index + 1) * _TICKS_PER_DAY // count
+            if ticks < high or (ticks == high and not latest) or index == count - 1:
+                low = index * _TICKS_PER_DAY // count
+                length = (end - begin) // _MICROSECOND
+                return begin + _MICROSECOND * -(-(ticks - low) * length // (high - low))
+        raise AssertionError("unreachable")
+
+    def _nth_working_day(self, day: date, count: int, step: int) -> date:
+        if not count:
+            return day
+        return next(islice(self._working_days(day + timedelta(days=step), step), count - 1, None))
+
+    def _add_ticks(self, local: datetime, ticks: int) -> datetime:
+        day, done = self._position(local)
+        target = done + ticks
+        if ticks > 0:
+            whole = (target - 1) // _TICKS_PER_DAY
+            day = self._nth_working_day(day, whole, 1)
+            return self._at(day, target - whole * _TICKS_PER_DAY, latest=False)
+        whole = target // _TICKS_PER_DAY
+        day = self._nth_working_day(day, -whole, -1)
+        return self._at(day, target - whole * _TICKS_PER_DAY, latest=True)
+
+    def add_working_days(self, start: datetime, days) -> datetime:
+        """The instant `days` working days after `start` (before it, if negative).
+
+        Forwards, landing exactly on a session's end gives that end, not the next session's
+        start; backwards, the next session's start.
+        """
+        _require_aware(start, "start")
+        ticks = _ticks(days)
+        local = start.astimezone(VN_TZ)
+        return self._add_ticks(local, ticks) if ticks else local
+
+    def _ticks_between(self, a: datetime, b: datetime) -> int:
+        if b < a:
+            return -self._ticks_between(b, a)
+        day_a, done_a = self._position(a.astimezone(VN_TZ))
+        day_b, done_b = self._position(b.astimezone(VN_TZ))
+        whole = 0
+        for day in self._working_days(day_a):
+            if day >= day_b:
+                break
+            whole += 1
+        return whole * _TICKS_PER_DAY + done_b - done_a
+
+    def working_days_between(self, a: datetime, b: datetime) -> Fraction:
+        """Working days from `a` to `b`; negative when `b` is before `a`."""
+        _require_aware(a, "a")
+        _require_aware(b, "b")
+        return Fraction(self._ticks_between(a, b), _TICKS_PER_DAY)
+
+    # --- working minutes -------------------------------------------------------------
 
     def add_working_minutes(self, start: datetime, minutes: float) -> datetime:
         """The instant `minutes` working minutes after `start` (before it, if negative).
@@ -183,6 +432,14 @@ class WorkingCalendar:
             remaining -= available
         raise AssertionError("unreachable")
 
+    def _minutes_on(self, day: date, a: datetime, b: datetime) -> timedelta:
+        total = _ZERO
+        for begin, end in self._day(day).spans:
+            overlap = min(end, b) - max(begin, a)
+            if overlap > _ZERO:
+                total += overlap
+        return total
+
     def working_minutes_between(self, a: datetime, b: datetime) -> float:
         """Working minutes from `a` to `b`; negative when `b` is before `a`."""
         _require_aware(a, "a")
@@ -190,23 +447,19 @@ class WorkingCalendar:
         if b < a:
             return -self.working_minutes_between(b, a)
         a_local, b_local = a.astimezone(VN_TZ), b.astimezone(VN_TZ)
-        total = timedelta()
-        day = a_local.date()
-        while day <= b_local.date():
-            for begin, end in self._spans(day):
-                overlap = min(end, b_local) - max(begin, a_local)
-                if overlap > timedelta():
-                    total += overlap
-            day += timedelta(days=1)
+        first, last = a_local.date(), b_local.date()
+        total = self._minutes_on(first, a_local, b_local)
+        if last != first:
+            total += self._minutes_on(last, a_local, b_local)
+            day = first + timedelta(days=1)
+            while day < last:
+                total += self._day(day).length
+                day += timedelta(days=1)
         return total.total_seconds() / 60
 
     def end_of_working_day(self, day: date) -> datetime:
         """The end of the last session of `day`, or of the next working day if it is off."""
-        for offset in range(_MAX_SCAN_DAYS):
-            spans = self._spans(day + timedelta(days=offset))
-            if spans:
-                return spans[-1][1]
-        raise ValueError("no working session within three years")
+        return self._day(next(self._working_days(day))).spans[-1][1]
 
 
 def ceil_quarter_hour(moment: datetime) -> datetime:
@@ -216,11 +469,11 @@ def ceil_quarter_hour(moment: datetime) -> datetime:
     return floor if floor == local else floor + QUARTER
 
 
-def _minutes_for(days: Decimal | float | int | str) -> int:
-    value = Decimal(str(days))
+def _legal_days(days) -> Decimal:
+    value = _as_decimal(days)
     if value <= 0:
         raise ValueError("a processing time must be positive")
-    return int((value * MINUTES_PER_DAY).to_integral_value(rounding="ROUND_CEILING"))
+    return value
 
 
 def due_at(
@@ -232,22 +485,19 @@ def due_at(
 ) -> datetime:
     """The due time of a legal time of `days` started at `start`.
 
-    Working days: the start is normalised into a session, then 8 working hours a day are
-    added (fractions allowed) and the result rounded up to the next quarter hour. Calendar
-    days: the end of the last day; a deadline on a day off moves to the end of the next
-    working day.
+    Working days: `days` working days of the sessions in force (fractions allowed, 0.5 = one
+    session) from `start`, or from the next session's start when `start` is outside one, then
+    rounded up to the next quarter hour inside the session it falls in. Calendar days: the end
+    of the last day; a deadline on a day off moves to the end of the next working day.
     """
     _require_aware(start, "start")
     if kind == CALENDAR_DAYS:
-        whole = math.ceil(Decimal(str(days)))
-        if whole <= 0:
-            raise ValueError("a processing time must be positive")
-        last_day = start.astimezone(VN_TZ).date() + timedelta(days=whole)
+        last_day = start.astimezone(VN_TZ).date() + timedelta(days=math.ceil(_legal_days(days)))
         return calendar.end_of_working_day(last_day)
     if kind != WORKING_DAYS:
         raise ValueError(f"unknown duration kind: {kind}")
-    begin = calendar.next_working_instant(start)
-    return ceil_quarter_hour(calendar.add_working_minutes(begin, _minutes_for(days)))
+    local = start.astimezone(VN_TZ)
+    return calendar.round_up_in_session(calendar._add_ticks(local, _ticks(_legal_days(days))))
 
 
 def restart_due(
@@ -260,16 +510,20 @@ def restart_due(
 def shift_due_for_pause(
     due: datetime, paused_at: datetime, resumed_at: datetime, calendar: WorkingCalendar
 ) -> datetime:
-    """The due time moved on by the working minutes the clock stood still."""
-    paused = calendar.working_minutes_between(paused_at, resumed_at)
+    """The due time moved on by the working time (in working days) the clock stood still."""
+    _require_aware(paused_at, "paused_at")
+    _require_aware(resumed_at, "resumed_at")
+    _require_aware(due, "due")
+    paused = calendar._ticks_between(paused_at, resumed_at)
     if paused <= 0:
         return due
-    return ceil_quarter_hour(calendar.add_working_minutes(due, paused))
+    return calendar.round_up_in_session(calendar._add_ticks(due.astimezone(VN_TZ), paused))
 
 
 def due_soon_from(due: datetime, calendar: WorkingCalendar) -> datetime:
-    """The instant from which less than one working session is left before `due`."""
-    return calendar.add_working_minutes(due, -MINUTES_PER_DAY / 2)
+    """The instant from which less than one working session (half a day) is left before `due`."""
+    _require_aware(due, "due")
+    return calendar._add_ticks(due.astimezone(VN_TZ), -_TICKS_PER_DAY // 2)
 
 
 def outcome(completed_at: datetime, due: datetime, calendar: WorkingCalendar) -> str:
@@ -286,4 +540,6 @@ def outcome(completed_at: datetime, due: datetime, calendar: WorkingCalendar) ->
 
 def working_days_late(due: datetime, now: datetime, calendar: WorkingCalendar) -> float:
     """How many working days `now` is past `due` (0 when not late)."""
-    return max(0.0, calendar.working_minutes_between(due, now) / MINUTES_PER_DAY)
+    _require_aware(due, "due")
+    _require_aware(now, "now")
+    return max(0.0, calendar._ticks_between(due, now) / _TICKS_PER_DAY)

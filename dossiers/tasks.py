@@ -48,6 +48,14 @@ def verify_document_signatures(document_id: int) -> str:
     return document.signature_verdict if document else ""
 
 
+@shared_task
+def verify_pending_signatures() -> int:
+    """Uploads whose verification task was lost are queued again."""
+    from .services.signing import documents_verify_pending
+
+    return len(documents_verify_pending())
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def reconcile_payments(older_than_seconds: int | None = None) -> int:
     """Ask the payment provider about payments left pending; the number settled as paid."""

@@ -58,11 +58,13 @@ class Fee:
 class DossierSnapshot:
     """A dossier as the portals see it; `state` and `procedure_code` are ours, mapped on send."""
 
-    code: str  # MaHoSo
+    code: str  # MaHoSo: the code the portals know the dossier by
     procedure_code: str  # MaTTHC (after mapping to the remote code)
     procedure_name: str  # TenTTHC
     state: str  # TrangThaiHoSo (after mapping to the 1..10 code)
     applicant_name: str  # ChuHoSo
+    at: datetime | None = None  # ThoiDiemXuLy: when the change that led to `state` happened
+    submitted_at: datetime | None = None  # NgayNopHoSo
     received_at: datetime | None = None  # NgayTiepNhan
     due_at: datetime | None = None  # NgayHenTra
     completed_at: datetime | None = None  # NgayKetThucXuLy
@@ -75,6 +77,7 @@ class DossierSnapshot:
     agency_code: str = ""  # MaDonViXuLy
     agency_name: str = ""  # DonViXuLy
     summary: str = ""  # TrichYeuHoSo
+    note: str = ""  # NoiDungXuLy: the reason given with the change (a refusal, a return)
     documents: tuple[DocumentRef, ...] = ()  # TaiLieuNop
     results: tuple[ResultRef, ...] = ()  # DanhSachGiayToKetQua
     fees: tuple[Fee, ...] = ()  # DanhSachLePhi

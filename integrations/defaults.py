@@ -6,8 +6,9 @@ administrators see and edit every row. Choices, using GLOSSARY.md:
 - draft 1: never pushed (nothing exists remotely before submission); listed so every state
   has a row.
 - submitted 1: "Mới đăng ký / Chờ tiếp nhận".
-- needs_completion 1: returned for completion before reception; the dossier is not received and
-  can come back, so it stays "new" rather than the final "not received" (3).
+- needs_completion 5: returned for completion before reception (form 02, the same slip as a
+  supplement request): "supplement requested" says what the applicant must do; it is not the
+  final "not received" (3), and a resubmission brings it back to 1.
 - rejected 3: refused at reception.
 - processing via accept 2: the moment of reception, when the clock starts; any other way into
   processing (supply, resume, send_back) is 4.
@@ -22,7 +23,7 @@ administrators see and edit every row. Choices, using GLOSSARY.md:
 DEFAULT_STATUS_CODES: dict[tuple[str, str], int] = {
     ("draft", ""): 1,
     ("submitted", ""): 1,
-    ("needs_completion", ""): 1,
+    ("needs_completion", ""): 5,
     ("rejected", ""): 3,
     ("processing", "accept"): 2,
     ("processing", ""): 4,

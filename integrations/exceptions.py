@@ -4,6 +4,11 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.exceptions import DomainError
 
+# What an administrator must fix when an error carries an alert (the relay keeps retrying).
+ALERT_CREDENTIALS = "credentials"
+ALERT_UNREADABLE = "unreadable"
+ALERT_CONFIGURATION = "configuration"
+
 
 class IntegrationError(DomainError):
     code = "integration_error"
@@ -11,6 +16,8 @@ class IntegrationError(DomainError):
     default_message = _("Lỗi kết nối hệ thống bên ngoài.")
     # The outbox relay retries an error only when this is true.
     retryable = False
+    # Non-empty: the cause is ours to fix (one of the ALERT_* values), not the message's.
+    alert = ""
 
 
 class PortalRejected(IntegrationError):
@@ -28,15 +35,27 @@ class PortalRejected(IntegrationError):
         super().__init__(message, extra=extra)
 
 
-class PortalAuthFailed(PortalRejected):
-    """Our credentials were refused at login."""
+class PortalAuthFailed(IntegrationError):
+    """Our credentials were refused (401 or 403): nothing was processed; retry once they are
+    fixed."""
 
     code = "portal_auth_failed"
+    http_status = 503
     default_message = _("Hệ thống bên ngoài từ chối thông tin đăng nhập.")
+    retryable = True
+    alert = ALERT_CREDENTIALS
+
+    def __init__(self, message=None, *, status: int | None = None, extra: dict | None = None):
+        self.status = status
+        extra = dict(extra or {})
+        if status is not None:
+            extra["status"] = status
+        super().__init__(message, extra=extra)
 
 
 class PortalUnavailable(IntegrationError):
-    """The remote system is down, slow or dropped the connection (5xx, timeout): retry later."""
+    """The remote system is down, slow or dropped the connection (5xx, 408, 429, timeout, the
+    total deadline): retry later."""
 
     code = "portal_unavailable"
     http_status = 503
@@ -51,14 +70,17 @@ class TokenExpired(IntegrationError):
     http_status = 503
     default_message = _("Phiên làm việc với hệ thống bên ngoài đã hết hạn.")
     retryable = True
+    alert = ALERT_CREDENTIALS
 
 
 class BadResponse(IntegrationError):
-    """The remote system answered 2xx with a body we cannot read or trust."""
+    """An answer we cannot read or trust (a 2xx body, or a refusal that does not say why): the
+    remote side may have processed the request, so it is retried under the same key."""
 
     code = "integration_bad_response"
     default_message = _("Hệ thống bên ngoài trả về dữ liệu không hợp lệ.")
     retryable = True
+    alert = ALERT_UNREADABLE
 
 
 class BadCallbackSignature(IntegrationError):
@@ -90,3 +112,5 @@ class MappingMissing(IntegrationError):
     code = "status_mapping_missing"
     http_status = 500
     default_message = _("Chưa cấu hình mã trạng thái tương ứng.")
+    retryable = True
+    alert = ALERT_CONFIGURATION

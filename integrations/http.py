@@ -10,11 +10,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .base import NATIONAL, PROVINCIAL, BeneficiaryAccount
-from .exceptions import BadResponse, PortalRejected, PortalUnavailable
+from .deadlines import WatchedHTTPAdapter, exchange
+from .exceptions import BadResponse, PortalAuthFailed, PortalRejected, PortalUnavailable
 from .wire import IDEMPOTENCY_HEADER
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,10 @@ FAKE = "fake"
 PORTAL_IMPLEMENTATIONS = {NATIONAL: (FAKE, NATIONAL), PROVINCIAL: (FAKE, PROVINCIAL)}
 PAYMENT_IMPLEMENTATIONS = (FAKE, "platform")
 _PORTAL_PREFIX = {NATIONAL: "NATIONAL_PORTAL", PROVINCIAL: "PROVINCIAL_PORTAL"}
+# No answer of the portals or the platform comes near this; a bigger one is not read.
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+# Refusal texts from the remote side end up in logs and the admin: kept short.
+MAX_DETAIL_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ def build_session() -> requests.Session:
     session = requests.Session()
     # Proxies, .netrc and CA bundles come from settings only, never from the environment.
     session.trust_env = False
-    adapter = HTTPAdapter(
+    adapter = WatchedHTTPAdapter(
         max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False),
         pool_connections=4,
         pool_maxsize=16,
@@ -166,6 +170,20 @@ def build_session() -> requests.Session:
     session.mount("https://", adapter)
     session.headers.update({"Accept": "application/json", "User-Agent": "mot-cua-integrations/1"})
     return session
+
+
+def _read_body(response: requests.Response) -> None:
+    """Read the whole body now, at most MAX_RESPONSE_BYTES (the watchdog bounds the time)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            response.close()
+            raise BadResponse(_("Phản hồi của hệ thống bên ngoài quá lớn."),
+                              extra={"status": response.status_code, "reason": "too_large"})
+        chunks.append(chunk)
+    # What .content, .text and .json() read from now on.
+    response._content = b"".join(chunks)
 
 
 def send(
@@ -179,24 +197,46 @@ def send(
     params=None,
     headers: dict | None = None,
 ) -> requests.Response:
-    """One request with explicit timeouts and the idempotency key; network failures are typed."""
+    """One request with explicit timeouts and the idempotency key; network failures are typed.
+
+    The whole exchange, body included, ends within connect + read timeout, or sooner inside a
+    `deadlines.deadline()` block: a slow drip under the read timeout cannot hold it longer.
+    """
     all_headers = {IDEMPOTENCY_HEADER: idempotency_key, **(headers or {})}
     started = time.monotonic()
-    try:
-        response = session.request(
-            method, url, json=json, params=params, headers=all_headers, timeout=timeouts,
-            allow_redirects=False,
+    with exchange(started + sum(timeouts)) as current:
+        left = current.deadline - started
+        if left <= 0:
+            raise PortalUnavailable(
+                _("Đã hết thời gian dành cho lần gửi này."), extra={"reason": "deadline"}
+            )
+        cut = PortalUnavailable(
+            _("Hệ thống bên ngoài trả lời quá chậm."), extra={"reason": "deadline"}
         )
-    except requests.Timeout as exc:
-        logger.warning("%s %s key=%s timed out", method, url, idempotency_key)
-        raise PortalUnavailable(
-            _("Hệ thống bên ngoài không trả lời kịp."), extra={"reason": "timeout"}
-        ) from exc
-    except requests.RequestException as exc:
-        logger.warning("%s %s key=%s failed: %s", method, url, idempotency_key, exc)
-        raise PortalUnavailable(
-            _("Không kết nối được hệ thống bên ngoài."), extra={"reason": "connection"}
-        ) from exc
+        try:
+            response = session.request(
+                method, url, json=json, params=params, headers=all_headers,
+                timeout=(min(timeouts[0], left), min(timeouts[1], left)),
+                allow_redirects=False, stream=True,
+            )
+            _read_body(response)
+        except (requests.RequestException, OSError) as exc:
+            if current.expired:
+                logger.warning("%s %s key=%s cut at its deadline", method, url, idempotency_key)
+                raise cut from exc
+            if isinstance(exc, requests.Timeout):
+                logger.warning("%s %s key=%s timed out", method, url, idempotency_key)
+                raise PortalUnavailable(
+                    _("Hệ thống bên ngoài không trả lời kịp."), extra={"reason": "timeout"}
+                ) from exc
+            logger.warning("%s %s key=%s failed: %s", method, url, idempotency_key, exc)
+            raise PortalUnavailable(
+                _("Không kết nối được hệ thống bên ngoài."), extra={"reason": "connection"}
+            ) from exc
+        if current.expired:
+            # Cut in the headers, an answer can look complete (and empty): never trust it.
+            logger.warning("%s %s key=%s cut at its deadline", method, url, idempotency_key)
+            raise cut
     logger.debug(
         "%s %s key=%s -> %s in %.0f ms", method, url, idempotency_key, response.status_code,
         (time.monotonic() - started) * 1000,
@@ -205,14 +245,21 @@ def send(
 
 
 def raise_for_status(response: requests.Response) -> None:
-    """5xx and 429 are retryable; any other 4xx is a refusal; 3xx is unexpected."""
+    """Sort an answer that is not 2xx into what the outbox does with it.
+
+    Retried: 5xx, 408 and 429 (PortalUnavailable); 401 and 403, our credentials
+    (PortalAuthFailed); a 3xx, or a 4xx that does not say why it refuses (BadResponse, so an
+    administrator looks). Final: a 4xx with a readable refusal (PortalRejected).
+    """
     status = response.status_code
-    if status < 300:
+    if 200 <= status < 300:
         return
     detail = response_error(response)
-    if status >= 500 or status == 429:
+    if status >= 500 or status in (408, 429):
         raise PortalUnavailable(extra={"status": status, **detail})
-    if status >= 400:
+    if status in (401, 403):
+        raise PortalAuthFailed(status=status, extra=detail)
+    if 400 <= status < 500 and detail:
         raise PortalRejected(detail.get("message") or None, status=status, extra=detail)
     raise BadResponse(extra={"status": status})
 
@@ -224,7 +271,8 @@ def response_error(response: requests.Response) -> dict:
         return {}
     if not isinstance(body, dict):
         return {}
-    return {k: body[k] for k in ("code", "message") if isinstance(body.get(k), str)}
+    return {k: body[k][:MAX_DETAIL_CHARS] for k in ("code", "message")
+            if isinstance(body.get(k), str) and body[k].strip()}
 
 
 def response_json(response: requests.Response) -> dict:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
@@ -7,6 +8,9 @@ from .models import User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Officers' and administrators' accounts. Applicants' accounts, with their identity numbers,
+    belong to the dossiers they file and are not shown here."""
+
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (_("Hồ sơ người dùng"), {"fields": ("full_name", "kind", "tax_code", "citizen_id",
@@ -14,3 +18,13 @@ class UserAdmin(BaseUserAdmin):
     )
     list_display = ["username", "full_name", "kind", "agency_code", "is_staff"]
     list_filter = ["kind", "agency_code", "groups"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            Q(kind=User.Kind.STAFF) | Q(is_staff=True) | Q(is_superuser=True)
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.kind = User.Kind.STAFF
+        super().save_model(request, obj, form, change)

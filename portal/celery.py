@@ -34,6 +34,11 @@ app.conf.beat_schedule = {
         "task": "signatures.tasks.refresh_revocation_cache",
         "schedule": crontab(minute=7),
     },
+    # Uploads whose verification task was never queued or was lost.
+    "verify-pending-signatures": {
+        "task": "dossiers.tasks.verify_pending_signatures",
+        "schedule": crontab(minute="*/10"),
+    },
     "recheck-unsettled-signatures": {
         "task": "dossiers.tasks.recheck_unsettled_signatures",
         "schedule": crontab(minute="*/30"),

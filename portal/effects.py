@@ -13,17 +13,20 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 
+def task_queue(name: str, *args) -> bool:
+    """Queue the Celery task `name` with `args` now; False (logged) when it could not be."""
+    from celery import current_app
+
+    try:
+        if name not in current_app.tasks:  # a web process imports task modules on demand
+            importlib.import_module(name.rpartition(".")[0])
+        current_app.tasks[name].apply_async(args=args)
+    except Exception:
+        log.exception("task %s%r not queued; its sweep will retry", name, args)
+        return False
+    return True
+
+
 def task_after_commit(name: str, *args) -> None:
     """Queue the Celery task `name` with `args` once the current transaction commits."""
-
-    def send() -> None:
-        from celery import current_app
-
-        try:
-            if name not in current_app.tasks:  # a web process imports task modules on demand
-                importlib.import_module(name.rpartition(".")[0])
-            current_app.tasks[name].apply_async(args=args)
-        except Exception:
-            log.exception("task %s%r not queued after commit; its sweep will retry", name, args)
-
-    transaction.on_commit(send, robust=True)
+    transaction.on_commit(lambda: task_queue(name, *args), robust=True)

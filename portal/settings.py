@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -10,7 +12,20 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
     env.read_env(str(BASE_DIR / ".env"))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-development-key-change-me")
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-change-me"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
+# The key signs sessions, password-reset links and CSRF tokens: outside development a key anyone
+# can read (ours, the .env.example placeholder, startproject's) or guess is refused, by the rule
+# of Django's deployment check.
+if not DEBUG and (
+    SECRET_KEY in (DEVELOPMENT_SECRET_KEY, "change-me") or SECRET_KEY.startswith("django-insecure-")
+    or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is unset, well known or weak while DJANGO_DEBUG is off: set it to at "
+        "least 50 random characters, e.g. python -c \"import secrets; "
+        "print(secrets.token_urlsafe(50))\"."
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
@@ -105,6 +120,26 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api.exception_handler.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": "10/min", "lookup": "30/min"},
 }
+# Reverse proxies of ours in front of the portal, each appending the address it saw to
+# X-Forwarded-For. With 0 the header is ignored (anyone can write it) and REMOTE_ADDR is the
+# client; portal.api.throttling.client_address is the one reader of either.
+_num_proxies = env.str("NUM_PROXIES", default="0").strip()
+if not (_num_proxies.isascii() and _num_proxies.isdigit()):
+    raise ImproperlyConfigured(f"NUM_PROXIES counts proxies: 0 or more, not {_num_proxies!r}.")
+NUM_PROXIES = int(_num_proxies)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+
+# Throttle counters live in the cache. The embedded mode is one process (runserver's threads
+# share its memory); scale mode runs many processes on many nodes, which must count together:
+# CACHE_URL=redis://... there, and production on a server database refuses to start without it.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if (not DEBUG and not env.str("CACHE_URL", default="")
+        and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"):
+    raise ImproperlyConfigured(
+        "CACHE_URL is unset in scale mode: set it to the shared cache (redis://host:6379/1) so "
+        "that every process counts the same request rates."
+    )
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Một Cửa API",
     "DESCRIPTION": "Administrative procedure e-service portal: dossiers, workflow, indicators.",

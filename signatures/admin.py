@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from .models import IssuedDocument, RevocationRecord, TrustedCertificate
-from .services import trust_anchor_set_enabled
+from .truststore import trust_anchor_set_enabled
 
 
 @admin.register(TrustedCertificate)

@@ -44,3 +44,9 @@ class RevocationHostNotAllowed(DomainError):
     code = "revocation_host_not_allowed"
     http_status = 400
     default_message = _("Máy chủ thu hồi không nằm trong danh sách cho phép.")
+
+
+class UploadTooLarge(DomainError):
+    code = "file_too_large"
+    http_status = 413
+    default_message = _("Tệp vượt quá dung lượng cho phép.")

@@ -156,7 +156,36 @@ ADVICE: dict[str, Advice] = {
         "Không cần làm gì; cán bộ có thể liên hệ nếu cần.",
         "Nothing to do; an officer may contact you.",
     ),
+    "signer_not_applicant": Advice(
+        "Chứng thư số của người ký không mang mã số thuế hoặc số CCCD của người nộp hồ sơ; "
+        "cán bộ sẽ xem xét trước khi tiếp nhận.",
+        "The signer's certificate carries neither the applicant's tax code nor citizen ID; "
+        "an officer will review it before acceptance.",
+        "Ký bằng chứng thư số của chính người nộp hồ sơ, hoặc chờ cán bộ quyết định.",
+        "Sign with the applicant's own certificate, or wait for the officer's decision.",
+    ),
 }
+
+# Why a verified file waits for an officer's recorded decision before acceptance.
+REVIEW_INDETERMINATE = "indeterminate"
+REVIEW_SIGNER_NOT_APPLICANT = "signer_not_applicant"
+_REVIEW_ADVICE = {REVIEW_INDETERMINATE: "manual_review",
+                  REVIEW_SIGNER_NOT_APPLICANT: "signer_not_applicant"}
+
+
+def review_reasons(*, verdict: str | None, report: dict | None) -> list[str]:
+    """What an officer must decide on a stored verification: an indeterminate verdict, or a
+    signature (not invalid) whose certificate carries neither of the applicant's identifiers.
+    Read from the report's signatures, so reports stored before this rule count too."""
+    reasons = []
+    if verdict == Verdict.INDETERMINATE:
+        reasons.append(REVIEW_INDETERMINATE)
+    signatures = (report or {}).get("signatures") or []
+    if verdict in (Verdict.VALID, Verdict.INDETERMINATE) and any(
+        s.get("matches_applicant") is False for s in signatures
+    ):
+        reasons.append(REVIEW_SIGNER_NOT_APPLICANT)
+    return reasons
 
 
 # Vietnamese CAs put identifiers in the subject UID or serialNumber as "PREFIX:value".
@@ -283,12 +312,16 @@ class VerificationResult:
         return tuple(s.signer for s in self.signatures if s.signer is not None)
 
     def as_dict(self) -> dict:
+        signatures = [s.as_dict() for s in self.signatures]
+        verdict = str(self.verdict) if self.verdict else None
+        reasons = review_reasons(verdict=verdict, report={"signatures": signatures})
         return {
             "filename": self.filename,
             "sha256": self.sha256,
             "kind": self.kind,
             "readable": self.readable,
-            "verdict": str(self.verdict) if self.verdict else None,
+            "verdict": verdict,
             "issued_by_us": self.issued_by_us,
-            "signatures": [s.as_dict() for s in self.signatures],
+            "signatures": signatures,
+            "review": [{"reason": r, **asdict(ADVICE[_REVIEW_ADVICE[r]])} for r in reasons],
         }

@@ -8,31 +8,31 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from io import BytesIO
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
 
 import requests
-from asn1crypto import crl as asn1_crl
-from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.stamp import TextStampStyle
 
 from portal import clock
 
-from .exceptions import InvalidCertificate, RevocationHostNotAllowed, UnsupportedFormat
+from .exceptions import RevocationHostNotAllowed, UnsupportedFormat
 from .models import IssuedDocument, RevocationRecord, TrustedCertificate
 from .report import Verdict, VerificationResult
 from .results import ResultContent, result_pdf_render
 from .selectors import ALL_SIGNER_SCOPES, issued_document_exists, trust_material
-from .signers import Pkcs12ResultSigner, ResultSigner, configured_signer, configured_timestamper
+from .signers import ResultSigner, configured_signer, configured_timestamper
+from .truststore import (  # noqa: F401 - the trust store's writes are services too
+    load_certificates,
+    revocation_record_store,
+    trust_anchor_import,
+    trust_anchor_set_enabled,
+)
 from .verifiers import DetachedCmsVerifier, PadesVerifier, VerifyContext, failure_report
 
 log = logging.getLogger(__name__)
@@ -99,67 +99,6 @@ def _unreadable_pdf_reports(content: bytes, exc: Exception) -> list:
                            sub_indication="GENERIC", advice="manual_review", detail=detail)]
 
 
-# --- trust store ----------------------------------------------------------------------------
-
-
-def load_certificates(data: bytes) -> list[asn1_x509.Certificate]:
-    """Every certificate in a PEM bundle, or the one in a DER file."""
-    try:
-        if pem.detect(data):
-            return [asn1_x509.Certificate.load(der) for _t, _h, der in pem.unarmor(data, True)]
-        cert = asn1_x509.Certificate.load(data)
-        _ = cert.subject.native, cert.public_key.native  # force a parse now
-        return [cert]
-    except Exception as exc:
-        raise InvalidCertificate(extra={"error": str(exc)[:200]}) from exc
-
-
-@transaction.atomic
-def trust_anchor_import(
-    *, data: bytes, scope: str, role: str | None = None, note: str = ""
-) -> list[TrustedCertificate]:
-    """Add (or update) certificates in the trust store; self-signed ones become roots."""
-    if scope not in TrustedCertificate.Scope.values:
-        raise InvalidCertificate(extra={"scope": scope})
-    saved = []
-    for cert in load_certificates(data):
-        self_signed = cert.self_signed in ("maybe", "yes")
-        if not (self_signed or cert.ca) and role is None:
-            raise InvalidCertificate("Không phải chứng thư của tổ chức chứng thực (CA).",
-                                     extra={"subject": cert.subject.human_friendly})
-        validity = cert["tbs_certificate"]["validity"]
-        row, _created = TrustedCertificate.objects.get_or_create(
-            fingerprint_sha256=cert.sha256.hex(),
-            defaults={"der": cert.dump(), "scope": scope,
-                      "not_before": validity["not_before"].native,
-                      "not_after": validity["not_after"].native},
-        )
-        row.role = role or (TrustedCertificate.Role.ROOT if self_signed
-                            else TrustedCertificate.Role.INTERMEDIATE)
-        row.scope = scope
-        row.subject = cert.subject.human_friendly[:1000]
-        row.issuer = cert.issuer.human_friendly[:1000]
-        row.serial_hex = format(cert.serial_number, "x")
-        row.enabled = True
-        row.note = note or row.note
-        row.full_clean()
-        row.save()
-        saved.append(row)
-    return saved
-
-
-@transaction.atomic
-def trust_anchor_set_enabled(*, ids: Iterable[int], enabled: bool) -> int:
-    """Take certificates out of (or back into) the trust store without deleting them."""
-    rows = TrustedCertificate.objects.select_for_update().filter(pk__in=list(ids))
-    count = 0
-    for row in rows:
-        row.enabled = enabled
-        row.save(update_fields=["enabled", "updated_at"])
-        count += 1
-    return count
-
-
 # --- revocation cache -----------------------------------------------------------------------
 
 
@@ -190,36 +129,6 @@ def revocation_sources() -> list[str]:
     for row in TrustedCertificate.objects.filter(enabled=True):
         urls.extend(_crl_urls(asn1_x509.Certificate.load(bytes(row.der))))
     return list(dict.fromkeys(urls))
-
-
-def _crl_issuer_verified(data: bytes) -> asn1_crl.CertificateList:
-    """The CRL, parsed, once its signature checks out against a CA in our trust store."""
-    crl = x509.load_der_x509_crl(data)
-    for row in TrustedCertificate.objects.filter(enabled=True):
-        issuer = x509.load_der_x509_certificate(bytes(row.der))
-        if issuer.subject != crl.issuer:
-            continue
-        try:
-            if crl.is_signature_valid(issuer.public_key()):
-                return asn1_crl.CertificateList.load(data)
-        except (InvalidSignature, TypeError, ValueError):
-            continue
-    raise ValueError(f"no trusted issuer for CRL of {crl.issuer.rfc4514_string()}")
-
-
-@transaction.atomic
-def revocation_record_store(*, source: str, data: bytes) -> RevocationRecord:
-    """Store a CRL we obtained ourselves, after checking who signed it."""
-    crl = _crl_issuer_verified(data)
-    tbs = crl["tbs_cert_list"]
-    next_update = tbs["next_update"].native if tbs["next_update"] else None
-    row, _ = RevocationRecord.objects.update_or_create(
-        kind=RevocationRecord.Kind.CRL, source=source,
-        defaults={"der": data, "sha256": hashlib.sha256(data).hexdigest(),
-                  "this_update": tbs["this_update"].native, "next_update": next_update,
-                  "fetched_at": clock.now(), "last_error": ""},
-    )
-    return row
 
 
 def revocation_cache_refresh(
@@ -353,31 +262,3 @@ def issued_document_discard(*, sha256: str) -> int:
     """Forget a signed document that was never released (its issuing step failed after
     signing), so the public verifier does not call it ours."""
     return IssuedDocument.objects.filter(sha256=sha256).delete()[0]
-
-
-# --- the embedded demo ----------------------------------------------------------------------
-
-
-@transaction.atomic
-def demo_signer_provision() -> ResultSigner:
-    """A throw-away agency key for the demo: its root goes into the government scope of the
-    trust store and an empty CRL into the cache, so demo results verify valid."""
-    from . import devpki
-
-    now = clock.now()
-    root = devpki.make_root("Demo Root CA - Ban Cơ yếu (thử nghiệm)", not_before=now
-                            - timedelta(days=1), not_after=now + timedelta(days=3650))
-    agency = devpki.issue(
-        root, "Sở Công Thương (thử nghiệm)", organisation="UBND tỉnh (thử nghiệm)",
-        uid="MNS:1234567", not_before=now - timedelta(days=1),
-        not_after=now + timedelta(days=730),
-    )
-    trust_anchor_import(data=root.pem, scope=TrustedCertificate.Scope.GOVERNMENT,
-                        note="demo, generated at start-up")
-    revocation_record_store(
-        source=f"demo:{root.asn1().sha256.hex()[:16]}",
-        data=devpki.make_crl(root, this_update=now - timedelta(minutes=5),
-                             next_update=now + timedelta(days=3650)),
-    )
-    password = secrets.token_urlsafe(16).encode()
-    return Pkcs12ResultSigner(data=agency.pkcs12(password), password=password)

@@ -1,15 +1,19 @@
-"""The agency's signing keys behind one interface: a PKCS#12 file, a PKCS#11 token, a remote service."""
+"""The agency's signing keys behind one interface: a PKCS#12 file, a PKCS#11 token, a remote
+service, or for the demo a throw-away key made at start-up."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
+from django.db import transaction
 
 import requests
 from asn1crypto import pem
@@ -19,7 +23,11 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from portal import clock
+
 from .exceptions import SignerNotConfigured, SigningFailed
+from .models import TrustedCertificate
+from .truststore import revocation_record_store, trust_anchor_import
 
 
 class ResultSigner(Protocol):
@@ -211,10 +219,33 @@ def _build_signer() -> ResultSigner:
             timeout=settings.SIGNATURES_REMOTE_TIMEOUT,
         ))
     if kind == "demo":
-        from .services import demo_signer_provision
-
         return demo_signer_provision()
     raise SignerNotConfigured(extra={"setting": "SIGNATURES_SIGNER", "value": kind})
+
+
+@transaction.atomic
+def demo_signer_provision() -> Pkcs12ResultSigner:
+    """A throw-away agency key for the demo: its root goes into the government scope of the
+    trust store and an empty CRL into the cache, so demo results verify valid."""
+    from . import devpki
+
+    now = clock.now()
+    root = devpki.make_root("Demo Root CA - Ban Cơ yếu (thử nghiệm)", not_before=now
+                            - timedelta(days=1), not_after=now + timedelta(days=3650))
+    agency = devpki.issue(
+        root, "Sở Công Thương (thử nghiệm)", organisation="UBND tỉnh (thử nghiệm)",
+        uid="MNS:1234567", not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=730),
+    )
+    trust_anchor_import(data=root.pem, scope=TrustedCertificate.Scope.GOVERNMENT,
+                        note="demo, generated at start-up")
+    revocation_record_store(
+        source=f"demo:{root.asn1().sha256.hex()[:16]}",
+        data=devpki.make_crl(root, this_update=now - timedelta(minutes=5),
+                             next_update=now + timedelta(days=3650)),
+    )
+    password = secrets.token_urlsafe(16).encode()
+    return Pkcs12ResultSigner(data=agency.pkcs12(password), password=password)
 
 
 def configured_timestamper() -> TimeStamper | None:

@@ -1,11 +1,22 @@
 """Output shapes shared by several API views."""
 
 
+from django.db.models import prefetch_related_objects
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal import clock
 
-from ..models import Document, DocumentComponent, Dossier, DossierTransition, Procedure, ProcessStep
+from ..models import (
+    Document,
+    DocumentComponent,
+    Dossier,
+    DossierTransition,
+    Payment,
+    Procedure,
+    ProcessStep,
+)
 
 
 class ComponentSerializer(serializers.ModelSerializer):
@@ -46,25 +57,56 @@ class DocumentSerializer(serializers.ModelSerializer):
         ]
 
 
+class PaymentSerializer(serializers.ModelSerializer):
+    """A payment as reception sees it on the dossier: the fee, and any overpayment to refund."""
+
+    # Plain strings in the schema: `channel` and `status` already name other enums there.
+    channel = serializers.CharField(help_text=" | ".join(Payment.Channel.values))
+    status = serializers.CharField(help_text=" | ".join(Payment.Status.values))
+    status_label = serializers.CharField(source="get_status_display")
+    refund_reason_label = serializers.CharField(source="get_refund_reason_display")
+
+    class Meta:
+        model = Payment
+        fields = ["id", "amount", "channel", "status", "status_label", "settles_fee",
+                  "refund_reason", "refund_reason_label", "provider_reference", "paid_at"]
+
+
+class _DossierListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        # One query for the payments of the whole page, however the caller fetched it.
+        items = list(data.all() if hasattr(data, "all") else data)
+        prefetch_related_objects(items, "payments")
+        return super().to_representation(items)
+
+
 class DossierSerializer(serializers.ModelSerializer):
     procedure = serializers.SerializerMethodField()
     state_label = serializers.CharField(source="get_state_display")
     current_step = serializers.CharField(source="current_step.code", default=None)
     assignee = serializers.IntegerField(source="assignee_id")
     is_overdue = serializers.SerializerMethodField()
+    payments = serializers.SerializerMethodField()
 
     class Meta:
         model = Dossier
+        list_serializer_class = _DossierListSerializer
         fields = [
             "id", "code", "procedure", "channel", "state", "state_label", "version",
             "form_data", "on_behalf_name", "submitted_at", "received_at", "due_at",
             "new_appointment_at", "completed_at", "returned_at", "outcome", "current_step",
-            "step_due_at", "assignee", "reason", "is_overdue", "created_at",
+            "step_due_at", "assignee", "reason", "is_overdue", "payments", "created_at",
         ]
 
     def get_procedure(self, obj: Dossier) -> dict:
         return {"id": obj.procedure_id, "national_code": obj.procedure.national_code,
                 "name": obj.procedure.name}
+
+    @extend_schema_field(PaymentSerializer(many=True))
+    def get_payments(self, obj: Dossier) -> list:
+        # Sorted here so a prefetched `payments` serves the list views without more queries.
+        rows = sorted(obj.payments.all(), key=lambda p: p.pk)
+        return PaymentSerializer(rows, many=True).data
 
     def get_is_overdue(self, obj: Dossier) -> bool:
         return bool(

@@ -1,6 +1,13 @@
 """The domain models, one module per sub-domain, re-exported here."""
 
-from .catalog import Agency, DocumentComponent, HolidayOverride, Procedure, ProcessStep
+from .catalog import (
+    Agency,
+    AgencySeason,
+    DocumentComponent,
+    HolidayOverride,
+    Procedure,
+    ProcessStep,
+)
 from .documents import (
     Document,
     _document_path,  # noqa: F401 - migrations name it by this path
@@ -20,6 +27,7 @@ from .results import ApologySlip, Rating, Result
 
 __all__ = [
     "Agency",
+    "AgencySeason",
     "ApologySlip",
     "ClockInterval",
     "DailyCounter",

@@ -1,10 +1,10 @@
 """The procedure catalog: agencies and their hours, holidays, procedures, steps, components."""
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -67,6 +67,83 @@ class Agency(TimeStampedModel):
         return self.dossier_code_pattern.format(
             agency=self.code.upper(), yymmdd=day.strftime("%y%m%d"), yyyy=day.strftime("%Y"),
             mm=day.strftime("%m"), dd=day.strftime("%d"), seq=seq,
+        )
+
+
+class AgencySeason(models.Model):
+    """Working hours in force every year between two days, both included (summer hours, for
+    instance); a season whose end comes before its start runs across the new year. Days that
+    no season covers keep the agency's own sessions."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="seasons")
+    name = models.CharField(_("tên"), max_length=64, help_text=_("Ví dụ: Giờ làm việc mùa hè."))
+    start_day = models.PositiveSmallIntegerField(
+        _("từ ngày"), validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    start_month = models.PositiveSmallIntegerField(
+        _("tháng"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    end_day = models.PositiveSmallIntegerField(
+        _("đến ngày"), validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    end_month = models.PositiveSmallIntegerField(
+        _("tháng"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    morning_start = models.TimeField(_("sáng từ"))
+    morning_end = models.TimeField(_("sáng đến"))
+    afternoon_start = models.TimeField(_("chiều từ"))
+    afternoon_end = models.TimeField(_("chiều đến"))
+
+    class Meta:
+        verbose_name = _("giờ làm việc theo mùa")
+        verbose_name_plural = _("giờ làm việc theo mùa")
+        ordering = ["agency", "start_month", "start_day"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(morning_start__lt=models.F("morning_end"))
+                & Q(morning_end__lte=models.F("afternoon_start"))
+                & Q(afternoon_start__lt=models.F("afternoon_end")),
+                name="agency_season_sessions_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(start_month__gte=1, start_month__lte=12, end_month__gte=1,
+                            end_month__lte=12, start_day__gte=1, start_day__lte=31,
+                            end_day__gte=1, end_day__lte=31),
+                name="agency_season_month_day_range",
+            ),
+            models.UniqueConstraint(fields=["agency", "name"], name="agency_season_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} ({self.start_day:02}/{self.start_month:02}"
+            f"–{self.end_day:02}/{self.end_month:02})"
+        )
+
+    def clean(self) -> None:
+        errors = {}
+        for day, month in (("start_day", "start_month"), ("end_day", "end_month")):
+            d, m = getattr(self, day), getattr(self, month)
+            if isinstance(d, int) and isinstance(m, int) and 1 <= m <= 12:
+                try:
+                    date(2024, m, d)  # a leap year: 29/02 is a valid bound
+                except ValueError:
+                    errors[day] = _("Tháng %(month)s không có ngày %(day)s.") % {
+                        "month": m, "day": d,
+                    }
+        if errors:
+            raise ValidationError(errors)
+
+    def as_season(self):
+        from .. import sla
+
+        return sla.Season(
+            start=(self.start_month, self.start_day), end=(self.end_month, self.end_day),
+            sessions=(
+                sla.Session(self.morning_start, self.morning_end),
+                sla.Session(self.afternoon_start, self.afternoon_end),
+            ),
+            name=self.name,
         )
 
 

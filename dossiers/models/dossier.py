@@ -362,7 +362,8 @@ class Dossier(FSMModelMixin, TimeStampedModel):
 
     @transition(
         field=state, source=State.PROCESSING, target=State.PENDING_APPROVAL,
-        conditions=[_no_step_of_this_role_left], permission=_role(Role.SPECIALIST),
+        conditions=[_no_step_of_this_role_left, _signatures_reviewed],
+        permission=_role(Role.SPECIALIST),
     )
     def propose(self, *, at: datetime) -> None:
         pass

@@ -43,8 +43,18 @@ class OutboundMessage(models.Model):
         SENT = "sent", _("Đã gửi")
         FAILED = "failed", _("Lỗi, sẽ gửi lại")
         DEAD = "dead", _("Ngừng gửi")
+        HELD = "held", _("Tạm giữ, chờ cấu hình")
 
-    UNSENT = (Status.PENDING, Status.SENDING, Status.FAILED, Status.DEAD)
+    class Attention(models.TextChoices):
+        """What an administrator must fix before the message can go (blank: nothing)."""
+
+        CREDENTIALS = "credentials", _("Cổng từ chối thông tin đăng nhập")
+        UNREADABLE = "unreadable", _("Cổng trả lời không đọc được")
+        CONFIGURATION = "configuration", _("Thiếu cấu hình kết nối hoặc ánh xạ")
+        PROCEDURE_CODE = "procedure_code", _("Thủ tục chưa có mã TTHC quốc gia")
+
+    # Unsent messages hold back the later ones of their dossier and system.
+    UNSENT = (Status.PENDING, Status.SENDING, Status.FAILED, Status.DEAD, Status.HELD)
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="outbox")
     system = models.CharField(_("hệ thống"), max_length=32)
@@ -56,6 +66,10 @@ class OutboundMessage(models.Model):
     next_attempt_at = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    attention = models.CharField(
+        _("cần quản trị viên xử lý"), max_length=32, choices=Attention.choices, blank=True
+    )
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     external_reference = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -67,6 +81,8 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
             models.Index(fields=["dossier", "system", "id"], name="outbox_order_idx"),
+            # The latest attempt to each system: whether it is healthy (the admin's alerts).
+            models.Index(fields=["system", "last_attempt_at"], name="outbox_attempt_idx"),
         ]
         constraints = [
             models.CheckConstraint(

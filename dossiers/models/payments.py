@@ -7,8 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import TimeStampedModel
 
-from .dossier import Dossier
-
 
 class Payment(TimeStampedModel):
     class Kind(models.TextChoices):
@@ -29,9 +27,23 @@ class Payment(TimeStampedModel):
         PENDING = "pending", _("Chờ thanh toán")
         PAID = "paid", _("Đã thanh toán")
         FAILED = "failed", _("Thất bại")
+        OVERPAID = "overpaid", _("Nộp thừa, chờ hoàn trả")
         REFUNDED = "refunded", _("Đã hoàn")
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="payments")
+    class RefundReason(models.TextChoices):
+        FEE_ALREADY_SETTLED = "fee_already_settled", _(
+            "Hồ sơ đã nộp phí, lệ phí bằng khoản thanh toán khác"
+        )
+
+    # Where the provider's word may still move a payment. Paid, overpaid and refunded are final
+    # to it: the money is with us or was returned, and no later callback undoes that.
+    AWAITING_STATUSES = (Status.PENDING, Status.FAILED)
+
+    # Named by string: the dossier reads its payments through the reverse relation, so neither
+    # model module imports the other.
+    dossier = models.ForeignKey(
+        "dossiers.Dossier", on_delete=models.PROTECT, related_name="payments"
+    )
     amount = models.PositiveBigIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FEE)
     mode = models.CharField(max_length=16, choices=Mode.choices)
@@ -50,6 +62,14 @@ class Payment(TimeStampedModel):
     bank_transaction_no = models.CharField(max_length=64, blank=True)
     # When reconciliation last asked the provider about this payment.
     checked_at = models.DateTimeField(null=True, blank=True)
+    # The one payment that settled the dossier's fee; it stays so when refunded, so the fee is
+    # settled once per dossier and any money after it is an overpayment.
+    settles_fee = models.BooleanField(_("thanh toán phí, lệ phí của hồ sơ"), default=False)
+    refund_reason = models.CharField(
+        _("lý do hoàn trả"), max_length=32, choices=RefundReason.choices, blank=True
+    )
+    # When the daily summary counted this fee as paid online; a dossier counts there once.
+    online_counted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("thanh toán")
@@ -58,6 +78,29 @@ class Payment(TimeStampedModel):
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(paid_at__isnull=False), name="paid_has_paid_at"
+            ),
+            models.UniqueConstraint(
+                fields=["dossier"], condition=Q(settles_fee=True),
+                name="payment_one_settling_the_fee_per_dossier",
+            ),
+            # Paid is the fee itself; overpaid is money beyond it, received and owed back.
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(settles_fee=True),
+                name="payment_paid_settles_the_fee",
+            ),
+            models.CheckConstraint(
+                condition=Q(settles_fee=False) | Q(status__in=["paid", "refunded"]),
+                name="payment_settling_is_paid_or_refunded",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="overpaid") | (Q(paid_at__isnull=False)
+                                                   & ~Q(refund_reason="")),
+                name="payment_overpaid_has_paid_at_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(online_counted_at__isnull=True)
+                | Q(settles_fee=True, channel="online"),
+                name="payment_counted_online_is_the_online_fee",
             ),
             models.UniqueConstraint(
                 fields=["provider", "provider_reference"], condition=~Q(provider_reference=""),
@@ -70,3 +113,8 @@ class Payment(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.provider_reference or '-'} ({self.status})"
+
+    @property
+    def holds_fee(self) -> bool:
+        """This payment is the dossier's fee and the money was not returned."""
+        return self.status == self.Status.PAID

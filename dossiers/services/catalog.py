@@ -6,7 +6,9 @@ from pathlib import Path
 
 from django.db import transaction
 
+from .. import sla
 from ..models import Agency, DocumentComponent, Dossier, Procedure, ProcessStep
+from ..models.catalog import AgencySeason
 
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
 
@@ -32,11 +34,46 @@ def catalog_load(*, data: dict | None = None) -> list[Procedure]:
             },
         )
         agency.full_clean()
+        if "seasons" in item:
+            _sync_seasons(agency, item["seasons"])
         agencies[agency.code] = agency
     procedures = []
     for item in data["procedures"]:
         procedures.append(_load_procedure(item, agencies))
     return procedures
+
+
+def _sync_seasons(agency: Agency, seasons) -> None:
+    """Make the agency's seasonal hours those of the file, matched by name."""
+    if not isinstance(seasons, list):
+        raise CatalogError(f"{agency.code}: seasons must be a list")
+    names = []
+    for item in seasons:
+        try:
+            name = item["name"]
+            (morning_start, morning_end), (afternoon_start, afternoon_end) = item["sessions"]
+            fields = {
+                "start_day": item["start_day"], "start_month": item["start_month"],
+                "end_day": item["end_day"], "end_month": item["end_month"],
+                "morning_start": morning_start, "morning_end": morning_end,
+                "afternoon_start": afternoon_start, "afternoon_end": afternoon_end,
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CatalogError(f"{agency.code}: malformed season {item!r}") from exc
+        if not isinstance(name, str) or name in names:
+            raise CatalogError(f"{agency.code}: season names must be distinct text: {name!r}")
+        season = agency.seasons.filter(name=name).first() or AgencySeason(agency=agency, name=name)
+        for field, value in fields.items():
+            setattr(season, field, value)
+        season.full_clean()
+        season.save()
+        names.append(name)
+    agency.seasons.exclude(name__in=names).delete()
+    clash = sla.overlapping_seasons(row.as_season() for row in agency.seasons.all())
+    if clash:
+        raise CatalogError(
+            f"{agency.code}: seasons {clash[0].name!r} and {clash[1].name!r} overlap"
+        )
 
 
 def _load_procedure(item: dict, agencies: dict) -> Procedure:

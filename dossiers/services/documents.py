@@ -1,8 +1,7 @@
 """Uploads of dossier documents: checked, hashed and stored as a new version."""
 
 import hashlib
-import re
-import zlib
+import unicodedata
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -20,50 +19,47 @@ from ..exceptions import (
     EmptyFile,
     FileTooLarge,
     InvalidDocument,
+    InvalidPdf,
     InvalidTransition,
+    PdfTooComplex,
+    PdfUnsupported,
     TransitionForbidden,
     UnsupportedFileType,
 )
 from ..models import Document, DocumentComponent, Dossier
-from .signing import document_schedule_verification
+from ..pdfscan import ACTIVE, LIMIT, MALFORMED, ScanRefused, pdf_scan
+from .signing import document_schedule_verification, document_verification_prepare
 from .workflow import EDITABLE_STATES, _locked
 
-# Active PDF content the portal refuses: scripts and launch actions, as PDF name objects,
-# also in their #-escaped spellings such as /J#61vaScript.
-_PDF_ACTIVE_NAMES = {b"javascript", b"js", b"launch"}
+_SCAN_ERRORS = {ACTIVE: ActiveContentRefused, LIMIT: PdfTooComplex, MALFORMED: InvalidPdf}
 
 
-def _pdf_name_is_active(raw: bytes) -> bool:
-    decoded = re.sub(rb"#([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
-    return decoded.lower() in _PDF_ACTIVE_NAMES
+def pdf_check(content: bytes) -> None:
+    """A PDF that parses, within the scanner's bounds, with no active content; CPU work that
+    never runs inside a transaction (it would hold the database's write lock)."""
+    try:
+        pdf_scan(content)
+    except ScanRefused as exc:
+        extra = {"reason": exc.reason, **({"object": exc.where} if exc.where else {})}
+        raise _SCAN_ERRORS.get(exc.kind, PdfUnsupported)(extra=extra) from exc
 
 
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
-# Decompressed bytes examined per file: enough for any real form, and a cap on zip bombs.
-_MAX_INFLATED = 64 * 1024 * 1024
+# Unicode categories never kept in a stored name: controls, format characters (bidi overrides
+# that disguise an extension), surrogates, private use, unassigned, line and paragraph breaks.
+_NAME_DROPPED = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_NAME_MAX = 200
 
 
-def _names_active(data: bytes) -> bool:
-    return any(_pdf_name_is_active(m.group(0)[1:]) for m in re.finditer(rb"/[A-Za-z#0-9]+", data))
-
-
-def _inflated_streams(content: bytes):
-    """The Flate-compressed streams of a PDF, inflated (object streams hide actions there)."""
-    budget = _MAX_INFLATED
-    for match in _STREAM.finditer(content):
-        if budget <= 0:
-            return
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(match.group(1), budget)
-        except zlib.error:
-            continue  # not Flate (images, other filters): nothing we could read there
-        budget -= len(data)
-        yield data
-
-
-def _has_active_pdf_content(content: bytes) -> bool:
-    return _names_active(content) or any(_names_active(d) for d in _inflated_streams(content))
+def stored_file_name(name: str | None, content_type: str) -> str:
+    """The client's file name made safe to store and serve: no path, no control characters,
+    and the extension of the type sniffed from the bytes."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _NAME_DROPPED)
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = stem.strip(" .")[:_NAME_MAX].strip(" .") or "tep"
+    kind = filetype.get_type(mime=content_type)
+    return f"{stem}.{kind.extension}" if kind is not None else stem
 
 
 def sniff_content_type(content: bytes) -> str:
@@ -84,15 +80,11 @@ def _read(uploaded_file) -> bytes:
     return content
 
 
-@transaction.atomic(durable=True)
-def document_upload(
-    *, dossier_id: int, actor, component_code: str, uploaded_file, digitized: bool = False
-) -> Document:
-    """Store a document for a component; a later upload adds a version and keeps the old one."""
-    content = _read(uploaded_file)
-    if not content:
-        raise EmptyFile()
-    dossier = _locked(dossier_id)
+def _admit(dossier: Dossier | None, *, actor, component_code: str, digitized: bool):
+    """Who may add to this dossier now, and to which component (the same checks before the
+    scan, on a plain read, and again under the row lock)."""
+    if dossier is None:
+        raise DossierNotFound()
     is_owner = dossier.applicant_id == actor.pk
     of_agency = actor.has_role(*Role.STAFF) and actor.agency_code in (
         dossier.handling_agency.code, dossier.reception_agency.code
@@ -115,13 +107,46 @@ def document_upload(
             _("Thủ tục không có thành phần hồ sơ này."),
             extra={"component": component_code},
         )
+    return component, digitized and is_reception
+
+
+def document_upload(
+    *, dossier_id: int, actor, component_code: str, uploaded_file, digitized: bool = False
+) -> Document:
+    """Store a document for a component; a later upload adds a version and keeps the old one.
+
+    The file is read, sniffed, scanned and its signatures verified before the transaction
+    opens; the transaction only checks again and writes."""
+    content = _read(uploaded_file)
+    if not content:
+        raise EmptyFile()
+    dossier = (
+        Dossier.objects.select_related("handling_agency", "reception_agency", "applicant")
+        .filter(pk=dossier_id).first()
+    )
+    component, _digitized = _admit(dossier, actor=actor, component_code=component_code,
+                                   digitized=digitized)
     mime = sniff_content_type(content)
     accepted = component.accepted_types or ["application/pdf"]
     if mime not in accepted:
         raise UnsupportedFileType(extra={"detected": mime, "accepted": accepted})
-    if mime == "application/pdf" and _has_active_pdf_content(content):
-        raise ActiveContentRefused()
+    if mime == "application/pdf":
+        pdf_check(content)
+    name = stored_file_name(getattr(uploaded_file, "name", ""), mime)
+    verification = document_verification_prepare(
+        dossier=dossier, content=content, content_type=mime, filename=name
+    )
+    return _store(dossier_id=dossier_id, actor=actor, component_code=component_code,
+                  digitized=digitized, content=content, mime=mime, name=name,
+                  verification=verification)
 
+
+@transaction.atomic(durable=True)
+def _store(*, dossier_id: int, actor, component_code: str, digitized: bool, content: bytes,
+           mime: str, name: str, verification) -> Document:
+    dossier = _locked(dossier_id)
+    component, digitized = _admit(dossier, actor=actor, component_code=component_code,
+                                  digitized=digitized)
     current = Document.objects.filter(dossier=dossier, is_current=True)
     stored = current.exclude(component=component).aggregate(total=Sum("size"))["total"] or 0
     if stored + len(content) > settings.UPLOAD_MAX_DOSSIER_BYTES:
@@ -134,17 +159,17 @@ def document_upload(
     )["v"] or 0
     current.filter(component=component).update(is_current=False)
     document = Document(
-        dossier=dossier, component=component, version=last + 1,
-        original_name=(getattr(uploaded_file, "name", "") or "file")[:255],
+        dossier=dossier, component=component, version=last + 1, original_name=name,
         sha256=hashlib.sha256(content).hexdigest(), size=len(content), content_type=mime,
-        uploaded_by=actor, digitized=digitized and is_reception,
+        uploaded_by=actor, digitized=digitized,
     )
-    document.file.save(document.original_name, ContentFile(content), save=False)
+    document.file.save(name, ContentFile(content), save=False)
     try:
         document.save()
         dossier.version += 1
         dossier.save(update_fields=["version", "updated_at"])
-        document_schedule_verification(document=document, content=content)
+        document_schedule_verification(document=document, content=content,
+                                       prepared=verification)
     except Exception:
         # A failed write must not leave an orphan file behind.
         document.file.delete(save=False)

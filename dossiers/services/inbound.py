@@ -4,7 +4,6 @@ one filed online; each authenticated inbound call is answered once and replayed 
 import hashlib
 import uuid
 from dataclasses import asdict, dataclass
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -19,10 +18,12 @@ from portal.roles import Role
 from ..exceptions import IdempotencyKeyReused, InboundProcedureUnknown
 from ..models import Dossier, InboundCall, Procedure
 from .audit import transition_log_append
-from .sync import outbox_enqueue
-from .workflow import _next_code
+from .transitions import effects_queue
+from .workflow import dossier_code_allocate
 
 SYSTEM_LABELS = {"national": "Cổng DVC quốc gia", "provincial": "Cổng DVC tỉnh"}
+# The form is the sender's to fill: what it gets wrong is listed, within reason.
+MAX_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -94,35 +95,46 @@ def _answer(dossier: Dossier) -> dict:
     }
 
 
+def _incomplete(dossier: Dossier) -> dict:
+    """What the submission checks find missing, as reception sees it on the timeline: the
+    dossier cannot be accepted until they pass (`Dossier.accept`)."""
+    problems = dossier.submission_problems
+    found = {}
+    if problems.get("form"):
+        found["form"] = [{"field": e["field"][:100], "message": e["message"][:200]}
+                         for e in problems["form"][:MAX_LISTED]]
+    if problems.get("missing_components"):
+        found["missing_components"] = problems["missing_components"][:MAX_LISTED]
+    return found
+
+
 def _file(inbound: InboundDossier, procedure: Procedure) -> Dossier:
     """Create the dossier as submitted: a code from the daily counter and a log row, as a
     submission here would leave them."""
-    from ..tasks import notify_applicant, relay_outbox
-
     now = clock.now()
     applicant = _applicant_for(inbound)
     agency = procedure.agency
     dossier = Dossier(
         procedure=procedure, applicant=applicant, channel=inbound.channel,
         reception_agency=agency, handling_agency=agency, form_data=inbound.form_data,
-        state=Dossier.State.SUBMITTED, code=_next_code(agency, now),
+        state=Dossier.State.SUBMITTED, code=dossier_code_allocate(agency, now),
         submitted_at=inbound.submitted_at, external_code=inbound.remote_code,
         external_documents=[asdict(d) for d in inbound.documents],
     )
     dossier.full_clean(exclude=["state"])
     dossier.save(force_insert=True)
+    details = {"channel": inbound.channel, "external_code": inbound.remote_code,
+               "remote_procedure_code": inbound.remote_procedure_code,
+               "submitted_remotely_at": inbound.submitted_at.isoformat()}
+    if incomplete := _incomplete(dossier):
+        details["incomplete"] = incomplete
     log = transition_log_append(
         dossier=dossier, name="submit", from_state=Dossier.State.DRAFT,
         to_state=Dossier.State.SUBMITTED, actor=applicant,
-        actor_label=SYSTEM_LABELS.get(inbound.system, inbound.system), at=now,
-        details={"channel": inbound.channel, "external_code": inbound.remote_code,
-                 "remote_procedure_code": inbound.remote_procedure_code,
-                 "submitted_remotely_at": inbound.submitted_at.isoformat()},
+        actor_label=SYSTEM_LABELS.get(inbound.system, inbound.system), at=now, details=details,
     )
     dossier.save(update_fields=["audit_head"])
-    if outbox_enqueue(dossier=dossier, row=log):
-        transaction.on_commit(relay_outbox.delay)
-    transaction.on_commit(partial(notify_applicant.delay, log.pk))
+    effects_queue(dossier=dossier, log=log, notify=True)
     return dossier
 
 

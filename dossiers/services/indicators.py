@@ -5,7 +5,9 @@ from datetime import datetime
 from django.db import connection
 from django.utils import timezone
 
-from ..models import DailySummary, Dossier
+from portal import clock
+
+from ..models import DailySummary, Dossier, Payment
 
 
 def summary_add(*, dossier: Dossier, at: datetime, **counts: int) -> None:
@@ -39,3 +41,19 @@ def summary_add(*, dossier: Dossier, at: datetime, **counts: int) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def summary_count_paid_online(*, dossier: Dossier) -> bool:
+    """Count the dossier in `paid_online` on its reception day, once: the first call that finds
+    it received with its fee settled online counts it; every other call counts nothing."""
+    if dossier.received_at is None:
+        return False
+    # The mark on the payment row is the once: a conditional update, whatever the order of
+    # acceptance and payment and however often either is told.
+    marked = Payment.objects.filter(
+        dossier_id=dossier.pk, settles_fee=True, status=Payment.Status.PAID,
+        channel=Payment.Channel.ONLINE, online_counted_at__isnull=True,
+    ).update(online_counted_at=clock.now())
+    if marked:
+        summary_add(dossier=dossier, at=dossier.received_at, paid_online=1)
+    return bool(marked)

@@ -1,5 +1,9 @@
 """Fees: opening a payment at the provider, applying its verified confirmations and our own
-status queries, reconciling payments left pending, and fees paid at the desk."""
+status queries, reconciling payments left pending, and fees paid at the desk.
+
+A dossier's fee is settled once: the first money received for it is its fee (`settles_fee`,
+status paid); money received after that is recorded as an overpayment to refund, never dropped
+and never counted again."""
 
 import logging
 import uuid
@@ -26,7 +30,7 @@ from portal import clock
 
 from ..exceptions import DossierNotFound, InvalidTransition, PaymentMismatch, PaymentNotFound
 from ..models import Dossier, Payment, Procedure
-from .indicators import summary_add
+from .indicators import summary_count_paid_online
 from .workflow import _locked
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,8 @@ _THEIRS = {
     Payment.Status.PAID: PaymentStatus.PAID,
     Payment.Status.PENDING: PaymentStatus.PENDING,
     Payment.Status.FAILED: PaymentStatus.FAILED,
+    # The platform's transaction went through, whatever we owe back.
+    Payment.Status.OVERPAID: PaymentStatus.PAID,
     # A refund is settled outside the platform's transaction; to it the payment did not stand.
     Payment.Status.REFUNDED: PaymentStatus.FAILED,
 }
@@ -58,6 +64,7 @@ class PaymentOutcome:
 class ReconcileReport:
     checked: int = 0
     paid: int = 0
+    overpaid: int = 0
     failed: int = 0
     unchanged: int = 0
     errors: int = 0
@@ -87,10 +94,13 @@ def _payment_reserve(*, dossier_id: int, actor, provider: str) -> Payment:
         raise InvalidTransition(_("Thủ tục này không thu phí, lệ phí."), extra={"amount": 0})
     if dossier.state in (Dossier.State.WITHDRAWN, Dossier.State.REJECTED, Dossier.State.RETURNED):
         raise InvalidTransition()
-    existing = dossier.payments.exclude(status=Payment.Status.FAILED).order_by("pk").first()
+    settled = dossier.payments.filter(settles_fee=True).first()
+    if settled is not None:
+        settled.dossier = dossier
+        return settled  # the fee is settled: nothing more to pay
+    existing = dossier.payments.filter(status=Payment.Status.PENDING).order_by("pk").first()
     if existing is not None:
-        if existing.status == Payment.Status.PENDING and not existing.provider_reference \
-                and existing.provider != provider:
+        if not existing.provider_reference and existing.provider != provider:
             # Opened with a provider since replaced, and never reached it: reopen with ours.
             existing.provider = provider
             existing.save(update_fields=["provider", "updated_at"])
@@ -154,23 +164,41 @@ def payment_start(*, dossier_id: int, actor) -> Payment:
 # --- applying the provider's word ----------------------------------------------------
 
 
-def _mark_paid(payment: Payment, *, at: datetime, confirmed_by: str, bank_no: str = "") -> None:
-    payment.status = Payment.Status.PAID
+def _money_received(payment: Payment, *, at: datetime, confirmed_by: str,
+                    bank_no: str = "") -> None:
+    """Record money received: the dossier's fee if nothing settled it yet, else an overpayment.
+
+    The caller holds the dossier's row lock, so two payments arriving at once take turns here
+    and only the first becomes the fee (the database refuses a second one in any case).
+    """
+    settled = Payment.objects.filter(dossier_id=payment.dossier_id, settles_fee=True).first()
     payment.paid_at = at
     payment.confirmed_by = confirmed_by[:32]
     if bank_no:
         payment.bank_transaction_no = bank_no[:64]
+    if settled is None:
+        payment.status = Payment.Status.PAID
+        payment.settles_fee = True
+    else:
+        payment.status = Payment.Status.OVERPAID
+        payment.refund_reason = Payment.RefundReason.FEE_ALREADY_SETTLED
     payment.full_clean()
     payment.save()
-    # The dossier's row is locked (see _locked_payment), so a concurrent acceptance either
-    # counted this payment as paid or committed before us: re-read whether it was received.
+    if settled is not None:
+        log.warning(
+            "dossier %s: payment %s (%s %s) of %s received after payment %s (%s, %s) settled "
+            "the fee; recorded as an overpayment to refund",
+            payment.dossier_id, payment.pk, payment.channel, payment.provider_reference or "-",
+            payment.amount, settled.pk, settled.channel, settled.status,
+        )
+        return
+    # Re-read whether the dossier was received: under its lock an acceptance either saw this
+    # payment paid or committed before us. Whichever comes second counts it, on the day the
+    # dossier was received, the day its fee-bearing count sits on.
     dossier = Dossier.objects.only(
         "pk", "received_at", "handling_agency_id", "procedure_id", "channel"
     ).get(pk=payment.dossier_id)
-    if payment.channel == Payment.Channel.ONLINE and dossier.received_at is not None:
-        # Paid before acceptance it was counted there; paid later it counts on the day the
-        # dossier was received, the day its fee-bearing count sits on.
-        summary_add(dossier=dossier, at=dossier.received_at, paid_online=1)
+    summary_count_paid_online(dossier=dossier)
 
 
 def _locked_payment(*, provider: str, reference: str) -> Payment | None:
@@ -209,18 +237,20 @@ def _apply(payment: Payment, *, status: str, amount: int, dossier_code: str,
                    "received": {"amount": amount, "dossier_code": dossier_code}},
         )
     ours = _OURS[status]
-    # Only forward: pending or failed may become paid; paid and refunded stay as they are.
-    if ours == Payment.Status.PAID and payment.status in (Payment.Status.PENDING,
-                                                          Payment.Status.FAILED):
-        _mark_paid(payment, at=paid_at or clock.now(),
-                   confirmed_by=f"{source}:{payment.provider}", bank_no=bank_no)
+    if payment.status not in Payment.AWAITING_STATUSES:
+        # Paid, overpaid or refunded: a repeat, or a word the money has already overtaken.
+        return PaymentOutcome(payment, False)
+    if ours == Payment.Status.PAID:
+        # Pending, or failed and paid after all: the money arrived, so it is recorded.
+        _money_received(payment, at=paid_at or clock.now(),
+                        confirmed_by=f"{source}:{payment.provider}", bank_no=bank_no)
         return PaymentOutcome(payment, True)
     if ours == Payment.Status.FAILED and payment.status == Payment.Status.PENDING:
         payment.status = Payment.Status.FAILED
         payment.confirmed_by = f"{source}:{payment.provider}"[:32]
         payment.save(update_fields=["status", "confirmed_by", "updated_at"])
         return PaymentOutcome(payment, True)
-    # A repeat, or an older word arriving after a newer one (pending after paid): no change.
+    # A repeat, or an older word arriving after a newer one (pending after failed): no change.
     return PaymentOutcome(payment, False)
 
 
@@ -304,6 +334,8 @@ def payment_reconcile(*, older_than: timedelta | None = None, limit: int = 200) 
         status = outcome.payment.status
         if outcome.changed and status == Payment.Status.PAID:
             report.paid += 1
+        elif outcome.changed and status == Payment.Status.OVERPAID:
+            report.overpaid += 1
         elif outcome.changed and status == Payment.Status.FAILED:
             report.failed += 1
         else:
@@ -337,7 +369,8 @@ def payment_answer_status(*, query: StatusQuery) -> TransactionStatus:
 def payment_confirm(
     *, provider: str, provider_reference: str, amount: int, confirmed_by: str
 ) -> Payment:
-    """Mark a payment paid on a confirmation verified elsewhere; a repeat changes nothing."""
+    """Record the money of a payment confirmed elsewhere (the fee, or an overpayment when the
+    fee was settled already); a payment no longer awaiting money stays as it is."""
     payment = _locked_payment(provider=provider, reference=provider_reference)
     if payment is None:
         raise PaymentMismatch(_("Không có giao dịch tương ứng."))
@@ -346,15 +379,19 @@ def payment_confirm(
             _("Số tiền không khớp với giao dịch."),
             extra={"expected": payment.amount, "received": amount},
         )
-    if payment.status == Payment.Status.PAID:
+    if payment.status not in Payment.AWAITING_STATUSES:
         return payment
-    _mark_paid(payment, at=clock.now(), confirmed_by=confirmed_by)
+    _money_received(payment, at=clock.now(), confirmed_by=confirmed_by)
     return payment
 
 
 @transaction.atomic(durable=True)
 def payment_record_at_counter(*, dossier_id: int, actor, channel: str) -> Payment:
-    """Reception records a fee paid in cash or by transfer at the desk."""
+    """Reception records a fee paid in cash or by transfer at the desk.
+
+    Refused once the fee is settled; an online payment still pending stays open, and its money,
+    should it arrive too, is an overpayment to refund.
+    """
     dossier = _locked(dossier_id)
     if not (actor.is_officer and actor.agency_code == dossier.handling_agency.code):
         raise DossierNotFound()
@@ -363,10 +400,15 @@ def payment_record_at_counter(*, dossier_id: int, actor, channel: str) -> Paymen
     procedure = dossier.procedure
     if procedure.fee_vnd == 0:
         raise InvalidTransition(_("Thủ tục này không thu phí, lệ phí."))
-    if dossier.payments.filter(status=Payment.Status.PAID).exists():
-        raise InvalidTransition(_("Hồ sơ đã nộp phí, lệ phí."))
-    return Payment.objects.create(
-        dossier=dossier, amount=procedure.fee_vnd, channel=channel, status=Payment.Status.PAID,
+    settled = dossier.payments.filter(settles_fee=True).first()
+    if settled is not None:
+        raise InvalidTransition(
+            _("Hồ sơ đã nộp phí, lệ phí."),
+            extra={"payment_id": settled.pk, "status": settled.status},
+        )
+    payment = Payment(
+        dossier=dossier, amount=procedure.fee_vnd, channel=channel,
         mode=Payment.Mode.BEFORE if procedure.fee_due == "submission" else Payment.Mode.AFTER,
-        paid_at=clock.now(), confirmed_by=f"officer:{actor.pk}",
     )
+    _money_received(payment, at=clock.now(), confirmed_by=f"officer:{actor.pk}")
+    return payment

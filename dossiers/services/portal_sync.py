@@ -59,6 +59,11 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def portal_code(payload: dict) -> str:
+    """The code the portals know the dossier by: the one a portal gave it, else ours."""
+    return payload.get("external_code") or payload["code"]
+
+
 def snapshot_from(message: OutboundMessage, attachments: Attachments | None = None
                   ) -> DossierSnapshot:
     """The whole dossier as it stood at the change, with its documents as they are now."""
@@ -66,13 +71,14 @@ def snapshot_from(message: OutboundMessage, attachments: Attachments | None = No
     documents, results = (attachments or Attachments()).of(message.dossier_id)
     applicant = p.get("applicant") or {}
     return DossierSnapshot(
-        code=p["code"], procedure_code=p["procedure_code"], procedure_name=p["procedure_name"],
-        state=p["state"], transition=p["transition"], channel=p["channel"],
+        code=portal_code(p), procedure_code=p["procedure_code"],
+        procedure_name=p["procedure_name"], state=p["state"], transition=p["transition"],
+        channel=p["channel"], at=_when(p["at"]), submitted_at=_when(p.get("submitted_at")),
         applicant_name=applicant.get("name", ""),
         applicant_id=applicant.get("tax_code") or applicant.get("citizen_id") or "",
         agency_code=p["agency"], received_at=_when(p["received_at"]), due_at=_when(p["due_at"]),
         completed_at=_when(p["completed_at"]), returned_at=_when(p["returned_at"]),
-        documents=documents, results=results,
+        note=p.get("reason", ""), documents=documents, results=results,
     )
 
 
@@ -81,8 +87,8 @@ def progress_from(message: OutboundMessage, attachments: Attachments | None = No
     p = message.payload
     results = (attachments or Attachments()).of(message.dossier_id)[1] if p["completed_at"] else ()
     return ProgressUpdate(
-        dossier_code=p["code"], state=p["state"], transition=p["transition"], at=_when(p["at"]),
-        note=p.get("reason", ""), due_at=_when(p["due_at"]), results=results,
+        dossier_code=portal_code(p), state=p["state"], transition=p["transition"],
+        at=_when(p["at"]), note=p.get("reason", ""), due_at=_when(p["due_at"]), results=results,
     )
 
 

@@ -1,8 +1,8 @@
 """Digital signatures on dossiers: verifying what applicants upload, signing what we issue."""
 
 import logging
-from datetime import timedelta
-from functools import partial
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import clock
+from portal.effects import task_after_commit, task_queue
 from portal.roles import Role
 from signatures.exceptions import UnsupportedFormat
 from signatures.ocsp import ocsp_refresh_for_pdf
+from signatures.report import review_reasons
 from signatures.results import ResultContent
 from signatures.services import SignedResult, result_issue, signature_verify
 
@@ -25,6 +27,8 @@ from ..exceptions import (
 from ..models import Document, Dossier, Result
 
 log = logging.getLogger(__name__)
+
+VERIFY_TASK = "dossiers.tasks.verify_document_signatures"
 
 RESULT_TITLES = {
     Result.Kind.LICENCE: "GIẤY PHÉP",
@@ -49,42 +53,70 @@ def verifies_inline(*, content: bytes, content_type: str) -> bool:
             and content.count(b"/ByteRange") <= 1)
 
 
-def document_apply_verification(*, document: Document, content: bytes) -> Document:
-    """Verify the document's signatures and store the verdict and the report on it."""
+@dataclass(frozen=True)
+class VerificationOutcome:
+    verdict: str
+    report: dict
+    checked_at: datetime
+
+
+def verification_compute(*, dossier: Dossier, content: bytes, content_type: str,
+                         filename: str) -> VerificationOutcome:
+    """Verify a file's signatures against the applicant's identifiers (CPU work: call it
+    outside any transaction)."""
     now = clock.now()
-    if document.content_type != "application/pdf":
-        document.signature_verdict = ""
-        document.signature_report = {"signatures": [], "verdict": None, "kind": "none"}
-    else:
-        try:
-            result = signature_verify(
-                content=content, filename=document.original_name,
-                expected_ids=_expected_ids(document.dossier),
-            )
-        except UnsupportedFormat:
-            result = None
-        if result is None:
-            document.signature_verdict = ""
-            document.signature_report = {"signatures": [], "verdict": None, "kind": "unreadable"}
-        else:
-            document.signature_verdict = str(result.verdict) if result.verdict else ""
-            document.signature_report = result.as_dict()
-    document.signature_checked_at = now
+    if content_type != "application/pdf":
+        return VerificationOutcome("", {"signatures": [], "verdict": None, "kind": "none"}, now)
+    try:
+        result = signature_verify(content=content, filename=filename,
+                                  expected_ids=_expected_ids(dossier))
+    except UnsupportedFormat:
+        return VerificationOutcome(
+            "", {"signatures": [], "verdict": None, "kind": "unreadable"}, now)
+    return VerificationOutcome(str(result.verdict) if result.verdict else "", result.as_dict(),
+                               now)
+
+
+def _store_verification(document: Document, outcome: VerificationOutcome) -> Document:
+    document.signature_verdict = outcome.verdict
+    document.signature_report = outcome.report
+    document.signature_checked_at = outcome.checked_at
     Document.objects.filter(pk=document.pk).update(
-        signature_verdict=document.signature_verdict,
-        signature_report=document.signature_report, signature_checked_at=now,
+        signature_verdict=outcome.verdict, signature_report=outcome.report,
+        signature_checked_at=outcome.checked_at,
     )
     return document
 
 
-def document_schedule_verification(*, document: Document, content: bytes) -> None:
-    """Inside the upload's transaction: verify now, or hand the file to a worker after commit."""
+def document_apply_verification(*, document: Document, content: bytes) -> Document:
+    """Verify the document's signatures and store the verdict and the report on it."""
+    outcome = verification_compute(dossier=document.dossier, content=content,
+                                   content_type=document.content_type,
+                                   filename=document.original_name)
+    return _store_verification(document, outcome)
+
+
+def document_verification_prepare(*, dossier: Dossier, content: bytes, content_type: str,
+                                  filename: str) -> VerificationOutcome | None:
+    """Before the upload's transaction: the outcome of a file verified inline, or None when a
+    worker will verify it after the commit."""
+    if not verifies_inline(content=content, content_type=content_type):
+        return None
+    return verification_compute(dossier=dossier, content=content, content_type=content_type,
+                                filename=filename)
+
+
+def document_schedule_verification(*, document: Document, content: bytes,
+                                   prepared: VerificationOutcome | None = None) -> None:
+    """Inside the upload's transaction: store what was verified before it, or hand the file
+    to a worker after commit."""
+    if prepared is not None:
+        _store_verification(document, prepared)
+        return
     if verifies_inline(content=content, content_type=document.content_type):
         document_apply_verification(document=document, content=content)
         return
-    from ..tasks import verify_document_signatures
-
-    transaction.on_commit(partial(verify_document_signatures.delay, document.pk))
+    task_after_commit(VERIFY_TASK, document.pk)
 
 
 def document_verify_signatures(*, document_id: int) -> Document | None:
@@ -97,6 +129,20 @@ def document_verify_signatures(*, document_id: int) -> Document | None:
     with document.file.open("rb") as handle:
         content = handle.read()
     return document_apply_verification(document=document, content=content)
+
+
+def documents_verify_pending(*, older_than: timedelta = timedelta(minutes=10),
+                             limit: int = 200) -> list[int]:
+    """Documents whose verification task was never queued or was lost (the broker was down, a
+    worker died): queue it again; the ids queued. A repeat finds a verified document done."""
+    ids = list(
+        Document.objects.filter(signature_checked_at__isnull=True, is_current=True,
+                                created_at__lte=clock.now() - older_than)
+        .order_by("created_at").values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        task_queue(VERIFY_TASK, pk)
+    return ids
 
 
 def documents_recheck_revocation(*, max_age_days: int = 30, limit: int = 200,
@@ -125,7 +171,8 @@ def documents_recheck_revocation(*, max_age_days: int = 30, limit: int = 200,
 
 @transaction.atomic(durable=True)
 def document_signature_decide(*, document_id: int, actor, accept: bool, note: str) -> Document:
-    """An officer decides on a signature the verifier could not settle (`indeterminate`)."""
+    """An officer decides on a signature the verifier could not settle (`indeterminate`) or
+    made by someone other than the applicant."""
     document = (
         Document.objects.select_for_update().select_related("dossier__handling_agency")
         .filter(pk=document_id).first()
@@ -135,9 +182,10 @@ def document_signature_decide(*, document_id: int, actor, accept: bool, note: st
         raise DossierNotFound()
     if not actor.has_role(Role.RECEPTION, Role.SPECIALIST, Role.LEADER):
         raise TransitionForbidden()
-    if document.signature_verdict != Document.Verdict.INDETERMINATE:
+    if not review_reasons(verdict=document.signature_verdict, report=document.signature_report):
         raise InvalidTransition(
-            _("Chỉ quyết định được với chữ ký số chưa xác định được."),
+            _("Chỉ quyết định được với chữ ký số chưa xác định được hoặc của người ký không "
+              "phải người nộp hồ sơ."),
             extra={"verdict": document.signature_verdict},
         )
     if not (note or "").strip():

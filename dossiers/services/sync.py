@@ -1,5 +1,16 @@
 """The outbox: messages to the national and provincial portals, written with each change and
-delivered by a relay in order per dossier, with backoff, a dead state and a re-drive."""
+delivered by a relay in order per dossier, with backoff, a dead state and a re-drive.
+
+What a failure does to a message:
+- the portal refused the message itself (a 4xx that says why): dead at once;
+- the portal refused our credentials, answered something we cannot read, or a mapping or
+  setting is missing: retried with backoff for as long as it takes, never dead, and flagged
+  for the administrators (`attention`, an error in the log);
+- anything else (network, timeouts, 5xx, 408, 429): retried with backoff, dead after
+  OUTBOX_MAX_ATTEMPTS.
+A procedure without a national code would go out under a code the portals do not know: its
+messages are held (`held`) until an administrator enters the code, then go by themselves.
+"""
 
 import logging
 import random
@@ -7,9 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils.translation import gettext as _
 
+from integrations.deadlines import deadline
 from integrations.exceptions import IntegrationError
 from portal import clock
 
@@ -18,25 +32,51 @@ from .portal_sync import Attachments, attachments_for, deliver
 
 log = logging.getLogger(__name__)
 
-# Moves that bring a dossier to the portals' attention: the first message carries the whole
-# dossier; every later move of a received dossier is a progress update.
-FIRST_SYNC = {"accept", "refuse_at_reception"}
+# Up to and including reception (this move) the portals may not hold the dossier yet, and
+# what they should hold still changes (documents, form): those changes send the whole dossier.
+# Every later change is a progress update.
+RECEPTION = "accept"
+# Every send ends this share of the lease before the lease does: the outcomes of a round are
+# recorded after its last send, and must be recorded while the lease still holds.
+LEASE_MARGIN = 0.1
+
+
+def _held_error(dossier: Dossier) -> str:
+    return _(
+        "Thủ tục “%(name)s” chưa có mã TTHC quốc gia: thông điệp được giữ lại, sẽ tự gửi khi "
+        "quản trị viên nhập mã cho thủ tục."
+    ) % {"name": dossier.procedure.name[:200]}
+
+
+def _systems_for(dossier: Dossier, row: DossierTransition) -> list[str]:
+    systems = list(settings.SYNC_SYSTEMS)
+    if row.name == "submit":
+        # A dossier submitted on a portal is not announced back to it: it came from there.
+        systems = [s for s in systems if dossier.channel != f"{s}_portal"]
+    return systems
 
 
 def outbox_messages_for(*, dossier: Dossier, row: DossierTransition) -> list[OutboundMessage]:
-    """The messages a state change owes the portals (not saved): none before reception."""
-    if row.name not in FIRST_SYNC and dossier.received_at is None:
-        return []
-    kind = (OutboundMessage.Kind.PUSH_DOSSIER if row.name in FIRST_SYNC
+    """The messages a state change owes the portals (not saved): every change from submission
+    on, each with its time; held while the procedure has no national code."""
+    if not dossier.code:
+        return []  # a draft: the portals cannot know it under any code yet
+    kind = (OutboundMessage.Kind.PUSH_DOSSIER
+            if row.name == RECEPTION or dossier.received_at is None
             else OutboundMessage.Kind.PUSH_PROGRESS)
     payload = _snapshot_payload(dossier, row)
+    held = {}
+    if not payload["procedure_code"]:
+        held = {"status": OutboundMessage.Status.HELD,
+                "attention": OutboundMessage.Attention.PROCEDURE_CODE,
+                "last_error": _held_error(dossier)}
     return [
         OutboundMessage(
             dossier=dossier, system=system, kind=kind, payload=payload,
             idempotency_key=f"{system}-{dossier.pk}-{row.pk}", next_attempt_at=row.at,
-            created_at=row.at,
+            created_at=row.at, **held,
         )
-        for system in settings.SYNC_SYSTEMS
+        for system in _systems_for(dossier, row)
     ]
 
 
@@ -49,8 +89,10 @@ def _snapshot_payload(dossier: Dossier, row: DossierTransition) -> dict:
     return {
         "dossier_id": dossier.pk,
         "code": dossier.code,
-        # Our procedure code; the adapter maps it to the remote one through its table.
-        "procedure_code": dossier.procedure.national_code or f"LOCAL-{dossier.procedure_id}",
+        # A dossier submitted on a portal is known there, and to the portals, by that code.
+        "external_code": dossier.external_code or "",
+        # The national code; the adapter maps it to the remote one through its table.
+        "procedure_code": dossier.procedure.national_code,
         "procedure_name": dossier.procedure.name,
         "agency": dossier.handling_agency.code,
         "channel": dossier.channel,
@@ -149,10 +191,21 @@ def _is_rejection(exc: Exception) -> bool:
     return isinstance(exc, IntegrationError) and not exc.retryable
 
 
-def _attempt(message: OutboundMessage, attachments: Attachments | None = None
+def _alert(exc: Exception) -> str:
+    """What an administrator must fix for this failure (an Attention value), or ""."""
+    if isinstance(exc, IntegrationError):
+        return exc.alert
+    if isinstance(exc, ImproperlyConfigured):
+        return OutboundMessage.Attention.CONFIGURATION
+    return ""
+
+
+def _attempt(message: OutboundMessage, attachments: Attachments | None, *, seconds: float
              ) -> tuple[str | None, Exception | None]:
+    """One send, cut when `seconds` have passed, whatever pace the answer comes at."""
     try:
-        return _send(message, attachments), None
+        with deadline(seconds):
+            return _send(message, attachments), None
     except Exception as exc:  # every failure is recorded on the row, never lost
         return None, exc
 
@@ -162,29 +215,52 @@ def _record(message: OutboundMessage, reference: str | None, error: Exception | 
     """Write the outcome of one send on its row (still ours: status `sending`)."""
     message.attempts += 1
     message.lease_until = None
+    message.last_attempt_at = now
     if error is None:
         message.status = OutboundMessage.Status.SENT
         message.sent_at = now
         message.external_reference = (reference or "")[:128]
-        message.last_error = ""
+        message.last_error = message.attention = ""
         OutboundMessage.objects.filter(pk=message.pk).update(
             status=message.status, sent_at=now, attempts=message.attempts,
             external_reference=message.external_reference, lease_until=None, last_error="",
+            attention="", last_attempt_at=now,
         )
         return message
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
-    if _is_rejection(error) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+    message.attention = _alert(error)
+    if _is_rejection(error) or (
+        not message.attention and message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
+    ):
         message.status = OutboundMessage.Status.DEAD
     else:
         message.status = OutboundMessage.Status.FAILED
         message.next_attempt_at = now + _backoff(message.attempts)
     OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.SENDING).update(
         status=message.status, attempts=message.attempts, last_error=message.last_error,
-        lease_until=None, next_attempt_at=message.next_attempt_at,
+        attention=message.attention, lease_until=None, next_attempt_at=message.next_attempt_at,
+        last_attempt_at=now,
     )
-    log.warning("outbox %s to %s failed (%s): %s", message.pk, message.system,
-                message.status, message.last_error)
+    if message.attention:
+        log.error("outbox %s to %s needs an administrator (%s), retried at %s: %s",
+                  message.pk, message.system, message.attention,
+                  message.next_attempt_at.isoformat(), message.last_error)
+    else:
+        expected = isinstance(error, IntegrationError | ImproperlyConfigured)
+        log.warning("outbox %s to %s failed (%s): %s", message.pk, message.system,
+                    message.status, message.last_error, exc_info=None if expected else error)
     return message
+
+
+def _send_budget() -> float:
+    """Seconds one send may take at worst: each send is cut there (`deadlines.deadline`)."""
+    return float(settings.INTEGRATIONS_CONNECT_TIMEOUT) + float(settings.INTEGRATIONS_READ_TIMEOUT)
+
+
+def _send_window(lease_end: datetime) -> float:
+    """Seconds left for sending before the lease, less the margin to record the outcomes."""
+    margin = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS * LEASE_MARGIN)
+    return (lease_end - margin - clock.now()).total_seconds()
 
 
 def outbox_deliver(*, message_id: int, now: datetime | None = None) -> OutboundMessage:
@@ -192,7 +268,8 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> OutboundM
     message = OutboundMessage.objects.get(pk=message_id)
     if message.status != OutboundMessage.Status.SENDING:
         return message  # delivered or re-driven meanwhile: nothing to do
-    reference, error = _attempt(message)
+    window = _send_window(message.lease_until) if message.lease_until else _send_budget()
+    reference, error = _attempt(message, None, seconds=max(0.0, min(_send_budget(), window)))
     return _record(message, reference, error, now or clock.now())
 
 
@@ -205,9 +282,23 @@ def _release(ids: list[int]) -> None:
     leased.filter(attempts__gt=0).update(status=OutboundMessage.Status.FAILED, lease_until=None)
 
 
-def _send_budget() -> float:
-    """Seconds one send may take at worst: stop taking new ones this close to the lease's end."""
-    return float(settings.INTEGRATIONS_CONNECT_TIMEOUT) + float(settings.INTEGRATIONS_READ_TIMEOUT)
+def outbox_release_held(*, message_ids: list[int] | None = None) -> int:
+    """Held messages whose procedure has a national code by now go out with it."""
+    held = OutboundMessage.objects.filter(
+        status=OutboundMessage.Status.HELD, dossier__procedure__national_code__gt="")
+    if message_ids is not None:
+        held = held.filter(pk__in=message_ids)
+    released = 0
+    now = clock.now()
+    for message in held.annotate(code=F("dossier__procedure__national_code")).only(
+            "pk", "payload"):
+        message.payload["procedure_code"] = message.code
+        released += OutboundMessage.objects.filter(
+            pk=message.pk, status=OutboundMessage.Status.HELD).update(
+            payload=message.payload, status=OutboundMessage.Status.PENDING, attention="",
+            last_error="", next_attempt_at=now,
+        )
+    return released
 
 
 def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
@@ -218,11 +309,15 @@ def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
     outcome in one short transaction. A crash before that write leaves leases that run out:
     those messages go again under the same idempotency keys and the portals answer them from
     memory. Within a round, a system that failed with a retryable error is not tried again
-    (its remaining messages are handed back without counting an attempt), and no send starts
-    when the lease could run out before it ends, so no other relay takes a row still in flight.
+    (its remaining messages are handed back without counting an attempt). Every send is cut
+    at a total deadline that ends before the lease does (less a margin to record the round),
+    and a send after the first starts only with its whole budget left, so no other relay
+    takes a row still in flight.
     """
     report = RelayReport()
-    for _ in range(max_rounds):
+    outbox_release_held()
+    budget = _send_budget()
+    for _round in range(max_rounds):
         claimed_at = clock.now()
         ids = outbox_claim(limit=batch, now=claimed_at)
         if not ids:
@@ -233,13 +328,11 @@ def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
         attachments = attachments_for(messages)
         outcomes, unsent, down = [], [], set()
         for message in messages:
-            # The first send starts with the lease fresh; later ones only with time to finish.
-            late = bool(outcomes) and (
-                clock.now() + timedelta(seconds=_send_budget()) >= lease_end)
-            if late or message.system in down:
+            window = _send_window(lease_end)
+            if message.system in down or window <= 0 or (outcomes and window < budget):
                 unsent.append(message.pk)
                 continue
-            reference, error = _attempt(message, attachments)
+            reference, error = _attempt(message, attachments, seconds=min(budget, window))
             if error is not None and not _is_rejection(error):
                 down.add(message.system)
             outcomes.append((message, reference, error))
@@ -263,9 +356,15 @@ def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
 
 @transaction.atomic(durable=True)
 def outbox_redrive(*, message_ids: list[int] | None = None) -> int:
-    """Put dead messages back in the queue (an administrator fixed the cause)."""
-    qs = OutboundMessage.objects.filter(status=OutboundMessage.Status.DEAD)
+    """Send again now (an administrator fixed the cause): dead messages start over, failed
+    ones are due at once, held ones go if their procedure has its national code by now."""
+    now = clock.now()
+    dead = OutboundMessage.objects.filter(status=OutboundMessage.Status.DEAD)
+    failed = OutboundMessage.objects.filter(status=OutboundMessage.Status.FAILED)
     if message_ids is not None:
-        qs = qs.filter(pk__in=message_ids)
-    return qs.update(status=OutboundMessage.Status.PENDING, attempts=0,
-                     next_attempt_at=clock.now(), lease_until=None)
+        dead, failed = dead.filter(pk__in=message_ids), failed.filter(pk__in=message_ids)
+    count = dead.update(status=OutboundMessage.Status.PENDING, attempts=0, next_attempt_at=now,
+                        lease_until=None)
+    count += failed.update(next_attempt_at=now)
+    return count + outbox_release_held(message_ids=message_ids)
+

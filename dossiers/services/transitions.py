@@ -29,6 +29,7 @@ from portal.effects import task_after_commit
 
 from .. import sla
 from ..exceptions import (
+    CalendarWithoutWorkingDays,
     DossierNotFound,
     InvalidFormData,
     InvalidTransition,
@@ -176,6 +177,7 @@ def _steps_remaining_failure(dossier: Dossier) -> Exception:
 # A failed model condition (by its function's name) and the error the caller gets for it.
 CONDITION_ERRORS: dict[str, Callable[[Dossier], Exception]] = {
     "_no_submission_problems": _submission_failure,
+    "_complete_if_filed_by_a_portal": _submission_failure,
     "_signatures_reviewed": _signature_review_failure,
     "_result_fee_settled": _result_fee_failure,
     "_no_step_of_this_role_left": _steps_remaining_failure,
@@ -220,14 +222,19 @@ def transition_run(
 
     move = Move(dossier=dossier, actor=actor, spec=spec, now=clock.now(), reason=reason,
                 clock_effect=spec.clock_effect)
-    kwargs = prepare(move) if prepare else {}
-    from_state = dossier.state
-    method(at=move.now, **kwargs)
-    dossier.version += 1
-    if reason:
-        dossier.reason = reason
-    if after:
-        after(move)
+    try:
+        kwargs = prepare(move) if prepare else {}
+        from_state = dossier.state
+        method(at=move.now, **kwargs)
+        dossier.version += 1
+        if reason:
+            dossier.reason = reason
+        if after:
+            after(move)
+    except sla.NoWorkingDay as exc:
+        raise CalendarWithoutWorkingDays(
+            extra={"agency": dossier.handling_agency.code}
+        ) from exc
     log = transition_log_append(
         dossier=dossier, name=name, from_state=from_state, to_state=dossier.state,
         actor=actor, actor_label=actor.display_name, at=move.now, reason=reason,

@@ -18,7 +18,7 @@ from ..base import (
     ProgressUpdate,
     RemoteDossier,
 )
-from ..exceptions import BadResponse, PortalAuthFailed, TokenExpired
+from ..exceptions import BadResponse, TokenExpired
 from ..http import PortalConfig, build_session, raise_for_status, response_json, send
 from ..selectors import DatabaseCodeBook
 from ..wire import REPLAYED_HEADER
@@ -65,9 +65,7 @@ class HttpPortalAdapter:
             timeouts=self.config.timeouts, idempotency_key=str(uuid.uuid4()),
             json={"username": self.config.username, "password": self.config.password},
         )
-        if response.status_code in (401, 403):
-            raise PortalAuthFailed(status=response.status_code)
-        raise_for_status(response)
+        raise_for_status(response)  # 401 or 403: PortalAuthFailed, retried and alerted
         body = response_json(response)
         token, expires_in = body.get("access_token"), body.get("expires_in")
         if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):

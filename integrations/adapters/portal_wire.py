@@ -58,6 +58,8 @@ def dossier_payload(dossier: DossierSnapshot, codes: CodeBook) -> dict:
         "MaTTHC": codes.remote_procedure(dossier.procedure_code),
         "TenTTHC": dossier.procedure_name,
         "TrangThaiHoSo": str(codes.status_code(dossier.state, dossier.transition)),
+        "ThoiDiemXuLy": format_vn(dossier.at),
+        "NgayNopHoSo": format_vn(dossier.submitted_at),
         "NgayTiepNhan": format_vn(dossier.received_at),
         "NgayHenTra": format_vn(dossier.due_at),
         "NgayKetThucXuLy": format_vn(dossier.completed_at),
@@ -70,6 +72,7 @@ def dossier_payload(dossier: DossierSnapshot, codes: CodeBook) -> dict:
         "MaDonViXuLy": dossier.agency_code,
         "DonViXuLy": dossier.agency_name,
         "TrichYeuHoSo": dossier.summary,
+        "NoiDungXuLy": dossier.note,
         "TaiLieuNop": _documents(dossier.documents),
         "DanhSachGiayToKetQua": _results(dossier.results),
         "DanhSachLePhi": [
@@ -159,7 +162,7 @@ def inbound_from(system: str, body: bytes, codes: CodeBook) -> InboundDossier:
     """A dossier submitted on a remote portal; a malformed body is an InvalidPayload."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past any real form
         raise InvalidPayload(_("Nội dung không phải JSON hợp lệ.")) from exc
     if not isinstance(data, dict):
         raise InvalidPayload(_("Nội dung phải là một đối tượng JSON."))

@@ -2,12 +2,15 @@
 
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-ERROR = "error"  # answer 5xx without processing
+ERROR = "error"  # answer 5xx (or 408, 429) without processing
 TIMEOUT = "timeout"  # process, then stay silent past the client's timeout
 DROP = "drop"  # process, then close the connection without answering
-KINDS = (ERROR, TIMEOUT, DROP)
+DRIP = "drip"  # process, then send the answer one byte every `drip_seconds`
+GARBLED = "garbled"  # process, then answer 200 with a body that is not JSON
+KINDS = (ERROR, TIMEOUT, DROP, DRIP, GARBLED)
+RETRYABLE_STATUSES = (408, 429)
 
 
 @dataclass
@@ -17,6 +20,7 @@ class FaultSettings:
     drop_rate: float = 0.0
     error_status: int = 503
     timeout_seconds: float = 1.0
+    drip_seconds: float = 0.1
     down: bool = False
 
 
@@ -30,18 +34,23 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     def configure(self, *, seed: int | None = None, **changes) -> None:
+        """Change some settings; nothing changes when one of them is refused."""
         with self._lock:
+            new = replace(self.settings)
             for name, value in changes.items():
-                if not hasattr(self.settings, name):
+                if not hasattr(new, name):
                     raise ValueError(f"unknown fault setting {name!r}")
-                setattr(self.settings, name, type(getattr(self.settings, name))(value))
-            rates = (self.settings.error_rate, self.settings.timeout_rate, self.settings.drop_rate)
+                setattr(new, name, type(getattr(new, name))(value))
+            rates = (new.error_rate, new.timeout_rate, new.drop_rate)
             if any(r < 0 for r in rates) or sum(rates) > 1:
                 raise ValueError("fault rates must be >= 0 and sum to at most 1")
-            if not 0 < self.settings.timeout_seconds <= 60:
+            if not 0 < new.timeout_seconds <= 60:
                 raise ValueError("timeout_seconds must be in (0, 60]")
-            if not 500 <= self.settings.error_status <= 599:
-                raise ValueError("error_status must be a 5xx")
+            if not 0 < new.drip_seconds <= 5:
+                raise ValueError("drip_seconds must be in (0, 5]")
+            if not (500 <= new.error_status <= 599 or new.error_status in RETRYABLE_STATUSES):
+                raise ValueError("error_status must be a 5xx, 408 or 429")
+            self.settings = new
             if seed is not None:
                 self._random.seed(seed)
 

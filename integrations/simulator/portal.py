@@ -39,7 +39,7 @@ class Delivery:
     kind: str  # dossier | progress
     code: str
     status_code: str
-    at: str  # ThoiDiemXuLy, or NgayTiepNhan for a dossier
+    at: str  # ThoiDiemXuLy: when the change happened
     idempotency_key: str
     payload: dict
 
@@ -162,7 +162,14 @@ class SimulatedPortal:
                 return error(400, "missing_field", field=key)
         if body["TrangThaiHoSo"] not in STATUS_CODES:
             return error(400, "invalid_status", field="TrangThaiHoSo")
-        if field := _bad_date(body, "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra"):
+        # Every change carries its time; a received dossier, its reception and appointment.
+        required = ["ThoiDiemXuLy"] + (
+            ["NgayTiepNhan", "NgayHenTra"] if body["TrangThaiHoSo"] == "2" else [])
+        for key in required:
+            if not body.get(key):
+                return error(400, "missing_field", field=key)
+        if field := _bad_date(body, "ThoiDiemXuLy", "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra",
+                              "NgayKetThucXuLy", "NgayTra"):
             return error(400, "invalid_date", field=field)
         if not isinstance(body.get("TaiLieuNop", []), list):
             return error(400, "invalid_field", field="TaiLieuNop")
@@ -170,7 +177,7 @@ class SimulatedPortal:
         with self._lock:
             self._dossiers[code] = {**body, "SoLanCapNhat": 0}
             self._deliveries.setdefault(code, []).append(Delivery(
-                "dossier", code, body["TrangThaiHoSo"], body.get("NgayTiepNhan", ""),
+                "dossier", code, body["TrangThaiHoSo"], body["ThoiDiemXuLy"],
                 request.header(IDEMPOTENCY_HEADER), body,
             ))
         return Reply(200, self._receipt(code))

@@ -10,12 +10,13 @@ import logging
 import socket
 import threading
 from dataclasses import asdict, dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from ..wire import IDEMPOTENCY_HEADER
 from .common import Reply, Request, error
-from .faults import DROP, ERROR, TIMEOUT, FaultPlan
+from .faults import DRIP, DROP, ERROR, GARBLED, TIMEOUT, FaultPlan
 from .payment import SimulatedPaymentPlatform
 from .portal import SimulatedPortal
 
@@ -31,7 +32,7 @@ class Received:
     method: str
     path: str
     idempotency_key: str
-    fault: str  # "" | error | timeout | drop
+    fault: str  # "" | error | timeout | drop | drip | garbled
     replayed: bool
     status: int
 
@@ -67,13 +68,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args) -> None:  # noqa: A002
         logger.debug("simulator: " + format, *args)
 
-    def write(self, reply: Reply) -> None:
+    def write(self, reply: Reply, *, drip: float = 0.0) -> None:
+        """Send the reply; with `drip`, one byte every `drip` seconds, status line included."""
         payload = reply.encoded()
+        headers = {"Content-Type": reply.content_type, "Content-Length": str(len(payload)),
+                   **reply.headers}
         try:
+            if drip:
+                self._drip(reply.status, headers, payload, drip)
+                return
             self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in reply.headers.items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
@@ -81,6 +86,18 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             # The client gave up (its timeout) before the answer came: nothing to do.
             self.close_connection = True
+
+    def _drip(self, status: int, headers: dict, payload: bytes, interval: float) -> None:
+        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+        stopping = self.server.simulator._stopping
+        for i in range(len(raw)):
+            if stopping.wait(interval):
+                self.close_connection = True
+                return
+            self.wfile.write(raw[i:i + 1])
+            self.wfile.flush()
 
 
 class Simulator:
@@ -169,7 +186,8 @@ class Simulator:
     # --- Python control API --------------------------------------------------------------------
 
     def configure_faults(self, system: str, **settings) -> None:
-        """error_rate, timeout_rate, drop_rate, error_status, timeout_seconds, down, seed."""
+        """error_rate, timeout_rate, drop_rate, error_status, timeout_seconds, drip_seconds,
+        down, seed."""
         self.faults[system].configure(**settings)
 
     def fail_next(self, system: str, kind: str, count: int = 1) -> None:
@@ -242,6 +260,8 @@ class Simulator:
             reply = error(status, "unavailable", "Hệ thống đang bận, vui lòng thử lại sau.")
         else:
             reply, replayed = self._answer(system, target, request)
+        if fault == GARBLED:
+            reply = Reply(200, b"<html>502 Bad Gateway</html>", content_type="text/html")
         with self._lock:
             self._received.append(Received(
                 system, request.method, request.path, request.header(IDEMPOTENCY_HEADER),
@@ -255,7 +275,7 @@ class Simulator:
             with contextlib.suppress(OSError):
                 handler.connection.shutdown(socket.SHUT_RDWR)
             return
-        handler.write(reply)
+        handler.write(reply, drip=self.faults[system].settings.drip_seconds if fault == DRIP else 0)
 
     def _answer(self, system: str, target, request: Request) -> tuple[Reply, bool]:
         """Run the request once per idempotency key; a repeat gets the first answer back."""

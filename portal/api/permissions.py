@@ -22,7 +22,7 @@ class IsOfficer(_HasRole):
 
 
 class IsSupervisor(_HasRole):
-    roles = (Role.MANAGER, Role.LEADER, Role.ADMIN)
+    roles = Role.SUPERVISORS
 
 
 class IsStaff(_HasRole):

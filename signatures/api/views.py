@@ -6,26 +6,19 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 
 from portal.api.mixins import PublicApi
+from portal.api.throttling import ClientRateThrottle
 
-from ..exceptions import UnsupportedFormat
 from ..services import signature_verify
+from ..uploads import check_body_size, read_upload
 
 
-class VerifyThrottle(AnonRateThrottle):
+class VerifyThrottle(ClientRateThrottle):
     scope = "signature_verify"
 
     def get_rate(self) -> str:
         return settings.SIGNATURES_VERIFY_RATE
-
-
-def read_upload(uploaded, *, field: str) -> bytes:
-    limit = settings.UPLOAD_MAX_FILE_BYTES
-    if uploaded.size is not None and uploaded.size > limit:
-        raise UnsupportedFormat("Tệp quá lớn.", extra={"field": field, "max_bytes": limit})
-    return uploaded.read(limit + 1)[:limit]
 
 
 class SignatureVerifyApi(PublicApi):
@@ -44,9 +37,11 @@ class SignatureVerifyApi(PublicApi):
         verdict = serializers.CharField(allow_null=True)
         issued_by_us = serializers.BooleanField()
         signatures = serializers.ListField(child=serializers.DictField())
+        review = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer, auth=[])
     def post(self, request) -> Response:
+        check_body_size(request)  # the throttle has run; the body is not read yet
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -63,7 +63,7 @@ def test_every_transition_answers_success_with_the_mail_server_down_and_nothing_
     reception.agency_code = specialist.agency_code = leader.agency_code = "sct"
     for user in (reception, specialist, leader):
         user.save(update_fields=["agency_code"])
-    as_applicant, as_reception = api_client_for(applicant), api_client_for(reception)
+    as_reception = api_client_for(reception)
     as_specialist, as_leader = api_client_for(specialist), api_client_for(leader)
 
     moves = [

@@ -3,6 +3,7 @@
 import copy
 import json
 import re
+from datetime import time
 from decimal import Decimal
 from io import StringIO
 
@@ -13,6 +14,7 @@ from django.db.models import Sum
 import pytest
 
 from dossiers.models import Agency, DocumentComponent, Procedure, ProcessStep
+from dossiers.models.catalog import AgencySeason
 from dossiers.services import catalog_load, document_upload
 from dossiers.services.catalog import CATALOG_FILE, CatalogError
 from tests.dossiers.factories import DossierFactory
@@ -185,6 +187,75 @@ def test_an_invalid_form_schema_is_refused_and_nothing_is_written(catalog):
 
     assert "form_schema" in raised.value.message_dict
     assert counts() == {"Agency": 0, "Procedure": 0, "ProcessStep": 0, "DocumentComponent": 0}
+
+
+# --- seasonal working hours -------------------------------------------------------------
+
+SUMMER = {"name": "Giờ làm việc mùa hè", "start_day": 1, "start_month": 5, "end_day": 30,
+          "end_month": 9, "sessions": [["07:00", "11:30"], ["13:30", "17:00"]]}
+WINTER = {"name": "Giờ làm việc mùa đông", "start_day": 1, "start_month": 10, "end_day": 30,
+          "end_month": 4, "sessions": [["07:30", "11:30"], ["13:00", "16:30"]]}
+
+
+def with_seasons(catalog: dict, seasons) -> dict:
+    data = copy.deepcopy(catalog)
+    data["agencies"][0]["seasons"] = seasons
+    return data
+
+
+def season_rows(catalog) -> list[tuple]:
+    return list(
+        AgencySeason.objects.filter(agency__code=catalog["agencies"][0]["code"])
+        .order_by("name")
+        .values_list("pk", "name", "start_day", "start_month", "end_day", "end_month",
+                     "morning_start", "afternoon_end")
+    )
+
+
+def test_an_agencys_seasons_are_loaded_from_the_catalog(catalog):
+    catalog_load(data=with_seasons(catalog, [SUMMER, WINTER]))
+
+    rows = season_rows(catalog)
+    assert [row[1:] for row in rows] == [
+        ("Giờ làm việc mùa hè", 1, 5, 30, 9, time(7, 0), time(17, 0)),
+        ("Giờ làm việc mùa đông", 1, 10, 30, 4, time(7, 30), time(16, 30)),
+    ]
+
+
+def test_reloading_seasons_updates_them_by_name_and_drops_the_ones_left_out(catalog):
+    catalog_load(data=with_seasons(catalog, [SUMMER, WINTER]))
+    summer_pk = season_rows(catalog)[0][0]
+
+    catalog_load(data=with_seasons(catalog, [{**SUMMER, "end_day": 15, "end_month": 10}]))
+    assert [row[:6] for row in season_rows(catalog)] == [
+        (summer_pk, "Giờ làm việc mùa hè", 1, 5, 15, 10)
+    ]
+
+    catalog_load(data=catalog)  # no "seasons" key: what the administrators set stays
+    assert len(season_rows(catalog)) == 1
+    catalog_load(data=with_seasons(catalog, []))
+    assert season_rows(catalog) == []
+
+
+@pytest.mark.parametrize(
+    ("seasons", "error"),
+    [
+        ([SUMMER, {**WINTER, "start_day": 30, "start_month": 9}], CatalogError),
+        ([SUMMER, {**WINTER, "name": SUMMER["name"]}], CatalogError),
+        ([{**SUMMER, "sessions": [["07:00", "11:30"]]}], CatalogError),
+        ([{k: v for k, v in SUMMER.items() if k != "end_day"}], CatalogError),
+        ("Mùa hè", CatalogError),
+        ([{**SUMMER, "end_day": 31, "end_month": 4}], ValidationError),
+        ([{**SUMMER, "sessions": [["07:00", "13:45"], ["13:30", "17:00"]]}], ValidationError),
+        ([{**SUMMER, "sessions": [["07:00", "25:00"], ["13:30", "17:00"]]}], ValidationError),
+    ],
+)
+def test_bad_seasons_are_refused_and_nothing_is_written(catalog, seasons, error):
+    with pytest.raises(error):
+        catalog_load(data=with_seasons(catalog, seasons))
+
+    assert counts()["Agency"] == 0
+    assert not AgencySeason.objects.exists()
 
 
 # --- the management command -------------------------------------------------------------

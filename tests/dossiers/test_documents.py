@@ -23,6 +23,7 @@ from dossiers.services import document_upload
 from portal.exceptions import PermissionDenied
 from portal.roles import Role
 from tests.conftest import PDF_BYTES, PNG_BYTES
+from tests.dossiers import hostile_pdfs as hostile
 from tests.dossiers.factories import DossierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +171,7 @@ def test_pdf_named_jpg_is_accepted_as_a_pdf(api_client_for, applicant, draft):
 
     assert response.status_code == 201, response.json()
     assert response.json()["content_type"] == "application/pdf"
-    assert response.json()["original_name"] == "scan.jpg"
+    assert response.json()["original_name"] == "scan.pdf"  # the sniffed type names it
 
 
 def test_png_is_accepted_where_the_component_allows_images(api_client_for, applicant, draft):
@@ -372,20 +373,28 @@ def test_component_of_another_procedure_is_unknown_here(applicant, draft, pdf_fi
 
 
 @pytest.mark.parametrize(
-    "action",
+    ("action", "reason"),
     [
-        pytest.param(b"/Type/Action/S/JavaScript/JS(app.alert(1))", id="javascript-action"),
-        pytest.param(b"/AA<</O<</JS(app.alert(1))>>>>", id="bare-js-key"),
-        pytest.param(b"/Type/Action/S/Launch/F(cmd.exe)", id="launch-action"),
-        pytest.param(b"/Type/Action/S/J#61vaScript", id="hash-escaped-javascript"),
-        pytest.param(b"/Type/Action/S/L#61unch/F(cmd.exe)", id="hash-escaped-launch"),
+        pytest.param(b"/Type/Action/S/JavaScript/JS(app.alert(1))", "javascript",
+                     id="javascript-action"),
+        pytest.param(b"/AA<</O<</JS(app.alert(1))>>>>", "javascript", id="bare-js-key"),
+        pytest.param(b"/Type/Action/S/Launch/F(cmd.exe)", "launch", id="launch-action"),
+        pytest.param(b"/Type/Action/S/J#61vaScript", "javascript", id="hash-escaped-javascript"),
+        pytest.param(b"/Type/Action/S/L#61unch/F(cmd.exe)", "launch", id="hash-escaped-launch"),
         pytest.param(
-            b"/Type/Action/S/#4a#61#76#61#53#63#72#69#70#74", id="fully-escaped-lowercase-hex"
+            b"/Type/Action/S/#4a#61#76#61#53#63#72#69#70#74", "javascript",
+            id="fully-escaped-lowercase-hex"
         ),
+        pytest.param(b"/Type/Action/S/SubmitForm/F(https://x.test/)", "submit_form",
+                     id="submit-form"),
+        pytest.param(b"/Type/Action/S/ImportData/F(data.fdf)", "import_data", id="import-data"),
+        pytest.param(b"/Type/Action/S/GoToR/F(other.pdf)/D[0/Fit]", "remote_goto", id="gotor"),
+        pytest.param(b"/Type/Action/S/URI/URI(https://x.test/)", "automatic_uri",
+                     id="uri-on-open"),
     ],
 )
 def test_pdf_with_active_content_is_refused_with_400(
-    api_client_for, applicant, draft, storage, action
+    api_client_for, applicant, draft, storage, action, reason
 ):
     response = upload(
         api_client_for(applicant), draft, "don_de_nghi",
@@ -393,7 +402,9 @@ def test_pdf_with_active_content_is_refused_with_400(
     )
 
     assert response.status_code == 400
-    assert response.json() == error("active_content", ActiveContentRefused.default_message)
+    where = "1 0" if reason == "automatic_uri" else "3 0"
+    assert response.json() == error("active_content", ActiveContentRefused.default_message,
+                                    {"reason": reason, "object": where})
     assert_nothing_changed(storage, draft)
 
 
@@ -430,6 +441,86 @@ def test_javascript_hidden_in_a_compressed_object_stream_is_refused(applicant, d
         )
 
     assert_nothing_changed(storage, draft)
+
+
+@pytest.mark.parametrize(("content", "code", "reason"), [
+    pytest.param(b"%PDF-1.7\n" + bytes(range(256)) * 8, "invalid_pdf", "no_catalog",
+                 id="garbage-after-the-header"),
+    pytest.param(hostile.build(hostile.with_catalog(o3=b"[" * 500 + b"]" * 500)),
+                 "pdf_too_complex", "depth", id="nested-array"),
+    pytest.param(hostile.build(hostile.with_catalog(
+        o3=hostile.stream(b"x", b"/Filter/BrotliDecode"))), "pdf_unsupported", "filter",
+        id="unknown-filter"),
+    pytest.param(hostile.build(hostile.with_catalog(
+        b"/Names<</EmbeddedFiles<</Names[(a)3 0 R]>>>>",
+        o3=b"<</Type/Filespec/F(a.exe)/EF<</F 4 0 R>>>>",
+        o4=hostile.stream(zlib.compress(b"MZ\x90\x00" + bytes(64)),
+                          b"/Type/EmbeddedFile/Filter/FlateDecode"))),
+        "active_content", "embedded_executable", id="embedded-executable"),
+    pytest.param(hostile.build(hostile.with_catalog(b"/OpenAction 3 0 R", o9=hostile.object_stream(
+        {3: hostile.JS_ACTION}, ("ASCIIHexDecode", "FlateDecode")))),
+        "active_content", "javascript", id="javascript-behind-two-filters"),
+])
+def test_a_pdf_the_scanner_refuses_is_a_400_with_its_reason_and_nothing_is_stored(
+    api_client_for, applicant, draft, storage, content, code, reason
+):
+    response = upload(api_client_for(applicant), draft, "don_de_nghi",
+                      SimpleUploadedFile("don.pdf", content))
+
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["extra"]["reason"]) == (code, reason)
+    assert body["message"]
+    assert_nothing_changed(storage, draft)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scan_and_the_signature_check_run_outside_any_transaction(
+    applicant, monkeypatch, storage
+):
+    from django.db import connection
+
+    from dossiers.services import documents, signing
+
+    dossier = DossierFactory(applicant=applicant)
+    seen = []
+    real_scan, real_verify = documents.pdf_scan, signing.signature_verify
+
+    def scan(content, *args, **kwargs):
+        seen.append(("scan", connection.in_atomic_block))
+        return real_scan(content, *args, **kwargs)
+
+    def verify(**kwargs):
+        seen.append(("verify", connection.in_atomic_block))
+        return real_verify(**kwargs)
+
+    monkeypatch.setattr(documents, "pdf_scan", scan)
+    monkeypatch.setattr(signing, "signature_verify", verify)
+    document_upload(dossier_id=dossier.pk, actor=applicant, component_code="don_de_nghi",
+                    uploaded_file=SimpleUploadedFile("don.pdf", PDF_BYTES))
+
+    assert seen == [("scan", False), ("verify", False)]
+    assert Document.objects.get(dossier=dossier).signature_checked_at is not None
+
+
+@pytest.mark.parametrize(("name", "content", "stored"), [
+    ("../../etc/passwd.pdf", PDF_BYTES, "passwd.pdf"),
+    ("C:\\Users\\an\\Đơn đề nghị.pdf", PDF_BYTES, "Đơn đề nghị.pdf"),
+    ("hoso\u202egpj.exe", PDF_BYTES, "hosogpj.pdf"),
+    ("a\x00b\r\nc\x1b.pdf", PDF_BYTES, "abc.pdf"),
+    ("ban-ve.pdf", PNG_BYTES, "ban-ve.png"),
+    ("...", PDF_BYTES, "tep.pdf"),
+    ("De\u0300 nghi\u0323.pdf", PDF_BYTES, "Dè nghị.pdf"),
+    ("x" * 300 + ".pdf", PDF_BYTES, "x" * 200 + ".pdf"),
+], ids=["path", "windows-path", "bidi-override", "controls", "sniffed-extension", "dots-only",
+        "decomposed", "too-long"])
+def test_the_stored_file_name_is_sanitized(applicant, draft, name, content, stored):
+    document = document_upload(
+        dossier_id=draft.pk, actor=applicant, component_code="ban_ve",
+        uploaded_file=SimpleUploadedFile(name, content),
+    )
+
+    assert document.original_name == stored
 
 
 # --- versions ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import pytest
 
 from dossiers import services
 from dossiers.models import Dossier, DossierTransition, InboundCall, OutboundMessage
+from dossiers.models.dossier import _complete_if_filed_by_a_portal
+from dossiers.services import sync
 from dossiers.services.audit import audit_verify
 from integrations.inbound import sign_inbound
 from integrations.models import ProcedureCodeMapping
@@ -19,10 +21,22 @@ from integrations.wire import IDEMPOTENCY_HEADER
 from portal import clock
 from portal.models import User
 from portal.roles import Role
-from tests.dossiers.factories import ProcedureFactory, UserFactory
+from tests.dossiers.factories import VALID_FORM, ProcedureFactory, UserFactory
 from tests.integrations.conftest import simulator  # noqa: F401 - a fixture
 
 SECRET = "inbound-secret"
+
+
+def fake_portals(*systems):
+    from contextlib import ExitStack
+
+    from integrations.adapters.fake import FakePortalAdapter
+    from integrations.registry import override_portal_adapter
+
+    stack = ExitStack()
+    fakes = {s: stack.enter_context(override_portal_adapter(s, FakePortalAdapter(s)))
+             for s in systems}
+    return stack, fakes
 
 
 @pytest.fixture(autouse=True)
@@ -217,22 +231,98 @@ def test_the_procedure_is_resolved_through_the_code_mapping(procedure, api_clien
         "2.000004.000.00.00.H52")
 
 
-def test_a_forwarded_dossier_takes_the_same_workflow_as_one_filed_here(
-    procedure, api_client_for, reception, settings
+def complete_payload(code: str) -> dict:
+    """A forwarded dossier whose form matches the procedure's schema (its papers still here)."""
+    return {**sample_inbound_dossier(code=code), "DuLieuBieuMau": dict(VALID_FORM)}
+
+
+def test_a_forwarded_dossier_is_synced_back_under_the_portal_code_and_not_echoed_to_it(
+    procedure, api_client_for, reception, settings, pdf_file
 ):
-    settings.SYNC_SYSTEMS = ["national"]
-    send(api_client_for(), sample_inbound_dossier(code="G22.NAT0000002"))
+    settings.SYNC_SYSTEMS = ["national", "provincial"]
+    send(api_client_for(), complete_payload("G22.NAT0000002"))
     dossier = Dossier.objects.get()
+    services.document_upload(dossier_id=dossier.pk, actor=reception,
+                             component_code="don_de_nghi", uploaded_file=pdf_file())
 
     accepted = services.dossier_accept(dossier_id=dossier.pk, actor=reception)
 
     assert accepted.state == "processing" and accepted.due_at is not None
-    message = OutboundMessage.objects.get()
-    assert (message.kind, message.payload["channel"], message.payload["code"]) == (
-        "push_dossier", "national_portal", dossier.code)
+    messages = list(OutboundMessage.objects.order_by("id").values_list(
+        "system", "kind", "payload__transition"))
+    # The national portal sent it: it hears of the reception, not of its own submission.
+    assert messages == [("provincial", "push_dossier", "submit"),
+                        ("national", "push_dossier", "accept"),
+                        ("provincial", "push_dossier", "accept")]
+    stack, fakes = fake_portals("national", "provincial")
+    with stack:
+        assert sync.outbox_relay().sent == 3
+    for system in ("national", "provincial"):
+        assert {c.argument.code for c in fakes[system].calls} == {"G22.NAT0000002"}
     assert list(DossierTransition.objects.filter(dossier=dossier).values_list("name", flat=True)
                 ) == ["submit", "accept"]
     assert audit_verify(dossier_ids=[dossier.pk]) == []
+
+
+def test_an_incomplete_forwarded_dossier_shows_what_it_lacks_on_its_timeline(
+    procedure, api_client_for
+):
+    send(api_client_for(), sample_inbound_dossier())
+
+    row = DossierTransition.objects.get()
+    assert row.details["incomplete"] == {
+        "form": [
+            {"field": "", "message": "Additional properties are not allowed ('ten_chuong_trinh', "
+                                     "'thoi_gian' were unexpected)"},
+            {"field": "", "message": "'applicant_name' is a required property"},
+            {"field": "", "message": "'tax_code' is a required property"},
+        ],
+        "missing_components": ["don_de_nghi"],
+    }
+
+
+def test_a_forwarded_dossier_whose_form_does_not_match_can_only_be_returned_for_completion(
+    procedure, api_client_for, reception, pdf_file
+):
+    send(api_client_for(), sample_inbound_dossier())
+    dossier = Dossier.objects.get()
+    client = api_client_for(reception)
+    upload = client.post(reverse("api:dossiers:upload", args=[dossier.pk]),
+                         {"component": "don_de_nghi", "file": pdf_file()}, format="multipart")
+    assert upload.status_code == 201, upload.json()
+
+    refused = client.post(reverse("api:dossiers:accept", args=[dossier.pk]))
+    returned = client.post(reverse("api:dossiers:return_for_completion", args=[dossier.pk]),
+                           {"reason": "Tờ khai không đúng mẫu"})
+
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_form_data")
+    assert returned.status_code == 200 and returned.json()["state"] == "needs_completion"
+
+
+def test_a_forwarded_dossier_without_its_papers_is_accepted_once_reception_takes_them(
+    procedure, api_client_for, reception, pdf_file
+):
+    send(api_client_for(), complete_payload("G22.NAT0000003"))
+    dossier = Dossier.objects.get()
+    client = api_client_for(reception)
+
+    refused = client.post(reverse("api:dossiers:accept", args=[dossier.pk]))
+    dossier.refresh_from_db()
+    assert (refused.status_code, refused.json()["code"]) == (422, "missing_documents")
+    assert refused.json()["extra"] == {"components": ["don_de_nghi"]}
+    assert dossier.state == "submitted"
+
+    upload = client.post(reverse("api:dossiers:upload", args=[dossier.pk]),
+                         {"component": "don_de_nghi", "file": pdf_file()}, format="multipart")
+    accepted = client.post(reverse("api:dossiers:accept", args=[dossier.pk]))
+
+    assert upload.status_code == 201
+    assert accepted.status_code == 200 and accepted.json()["state"] == "processing"
+
+
+def test_the_completeness_check_at_reception_is_only_for_dossiers_filed_by_a_portal():
+    # Submitted here, `submit` checked it; nothing is read again (no database here).
+    assert _complete_if_filed_by_a_portal(Dossier(form_data={"x": 1}, external_code=None))
 
 
 def test_forwarded_dossiers_share_the_daily_counter_with_ours(procedure, api_client_for):

@@ -353,8 +353,8 @@ def two_agencies(flow, other_agency):
 def test_indicators_filter_by_agency_for_a_province_wide_reader(
     two_agencies, api_client_for, agency, other_agency
 ):
-    admin = UserFactory(roles=[Role.ADMIN], kind="staff")
-    client = api_client_for(admin)
+    provincial = UserFactory(roles=[Role.MANAGER], kind="staff", agency_code="")
+    client = api_client_for(provincial)
 
     everything = _get(client).json()
     ours = _get(client, agency=agency.code).json()

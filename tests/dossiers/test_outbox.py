@@ -2,17 +2,27 @@
 
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 import pytest
 
 from dossiers import services
 from dossiers.models import OutboundMessage
 from dossiers.services import sync
+from dossiers.services.outbox_alerts import outbox_alerts
 from dossiers.sla import VN_TZ
+from integrations.exceptions import (
+    BadResponse,
+    MappingMissing,
+    PortalAuthFailed,
+    PortalRejected,
+    TokenExpired,
+)
 from portal import clock
-from tests.dossiers.factories import DossierFactory
+from tests.dossiers.factories import DossierFactory, ProcedureFactory
 
 
 def vn(*args) -> datetime:
@@ -37,20 +47,56 @@ def test_accepting_writes_one_push_per_portal_with_the_snapshot(applicant, recep
     assert rows[0].idempotency_key != rows[1].idempotency_key
 
 
-def test_moves_before_reception_are_not_synced(applicant, reception, settings):
+def test_every_move_from_submission_on_is_pushed_with_its_time_and_reason(
+    applicant, reception, settings, pdf_file
+):
     settings.SYNC_SYSTEMS = ["national"]
-    dossier = DossierFactory(applicant=applicant, submitted=True)
-    services.dossier_return_for_completion(dossier_id=dossier.pk, actor=reception,
-                                           reason="Thiếu chữ ký")
-    services.dossier_withdraw(dossier_id=dossier.pk, actor=applicant, reason="Thôi")
-    assert not OutboundMessage.objects.exists()
+    dossier = DossierFactory(applicant=applicant)
+    services.document_upload(dossier_id=dossier.pk, actor=applicant,
+                             component_code="don_de_nghi", uploaded_file=pdf_file())
+    with clock.frozen_at(vn(2025, 3, 3, 8)):
+        services.dossier_submit(dossier_id=dossier.pk, actor=applicant)
+    with clock.frozen_at(vn(2025, 3, 3, 9)):
+        services.dossier_return_for_completion(dossier_id=dossier.pk, actor=reception,
+                                               reason="Thiếu chữ ký")
+    with clock.frozen_at(vn(2025, 3, 3, 10)):
+        services.dossier_resubmit(dossier_id=dossier.pk, actor=applicant)
+    with clock.frozen_at(vn(2025, 3, 3, 11)):
+        services.dossier_withdraw(dossier_id=dossier.pk, actor=applicant, reason="Thôi")
+
+    dossier.refresh_from_db()
+    rows = list(OutboundMessage.objects.order_by("id").values_list(
+        "kind", "status", "payload__transition", "payload__at", "payload__reason", "payload__code"))
+    # Not received yet: each change sends the whole dossier, under the code given at submission.
+    assert rows == [
+        ("push_dossier", "pending", "submit", vn(2025, 3, 3, 8).isoformat(), "", dossier.code),
+        ("push_dossier", "pending", "return_for_completion", vn(2025, 3, 3, 9).isoformat(),
+         "Thiếu chữ ký", dossier.code),
+        ("push_dossier", "pending", "resubmit", vn(2025, 3, 3, 10).isoformat(), "", dossier.code),
+        ("push_dossier", "pending", "withdraw", vn(2025, 3, 3, 11).isoformat(), "Thôi",
+         dossier.code),
+    ]
 
 
-def test_refusal_at_reception_is_pushed_as_a_dossier(applicant, reception, settings):
+def test_a_draft_owes_the_portals_nothing(applicant, settings):
+    from dossiers.models import DossierTransition
+
+    settings.SYNC_SYSTEMS = ["national"]
+    dossier = DossierFactory(applicant=applicant)
+    row = DossierTransition(dossier=dossier, name="submit", from_state="draft",
+                            to_state="submitted", at=clock.now())
+    assert sync.outbox_messages_for(dossier=dossier, row=row) == []  # no code to send it under
+
+
+def test_refusal_at_reception_is_pushed_as_a_dossier_with_its_time(applicant, reception, settings):
     settings.SYNC_SYSTEMS = ["national"]
     dossier = DossierFactory(applicant=applicant, submitted=True)
-    services.dossier_refuse_at_reception(dossier_id=dossier.pk, actor=reception, reason="Sai")
-    assert OutboundMessage.objects.get().kind == "push_dossier"
+    with clock.frozen_at(vn(2025, 3, 4, 14)):
+        services.dossier_refuse_at_reception(dossier_id=dossier.pk, actor=reception, reason="Sai")
+    message = OutboundMessage.objects.get()
+    assert message.kind == "push_dossier"
+    assert (message.payload["at"], message.payload["reason"]) == (
+        vn(2025, 3, 4, 14).isoformat(), "Sai")
 
 
 def test_every_later_move_is_a_progress_update(applicant, specialist, settings):
@@ -219,3 +265,167 @@ def test_the_relay_reads_documents_once_per_round_not_once_per_message(
         [first] = fakes["national"].calls[:1]
     assert eight - two == 6  # one UPDATE per message recorded, nothing else grows
     assert [d.component_code for d in first.argument.documents] == ["don_de_nghi"]
+
+
+# --- held messages: a procedure without a national code ---------------------------------
+
+
+def test_a_procedure_without_a_national_code_holds_its_messages_until_the_code_is_set(
+    applicant, reception, settings
+):
+    settings.SYNC_SYSTEMS = ["national"]
+    procedure = ProcedureFactory(national_code="", name="Cấp phép thử")
+    dossier = DossierFactory(applicant=applicant, submitted=True, procedure=procedure)
+    services.dossier_accept(dossier_id=dossier.pk, actor=reception)
+    message = OutboundMessage.objects.get()
+    assert (message.status, message.attention, message.payload["procedure_code"]) == (
+        "held", "procedure_code", "")
+    assert message.last_error == (
+        "Thủ tục “Cấp phép thử” chưa có mã TTHC quốc gia: thông điệp được giữ lại, sẽ tự gửi khi "
+        "quản trị viên nhập mã cho thủ tục.")
+    stack, fakes = _fake_portals("national")
+    with stack:
+        idle = sync.outbox_relay()
+        procedure.national_code = "1.009999"
+        procedure.save(update_fields=["national_code"])
+        report = sync.outbox_relay()
+        calls = fakes["national"].calls
+    assert idle.handled == 0 and report.sent == 1
+    assert [c.argument.procedure_code for c in calls] == ["1.009999"]
+    message.refresh_from_db()
+    assert (message.status, message.attention, message.last_error) == ("sent", "", "")
+
+
+def test_a_later_change_waits_behind_a_held_message_of_its_dossier(
+    applicant, reception, specialist, settings
+):
+    settings.SYNC_SYSTEMS = ["national"]
+    procedure = ProcedureFactory(national_code="")
+    dossier = DossierFactory(applicant=applicant, submitted=True, procedure=procedure)
+    services.dossier_accept(dossier_id=dossier.pk, actor=reception)
+    procedure.national_code = "1.009998"
+    procedure.save(update_fields=["national_code"])
+    services.dossier_suspend(dossier_id=dossier.pk, actor=specialist, reason="Chờ")
+
+    assert list(OutboundMessage.objects.order_by("id").values_list("status", flat=True)) == [
+        "held", "pending"]
+    assert sync.outbox_claim(limit=10) == []  # in order: the held push goes first
+
+
+# --- failures an administrator must fix ---------------------------------------------------
+
+
+@pytest.mark.parametrize("error, attention", [
+    (PortalAuthFailed(status=401), "credentials"),
+    (PortalAuthFailed(status=403), "credentials"),
+    (TokenExpired(), "credentials"),
+    (BadResponse(extra={"status": 200}), "unreadable"),
+    (MappingMissing(), "configuration"),
+    (ImproperlyConfigured("NATIONAL_PORTAL_PASSWORD is not set"), "configuration"),
+])
+def test_failures_an_administrator_must_fix_are_retried_flagged_and_never_dead(
+    db, monkeypatch, settings, caplog, error, attention
+):
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    monkeypatch.setattr(sync, "_send", lambda message, attachments=None: (_ for _ in ()).throw(error))
+    message = _message(DossierFactory(processing=True), 1)
+    statuses = []
+    for hour in range(1, 6):
+        [claimed] = sync.outbox_claim(limit=1, now=clock.now() + timedelta(hours=hour))
+        statuses.append(sync.outbox_deliver(message_id=claimed).status)
+
+    message.refresh_from_db()
+    assert statuses == ["failed"] * 5
+    assert (message.attempts, message.attention) == (5, attention)
+    assert message.next_attempt_at > message.last_attempt_at
+    assert [r.levelname for r in caplog.records if r.name == "dossiers.services.sync"] == [
+        "ERROR"] * 5
+
+    monkeypatch.setattr(sync, "_send", lambda message, attachments=None: "REF-9")
+    [claimed] = sync.outbox_claim(limit=1, now=clock.now() + timedelta(hours=9))
+    sent = sync.outbox_deliver(message_id=claimed)
+    assert (sent.status, sent.attention, sent.last_error) == ("sent", "", "")
+
+
+def test_a_refusal_of_the_message_itself_is_dead_at_once(db, monkeypatch):
+    refusal = PortalRejected("Hồ sơ chưa được đồng bộ.", status=404,
+                             extra={"code": "dossier_unknown"})
+    monkeypatch.setattr(sync, "_send", lambda message, attachments=None: (_ for _ in ()).throw(refusal))
+    _message(DossierFactory(processing=True), 1)
+    [claimed] = sync.outbox_claim(limit=1)
+    dead = sync.outbox_deliver(message_id=claimed)
+    assert (dead.status, dead.attempts, dead.attention) == ("dead", 1, "")
+
+
+def test_send_again_now_restarts_dead_hurries_failed_and_releases_held_with_a_code(db):
+    later = clock.now() + timedelta(hours=1)
+    dead = _message(DossierFactory(processing=True), 1, status="dead", attempts=8)
+    failed = _message(DossierFactory(processing=True), 1, status="failed", attempts=3,
+                      next_attempt_at=later)
+    uncoded, coded = ProcedureFactory(national_code=""), ProcedureFactory(national_code="")
+    held = [_message(DossierFactory(processing=True, procedure=p), 1, status="held",
+                     payload={"procedure_code": ""}) for p in (uncoded, coded)]
+    coded.national_code = "1.000777"
+    coded.save(update_fields=["national_code"])
+
+    count = sync.outbox_redrive(message_ids=[dead.pk, failed.pk, *(m.pk for m in held)])
+
+    rows = {m.pk: m for m in OutboundMessage.objects.all()}
+    assert count == 3
+    assert (rows[dead.pk].status, rows[dead.pk].attempts) == ("pending", 0)
+    assert (rows[failed.pk].status, rows[failed.pk].attempts) == ("failed", 3)
+    assert rows[failed.pk].next_attempt_at <= clock.now()
+    assert rows[held[0].pk].status == "held"
+    assert (rows[held[1].pk].status, rows[held[1].pk].payload["procedure_code"]) == (
+        "pending", "1.000777")
+
+
+# --- what the administrators see -----------------------------------------------------------
+
+
+def test_a_portal_whose_latest_attempt_failed_on_our_side_is_an_alert_until_a_send_succeeds(db):
+    dossier = DossierFactory(processing=True)
+    at = clock.now()
+    _message(dossier, 1, status="failed", attention="credentials", last_attempt_at=at,
+             last_error="PortalAuthFailed: Hệ thống bên ngoài từ chối thông tin đăng nhập.")
+
+    [alert] = outbox_alerts()
+    assert alert.text.startswith(
+        "Cổng Dịch vụ công quốc gia: Cổng từ chối thông tin đăng nhập (lần gửi gần nhất ")
+    assert "PortalAuthFailed" in alert.text and "Gửi lại ngay" in alert.text
+
+    _message(dossier, 2, status="sent", sent_at=at, last_attempt_at=at + timedelta(seconds=1))
+    assert outbox_alerts() == []
+
+
+def test_held_messages_are_an_alert_per_procedure(db):
+    procedure = ProcedureFactory(national_code="", name="Cấp phép thử")
+    for dossier in DossierFactory.create_batch(2, processing=True, procedure=procedure):
+        _message(dossier, 1, status="held", attention="procedure_code")
+
+    assert [a.text for a in outbox_alerts()] == [
+        "Thủ tục chưa có mã TTHC quốc gia: 2 thông điệp của thủ tục “Cấp phép thử” đang bị giữ "
+        "lại; nhập mã TTHC quốc gia cho thủ tục để chúng tự gửi."]
+
+
+def test_the_outbox_admin_shows_the_alerts_filters_them_and_sends_again(admin_client, db):
+    dossier = DossierFactory(processing=True)
+    flagged = _message(dossier, 1, status="failed", attention="credentials",
+                       last_attempt_at=clock.now(), next_attempt_at=clock.now() + timedelta(hours=1),
+                       last_error="PortalAuthFailed: Hệ thống bên ngoài từ chối thông tin đăng nhập.")
+    other = _message(DossierFactory(processing=True), 1, status="dead")
+    url = reverse("admin:dossiers_outboundmessage_changelist")
+
+    page = admin_client.get(url)
+    filtered = admin_client.get(url, {"attention__exact": "credentials"})
+    action = admin_client.post(url, {"action": "redrive", "_selected_action": [flagged.pk]},
+                               follow=True)
+
+    alerts = [str(m) for m in page.context["messages"]]
+    assert len(alerts) == 1 and "từ chối thông tin đăng nhập" in alerts[0]
+    assert [row.pk for row in filtered.context["cl"].result_list] == [flagged.pk]
+    assert "1 thông điệp được đưa lại vào hàng đợi." in [
+        str(m) for m in action.context["messages"]]
+    flagged.refresh_from_db()
+    other.refresh_from_db()
+    assert flagged.next_attempt_at <= clock.now() and other.status == "dead"

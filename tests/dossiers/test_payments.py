@@ -6,17 +6,21 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 import pytest
 
-from dossiers.exceptions import PaymentRequired
-from dossiers.models import DailySummary, Payment
+from dossiers.exceptions import InvalidTransition, PaymentRequired
+from dossiers.models import DailySummary, Dossier, Payment
 from dossiers.services import workflow
+from dossiers.services.indicators import summary_count_paid_online
 from dossiers.services.payments import (
+    payment_confirm,
     payment_reconcile,
+    payment_record_at_counter,
     payment_start,
 )
 from dossiers.tasks import reconcile_payments
@@ -452,3 +456,287 @@ def test_a_payment_confirmed_after_reception_counts_on_the_reception_day(
     post_callback(api_client_for(), fake.signed_callback(payment.provider_reference))
     assert payment.bill_code == dossier.code
     assert DailySummary.objects.get().paid_online == 1
+
+
+# --- money received twice ------------------------------------------------------------
+
+
+def _paid_online() -> int:
+    return sum(DailySummary.objects.values_list("paid_online", flat=True))
+
+
+def _pay_by_callback(fake, client, payment: Payment, *, status: str = "paid") -> dict:
+    fake.complete(payment.provider_reference, status=status)
+    response = post_callback(client, fake.signed_callback(payment.provider_reference))
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def _failed_then_paid_again(fake, dossier, applicant, client) -> tuple[Payment, Payment]:
+    """A first online payment fails, a second one is opened and paid."""
+    first = payment_start(dossier_id=dossier.pk, actor=applicant)
+    _pay_by_callback(fake, client, first, status="failed")
+    second = payment_start(dossier_id=dossier.pk, actor=applicant)
+    _pay_by_callback(fake, client, second)
+    return first, second
+
+
+def test_a_late_paid_callback_for_a_failed_payment_is_an_overpayment_to_refund(
+    fake, dossier, applicant, api_client_for, caplog
+):
+    client = api_client_for()
+    first, second = _failed_then_paid_again(fake, dossier, applicant, client)
+
+    with caplog.at_level(logging.WARNING, logger="dossiers.services.payments"):
+        body = _pay_by_callback(fake, client, first)
+
+    assert body == {"code": "ok", "reference": "FAKE-000001", "status": "overpaid",
+                    "changed": True}
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.settles_fee, first.refund_reason) == (
+        "overpaid", False, "fee_already_settled")
+    assert first.paid_at is not None and first.bank_transaction_no == "BANK-FAKE-000001"
+    assert (second.status, second.settles_fee, second.refund_reason) == ("paid", True, "")
+    assert f"payment {first.pk}" in caplog.text and f"payment {second.pk}" in caplog.text
+    dossier.refresh_from_db()
+    assert dossier.fee_paid
+    # The platform asking about the late one hears that the money arrived.
+    answer = api_client_for().post(reverse(STATUS), data=_status_query(fake, "FAKE-000001"),
+                                   content_type="application/json").json()
+    assert codec.transaction_status_from("fake", answer, secret=FAKE_SECRET).status == "paid"
+
+
+def test_money_received_twice_after_acceptance_counts_paid_online_once(
+    fake, applicant, api_client_for
+):
+    dossier = DossierFactory(applicant=applicant, processing=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    client = api_client_for()
+    first, _second = _failed_then_paid_again(fake, dossier, applicant, client)
+    assert _paid_online() == 1
+
+    _pay_by_callback(fake, client, first)
+    post_callback(client, fake.signed_callback(first.provider_reference))
+
+    assert _paid_online() == 1
+    assert list(dossier.payments.order_by("pk").values_list("status", flat=True)) == [
+        "overpaid", "paid"]
+
+
+def _settle_by_callback(fake, client, payment):
+    post_callback(client, fake.signed_callback(payment.provider_reference))
+
+
+def _settle_by_reconciliation(fake, client, payment):
+    report = payment_reconcile(older_than=timedelta(0))
+    assert (report.checked, report.paid, report.overpaid) == (1, 0, 1)
+
+
+def _settle_by_confirmation(fake, client, payment):
+    payment_confirm(provider=payment.provider, provider_reference=payment.provider_reference,
+                    amount=payment.amount, confirmed_by="provider:fake")
+
+
+@pytest.mark.parametrize("settle", [
+    _settle_by_callback, _settle_by_reconciliation, _settle_by_confirmation,
+])
+def test_a_desk_payment_while_an_online_one_is_pending_makes_the_online_one_an_overpayment(
+    fake, applicant, reception, api_client_for, settle
+):
+    dossier = DossierFactory(applicant=applicant, processing=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    online = payment_start(dossier_id=dossier.pk, actor=applicant)
+    desk = payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="cash")
+    fake.complete(online.provider_reference)
+
+    settle(fake, api_client_for(), online)
+
+    online.refresh_from_db()
+    assert (online.status, online.settles_fee, online.refund_reason) == (
+        "overpaid", False, "fee_already_settled")
+    assert (desk.status, desk.settles_fee) == ("paid", True)
+    # The fee was settled in cash: the dossier is not one paid online.
+    assert _paid_online() == 0
+
+
+def test_a_desk_payment_after_the_fee_was_settled_is_refused(fake, dossier, applicant,
+                                                               reception, api_client_for):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    _pay_by_callback(fake, api_client_for(), payment)
+    with pytest.raises(InvalidTransition):
+        payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="cash")
+    assert Payment.objects.count() == 1
+
+
+def test_starting_a_payment_once_the_fee_is_settled_opens_nothing(
+    fake, applicant, reception, api_client_for
+):
+    dossier = DossierFactory(applicant=applicant, processing=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    pending = payment_start(dossier_id=dossier.pk, actor=applicant)
+    desk = payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="cash")
+
+    again = payment_start(dossier_id=dossier.pk, actor=applicant)
+
+    assert again.pk == desk.pk != pending.pk
+    assert [c.operation for c in fake.calls] == ["create_transaction"]
+
+
+def _refund(payment: Payment) -> None:
+    # Refunds are made by the finance office outside the portal; its record is the status.
+    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.REFUNDED)
+
+
+@pytest.mark.parametrize("word", ["callback", "confirmation", "failed_callback"])
+def test_a_refunded_payment_stays_refunded_whatever_word_arrives_later(
+    fake, dossier, applicant, api_client_for, word
+):
+    client = api_client_for()
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    _pay_by_callback(fake, client, payment)
+    _refund(payment)
+
+    if word == "confirmation":
+        _settle_by_confirmation(fake, client, payment)
+    else:
+        fake.complete(payment.provider_reference,
+                      status="failed" if word == "failed_callback" else "paid")
+        response = post_callback(client, fake.signed_callback(payment.provider_reference))
+        assert response.json()["changed"] is False
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.settles_fee) == ("refunded", True)
+    dossier.refresh_from_db()
+    assert not dossier.fee_paid
+
+
+def test_an_overpayment_stays_to_refund_whatever_word_arrives_later(
+    fake, dossier, applicant, api_client_for
+):
+    client = api_client_for()
+    first, _second = _failed_then_paid_again(fake, dossier, applicant, client)
+    _pay_by_callback(fake, client, first)
+    overpaid = _row(first)
+
+    _settle_by_confirmation(fake, client, first)
+    assert _pay_by_callback(fake, client, first, status="failed")["changed"] is False
+
+    assert _row(first) == overpaid
+
+
+def test_a_payment_of_a_dossier_whose_fee_was_refunded_is_an_overpayment(
+    fake, applicant, reception, api_client_for
+):
+    dossier = DossierFactory(applicant=applicant, processing=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    online = payment_start(dossier_id=dossier.pk, actor=applicant)
+    desk = payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="cash")
+    _refund(desk)
+
+    _pay_by_callback(fake, api_client_for(), online)
+
+    online.refresh_from_db()
+    assert (online.status, online.settles_fee) == ("overpaid", False)
+    assert _paid_online() == 0
+
+
+def test_the_database_holds_at_most_one_payment_settling_a_dossiers_fee(
+    fake, applicant, reception
+):
+    dossier = DossierFactory(applicant=applicant, processing=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="cash")
+    row = {"dossier": dossier, "amount": 500_000, "mode": "after", "channel": "transfer",
+           "paid_at": clock.now()}
+
+    for fields in ({"status": "paid", "settles_fee": True},
+                   {"status": "refunded", "settles_fee": True},
+                   {"status": "paid", "settles_fee": False},
+                   {"status": "overpaid", "settles_fee": True}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Payment.objects.create(**row, **fields)
+    Payment.objects.create(**row, status="overpaid", refund_reason="fee_already_settled")
+    assert dossier.payments.filter(settles_fee=True).count() == 1
+
+
+def test_reception_sees_the_overpayment_to_refund_on_the_dossier(
+    fake, applicant, reception, api_client_for
+):
+    dossier = DossierFactory(applicant=applicant, processing=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    online = payment_start(dossier_id=dossier.pk, actor=applicant)
+    desk = payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="cash")
+    _pay_by_callback(fake, api_client_for(), online)
+    online.refresh_from_db()
+
+    response = api_client_for(reception).get(reverse("api:dossiers:detail", args=[dossier.pk]))
+
+    assert response.status_code == 200
+    assert response.json()["payments"] == [
+        {"id": online.pk, "amount": 500_000, "channel": "online", "status": "overpaid",
+         "status_label": "Nộp thừa, chờ hoàn trả", "settles_fee": False,
+         "refund_reason": "fee_already_settled",
+         "refund_reason_label": "Hồ sơ đã nộp phí, lệ phí bằng khoản thanh toán khác",
+         "provider_reference": "FAKE-000001",
+         "paid_at": online.paid_at.astimezone().isoformat().replace("+00:00", "Z")},
+        {"id": desk.pk, "amount": 500_000, "channel": "cash", "status": "paid",
+         "status_label": "Đã thanh toán", "settles_fee": True, "refund_reason": "",
+         "refund_reason_label": "", "provider_reference": "",
+         "paid_at": desk.paid_at.astimezone().isoformat().replace("+00:00", "Z")},
+    ]
+
+
+def test_the_dossier_and_payment_models_do_not_import_each_other():
+    import grimp
+
+    graph = grimp.build_graph("dossiers")
+    for importer, imported in (("dossiers.models.dossier", "dossiers.models.payments"),
+                               ("dossiers.models.payments", "dossiers.models.dossier")):
+        assert graph.find_shortest_chain(importer=importer, imported=imported) is None
+
+
+def test_the_queue_reads_the_payments_of_a_whole_page_in_one_query(
+    fake, reception, api_client_for
+):
+    procedure = ProcedureFactory(fee_before_result=True)
+    client = api_client_for(reception)
+
+    def queue_queries(more: int) -> int:
+        for _ in range(more):
+            dossier = DossierFactory(processing=True, procedure=procedure)
+            payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="cash")
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("api:dossiers:queue"))
+        assert all(len(d["payments"]) == 1 for d in response.json()["results"])
+        return len(queries)
+
+    assert queue_queries(1) == queue_queries(4)
+
+
+def test_an_online_fee_counts_once_however_often_and_in_whatever_order_it_is_told(
+    fake, applicant, api_client_for
+):
+    dossier = DossierFactory(applicant=applicant, submitted=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    _pay_by_callback(fake, api_client_for(), payment)
+    assert summary_count_paid_online(dossier=dossier) is False  # not received yet
+
+    dossier.received_at = clock.now()
+    Dossier.objects.filter(pk=dossier.pk).update(received_at=dossier.received_at,
+                                                 due_at=dossier.received_at)
+
+    assert [summary_count_paid_online(dossier=dossier) for _ in range(3)] == [
+        True, False, False]
+    assert _paid_online() == 1
+    payment.refresh_from_db()
+    assert payment.online_counted_at is not None
+
+
+def test_a_fee_settled_at_the_desk_is_never_counted_as_paid_online(applicant, reception):
+    dossier = DossierFactory(applicant=applicant, processing=True,
+                             procedure=ProcedureFactory(fee_before_result=True))
+    payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="transfer")
+    assert summary_count_paid_online(dossier=dossier) is False
+    assert _paid_online() == 0

@@ -165,6 +165,28 @@ def test_a_large_file_is_verified_by_a_worker_after_commit(
     assert document.signature_verdict == "valid"
 
 
+def test_a_verification_whose_task_was_lost_is_queued_again_by_the_sweep(
+    trusted, signed_dossier, business, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from dossiers.tasks import verify_pending_signatures
+    from portal import clock
+
+    settings.SIGNATURES_INLINE_MAX_BYTES = 100
+    content = sign_pdf(one_page_pdf(), trusted.leaves["business"])
+    with django_capture_on_commit_callbacks(execute=False):  # the broker lost the task
+        document = _upload(signed_dossier, business, content)
+
+    assert verify_pending_signatures.delay().get() == 0  # too fresh: its task may be running
+    with clock.frozen_at(clock.now() + timedelta(minutes=11)):
+        assert verify_pending_signatures.delay().get() == 1
+    document.refresh_from_db()
+    assert document.signature_verdict == "valid"
+    with clock.frozen_at(clock.now() + timedelta(minutes=11)):
+        assert verify_pending_signatures.delay().get() == 0
+
+
 @pytest.fixture
 def fresh_signer():
     """The demo signer puts its root into the trust store when it is built; the store is
@@ -307,3 +329,125 @@ def test_a_transition_failing_after_signing_discards_the_signed_record(db, appli
         services.dossier_issue_result(dossier_id=dossier.pk, actor=leader)
     assert not IssuedDocument.objects.exists()
     assert not Result.objects.exists()
+
+
+# --- the signer is not the applicant -------------------------------------------------------
+
+
+def test_a_valid_signature_by_someone_else_waits_for_an_officers_recorded_decision(
+    trusted, signed_dossier, business, reception, api_client_for
+):
+    # The citizen's certificate (CCCD 001085012345) on the business's dossier (MST 0101234567).
+    document = _upload(signed_dossier, business,
+                       sign_pdf(one_page_pdf(), trusted.leaves["citizen"]))
+    document.refresh_from_db()
+    assert document.signature_verdict == "valid"
+    [report] = document.signature_report["signatures"]
+    assert report["matches_applicant"] is False
+    [review] = document.signature_report["review"]
+    assert review["reason"] == "signer_not_applicant"
+    assert review["reason_vi"].startswith("Chứng thư số của người ký không mang mã số thuế")
+    services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+
+    client = api_client_for(reception)
+    accept = reverse("api:dossiers:accept", args=[signed_dossier.pk])
+    response = client.post(accept, {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "signature_review_required"
+    assert response.json()["extra"] == {"components": ["don_de_nghi"]}
+
+    decided = client.post(reverse("api:dossiers:signature_decision", args=[document.pk]),
+                          {"accept": True, "note": "Giấy ủy quyền ký thay có trong hồ sơ"},
+                          format="json")
+    assert decided.status_code == 200
+    assert client.post(accept, {}, format="json").status_code == 200
+    document.refresh_from_db()
+    assert (document.signature_decision, document.signature_decided_by) == ("accepted",
+                                                                            reception)
+
+
+def test_an_applicant_without_identifiers_matches_no_signer(trusted, reception):
+    applicant = UserFactory(roles=["applicant"], kind="citizen", tax_code="", citizen_id="")
+    procedure = ProcedureFactory()
+    DocumentComponent.objects.filter(procedure=procedure, code="don_de_nghi").update(
+        must_be_signed=True)
+    dossier = DossierFactory(applicant=applicant, procedure=procedure)
+    _upload(dossier, applicant, sign_pdf(one_page_pdf(), trusted.leaves["citizen"]))
+    services.dossier_submit(dossier_id=dossier.pk, actor=applicant)
+
+    with pytest.raises(SignatureReviewRequired):
+        services.dossier_accept(dossier_id=dossier.pk, actor=reception)
+
+
+def test_the_applicants_own_signature_needs_no_decision(trusted, signed_dossier, business,
+                                                        reception, api_client_for):
+    document = _upload(signed_dossier, business,
+                       sign_pdf(one_page_pdf(), trusted.leaves["business"]))
+    services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+
+    response = api_client_for(reception).post(
+        reverse("api:dossiers:signature_decision", args=[document.pk]),
+        {"accept": True, "note": "Không cần"}, format="json")
+
+    assert response.status_code == 409
+    assert services.dossier_accept(dossier_id=signed_dossier.pk, actor=reception).state == (
+        Dossier.State.PROCESSING)
+
+
+# --- the submission checks at supply and resubmit ----------------------------------------------
+
+
+@pytest.fixture
+def received(trusted, signed_dossier, business, reception):
+    _upload(signed_dossier, business, sign_pdf(one_page_pdf(), trusted.leaves["business"]))
+    services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+    return services.dossier_accept(dossier_id=signed_dossier.pk, actor=reception)
+
+
+def test_a_supplement_that_replaces_a_signed_component_with_an_unsigned_file_cannot_be_supplied(
+    received, business, specialist, api_client_for, trusted
+):
+    services.dossier_request_supplement(dossier_id=received.pk, actor=specialist,
+                                        reason="Bổ sung đơn đề nghị bản mới")
+    _upload(received, business, one_page_pdf("Đơn đề nghị — bản bổ sung, chưa ký"))
+    client = api_client_for(business)
+    supply = reverse("api:dossiers:supply", args=[received.pk])
+
+    response = client.post(supply, {}, format="json")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "signature_required"
+    assert response.json()["extra"] == {"components": {"don_de_nghi": "unsigned"}}
+    assert Dossier.objects.get(pk=received.pk).state == Dossier.State.AWAITING_SUPPLEMENT
+    _upload(received, business, sign_pdf(one_page_pdf("Bản bổ sung"), trusted.leaves["business"]))
+    assert client.post(supply, {}, format="json").status_code == 200
+    assert Dossier.objects.get(pk=received.pk).state == Dossier.State.PROCESSING
+
+
+def test_a_dossier_returned_for_completion_cannot_be_resubmitted_with_an_unsigned_file(
+    trusted, signed_dossier, business, reception, api_client_for
+):
+    _upload(signed_dossier, business, sign_pdf(one_page_pdf(), trusted.leaves["business"]))
+    services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+    services.dossier_return_for_completion(dossier_id=signed_dossier.pk, actor=reception,
+                                           reason="Thiếu trang 2")
+    _upload(signed_dossier, business, one_page_pdf("Bản hoàn thiện, chưa ký"))
+
+    response = api_client_for(business).post(
+        reverse("api:dossiers:resubmit", args=[signed_dossier.pk]), {}, format="json")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "signature_required"
+    assert response.json()["extra"] == {"components": {"don_de_nghi": "unsigned"}}
+    assert Dossier.objects.get(pk=signed_dossier.pk).state == Dossier.State.NEEDS_COMPLETION
+
+
+def test_a_result_pdf_we_issue_passes_the_upload_scanner(db, applicant, leader, fresh_signer):
+    from dossiers.pdfscan import pdf_scan
+
+    dossier = DossierFactory(applicant=applicant, approved=True)
+    services.dossier_issue_result(dossier_id=dossier.pk, actor=leader, number="7/GP-SCT")
+    with Result.objects.get(dossier=dossier).file.open("rb") as handle:
+        content = handle.read()
+
+    assert pdf_scan(content).revisions == 2

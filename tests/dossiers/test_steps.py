@@ -188,3 +188,26 @@ def test_a_required_reason_of_blanks_is_refused(applicant, reception, api_client
     assert response.json()["code"] == "reason_required"
     dossier.refresh_from_db()
     assert dossier.state == Dossier.State.SUBMITTED
+
+
+def test_accepting_on_a_calendar_without_a_working_day_is_a_clear_conflict(
+    applicant, reception, api_client_for
+):
+    from datetime import date
+
+    from dossiers.models import HolidayOverride
+
+    HolidayOverride.objects.bulk_create([
+        HolidayOverride(date=date(2025, 3, 3) + timedelta(days=n), kind="day_off", reason="x")
+        for n in range(800)
+    ])
+    dossier = DossierFactory(submitted=True, applicant=applicant)
+
+    with clock.frozen_at(vn(2025, 3, 3, 8, 0)):
+        response = api_client_for(reception).post(
+            reverse("api:dossiers:accept", args=[dossier.pk]), {}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "calendar_without_working_days"
+    dossier.refresh_from_db()
+    assert dossier.state == Dossier.State.SUBMITTED

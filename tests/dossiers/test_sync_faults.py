@@ -20,11 +20,14 @@ from django.urls import reverse
 import pytest
 import requests
 
-from dossiers.models import DailySummary, Dossier, OutboundMessage, Payment
+from dossiers import services
+from dossiers.models import DailySummary, Dossier, DossierTransition, OutboundMessage, Payment
 from dossiers.services import review, sync, workflow
+from dossiers.services.outbox_alerts import outbox_alerts
 from dossiers.services.payments import payment_reconcile, payment_start
-from integrations.simulator import DROP, TIMEOUT
-from integrations.wire import CHECKSUM_FIELD
+from integrations.registry import get_portal_adapter
+from integrations.simulator import DRIP, DROP, GARBLED, TIMEOUT
+from integrations.wire import CHECKSUM_FIELD, format_vn
 from portal import clock
 from tests.dossiers.factories import DossierFactory, ProcedureFactory
 from tests.integrations.conftest import (  # noqa: F401 - `simulator`, `receiver`: fixtures
@@ -191,6 +194,124 @@ def test_a_refusal_by_the_portal_is_dead_at_once_and_holds_back_the_later_change
     assert "PortalRejected" in first.last_error
     assert (later.status, later.attempts) == ("pending", 0)
     assert len(wired.received("national")) == 2  # the login and the one refused push
+
+
+def test_refused_credentials_hold_the_backlog_without_killing_it_and_it_flows_once_fixed(
+    wired, agency, reception, caplog
+):
+    procedure = ProcedureFactory(agency=agency)
+    dossiers = DossierFactory.create_batch(5, submitted=True, procedure=procedure)
+    with override_settings(NATIONAL_PORTAL_PASSWORD="rotated-elsewhere", OUTBOX_MAX_ATTEMPTS=2):
+        for dossier in dossiers:
+            workflow.dossier_accept(dossier_id=dossier.pk, actor=reception)
+        refused = [sync.outbox_relay() for _ in range(8)]
+        alerts = [a.text for a in outbox_alerts()]
+
+    # Each run tries the portal once and backs off; more tries than OUTBOX_MAX_ATTEMPTS, no death.
+    assert [(r.sent, r.failed, r.dead) for r in refused] == [(0, 1, 0)] * 8
+    assert not OutboundMessage.objects.filter(status="dead").exists()
+    assert max(OutboundMessage.objects.values_list("attempts", flat=True)) > 1
+    assert set(OutboundMessage.objects.exclude(attempts=0).values_list(
+        "status", "attention")) == {("failed", "credentials")}
+    assert len(alerts) == 1 and alerts[0].startswith(
+        "Cổng Dịch vụ công quốc gia: Cổng từ chối thông tin đăng nhập")
+    logged = [r for r in caplog.records if r.name == "dossiers.services.sync"]
+    assert len(logged) == 8 and {r.levelname for r in logged} == {"ERROR"}
+    logins = [r.status for r in wired.received("national") if r.path == "/api/auth/login"]
+    assert logins == [401] * 8
+
+    relay_until_settled()  # the password is right again: no re-drive needed
+
+    assert set(OutboundMessage.objects.values_list("status", "attention")) == {("sent", "")}
+    for dossier in dossiers:
+        assert delivered(wired, dossier) == expected_deliveries(dossier)
+    assert outbox_alerts() == []
+
+
+def test_an_unreadable_answer_is_retried_flagged_and_delivered_once(wired, agency, reception):
+    dossier = DossierFactory(submitted=True, procedure=ProcedureFactory(agency=agency))
+    workflow.dossier_accept(dossier_id=dossier.pk, actor=reception)
+    get_portal_adapter("national").login()
+    wired.fail_next("national", GARBLED)
+
+    first = sync.outbox_relay()
+    message = OutboundMessage.objects.get()
+    assert (first.failed, message.status, message.attention) == (1, "failed", "unreadable")
+
+    relay_until_settled()
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.attention) == ("sent", 2, "")
+    tries = [(r.fault, r.replayed) for r in wired.received("national")
+             if r.idempotency_key == message.idempotency_key]
+    assert tries == [(GARBLED, False), ("", True)]
+    assert delivered(wired, dossier) == expected_deliveries(dossier)
+
+
+def test_a_slowly_dripped_answer_is_cut_before_the_lease_runs_out(
+    wired, agency, reception, settings
+):
+    # The lease is shorter than one send may take (connect 1 s + read 0.3 s): the total
+    # deadline, not the per-read timeout, is what must end the send in time.
+    settings.OUTBOX_LEASE_SECONDS = 1
+    dossier = DossierFactory(submitted=True, procedure=ProcedureFactory(agency=agency))
+    workflow.dossier_accept(dossier_id=dossier.pk, actor=reception)
+    get_portal_adapter("national").login()
+    wired.configure_faults("national", drip_seconds=0.05)  # each byte well within 0.3 s
+    wired.fail_next("national", DRIP)
+
+    started = time.monotonic()
+    report = sync.outbox_relay()
+    elapsed = time.monotonic() - started
+
+    message = OutboundMessage.objects.get()
+    assert elapsed < settings.OUTBOX_LEASE_SECONDS
+    assert (report.failed, message.status, message.lease_until) == (1, "failed", None)
+    assert "quá chậm" in message.last_error
+    relay_until_settled()
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sent", 2)
+    assert delivered(wired, dossier) == expected_deliveries(dossier)  # processed once
+
+
+def test_every_change_reaches_the_portal_with_its_national_code_and_time(
+    wired, agency, applicant, reception, specialist, settings, pdf_file
+):
+    procedure = ProcedureFactory(agency=agency)
+    online = DossierFactory(applicant=applicant, procedure=procedure)
+    services.document_upload(dossier_id=online.pk, actor=applicant,
+                             component_code="don_de_nghi", uploaded_file=pdf_file())
+    workflow.dossier_submit(dossier_id=online.pk, actor=applicant)
+    workflow.dossier_return_for_completion(dossier_id=online.pk, actor=reception,
+                                           reason="Thiếu bản vẽ")
+    workflow.dossier_resubmit(dossier_id=online.pk, actor=applicant)
+    workflow.dossier_accept(dossier_id=online.pk, actor=reception)
+    review.dossier_suspend(dossier_id=online.pk, actor=specialist, reason="Chờ ý kiến")
+    review.dossier_resume(dossier_id=online.pk, actor=specialist)
+    refused = DossierFactory(submitted=True, procedure=procedure)
+    workflow.dossier_refuse_at_reception(dossier_id=refused.pk, actor=reception,
+                                         reason="Không thuộc thẩm quyền")
+
+    relay_until_settled()
+
+    def wire(dossier) -> list[tuple[str, str]]:
+        return [(d.status_code, d.at) for d in wired.deliveries("national", dossier.code)]
+
+    def logged(dossier) -> list[str]:
+        return [format_vn(r.at) for r in DossierTransition.objects.filter(
+            dossier=dossier).order_by("id")]
+
+    online.refresh_from_db()
+    assert [code for code, _at in wire(online)] == ["1", "5", "1", "2", "8", "4"]
+    assert [at for _code, at in wire(online)] == logged(online)
+    [refusal] = wired.deliveries("national", refused.code)
+    assert (refusal.status_code, refusal.at) == ("3", logged(refused)[0])
+    assert refusal.payload["NoiDungXuLy"] == "Không thuộc thẩm quyền"
+    assert refusal.payload["NgayTiepNhan"] == ""  # never received: only the change has a time
+    first = wired.deliveries("national", online.code)[0].payload
+    assert (first["MaTTHC"], first["NgayNopHoSo"]) == (
+        procedure.national_code, format_vn(online.submitted_at))
+    assert "LOCAL" not in json.dumps([d.payload for d in wired.deliveries("national", online.code)])
 
 
 # --- payments against the simulated platform -------------------------------------------

@@ -13,7 +13,7 @@ def snapshot(code="SCT-250303-0001", **changes) -> DossierSnapshot:
         "code": code, "procedure_code": "2.000648",
         "procedure_name": "Cấp Giấy chứng nhận cửa hàng đủ điều kiện bán lẻ xăng dầu",
         "state": "processing", "transition": "accept", "applicant_name": "Công ty Minh An",
-        "received_at": RECEIVED, "due_at": DUE, "applicant_id": "3200123456",
+        "at": RECEIVED, "received_at": RECEIVED, "due_at": DUE, "applicant_id": "3200123456",
         "channel": "online", "agency_code": "SCT",
         "documents": (DocumentRef("don", "F1", "don.pdf", sha256="ab" * 32),),
     }

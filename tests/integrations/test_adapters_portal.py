@@ -7,6 +7,7 @@ import pytest
 from integrations.adapters.national import NationalPortalAdapter
 from integrations.base import DossierSnapshot, ResultRef
 from integrations.exceptions import (
+    BadResponse,
     InvalidPayload,
     PortalAuthFailed,
     PortalRejected,
@@ -14,7 +15,7 @@ from integrations.exceptions import (
     TokenExpired,
 )
 from integrations.models import ProcedureCodeMapping, StatusMapping
-from integrations.simulator import DROP, ERROR, TIMEOUT, sample_inbound_dossier
+from integrations.simulator import DROP, ERROR, GARBLED, TIMEOUT, sample_inbound_dossier
 
 from .builders import DUE, RECEIVED, progress, snapshot
 from .conftest import portal_config
@@ -31,6 +32,9 @@ def test_push_dossier_sends_design_fields_with_mapped_codes_and_vietnam_dates(na
     payload = delivery.payload
     assert payload["MaTTHC"] == "2.000648.000.00.00.H52"
     assert payload["TrangThaiHoSo"] == "2"  # reception: processing reached by accept
+    assert payload["ThoiDiemXuLy"] == "20250303083000"
+    assert delivery.at == "20250303083000"
+    assert payload["NgayNopHoSo"] == "" and payload["NoiDungXuLy"] == ""
     assert payload["NgayTiepNhan"] == "20250303083000"
     assert payload["NgayHenTra"] == "20250328170000"
     assert payload["NgayTra"] == ""
@@ -154,13 +158,56 @@ def test_a_token_refused_right_after_login_raises_token_expired(db, simulator):
     assert simulator.portals["national"].delivery_count() == 0
 
 
-def test_wrong_credentials_are_refused_and_not_retryable(db, simulator):
+def test_wrong_credentials_are_refused_retryable_and_call_for_an_administrator(db, simulator):
     adapter = NationalPortalAdapter(portal_config(simulator, "national", password="wrong"))
 
     with pytest.raises(PortalAuthFailed) as caught:
         adapter.push_dossier(snapshot(), idempotency_key="k")
 
-    assert not caught.value.retryable and caught.value.status == 401
+    # A password rotation is not the message's fault: it goes again once the password is fixed.
+    assert caught.value.retryable and caught.value.status == 401
+    assert caught.value.alert == "credentials"
+    assert simulator.portals["national"].delivery_count() == 0
+
+
+def test_a_408_is_retryable_and_nothing_was_processed(national, simulator):
+    simulator.configure_faults("national", error_status=408)
+    national.login()
+    simulator.fail_next("national", ERROR)
+
+    with pytest.raises(PortalUnavailable) as caught:
+        national.push_dossier(snapshot(), idempotency_key="d")
+
+    assert caught.value.retryable and caught.value.extra["status"] == 408
+    assert not caught.value.alert
+    assert national.push_dossier(snapshot(), idempotency_key="d").replayed is False
+
+
+def test_an_unreadable_answer_after_processing_is_retried_and_answered_from_memory(
+    national, simulator
+):
+    national.login()
+    simulator.fail_next("national", GARBLED)
+
+    with pytest.raises(BadResponse) as caught:
+        national.push_dossier(snapshot(), idempotency_key="d")
+    assert caught.value.retryable and caught.value.alert == "unreadable"
+
+    receipt = national.push_dossier(snapshot(), idempotency_key="d")
+
+    assert receipt.replayed
+    assert len(simulator.deliveries("national", "SCT-250303-0001")) == 1
+
+
+@pytest.mark.parametrize("missing", ["at", "received_at", "due_at"])
+def test_the_portal_refuses_a_dossier_push_without_the_times_of_its_change(
+    national, simulator, missing
+):
+    # ThoiDiemXuLy always; a received dossier (2) also its reception and appointment.
+    with pytest.raises(PortalRejected) as caught:
+        national.push_dossier(snapshot(**{missing: None}), idempotency_key="d")
+    assert caught.value.status == 400 and caught.value.extra["code"] == "missing_field"
+    assert simulator.portals["national"].delivery_count() == 0
 
 
 def test_5xx_is_portal_unavailable_and_nothing_was_processed(national, simulator):

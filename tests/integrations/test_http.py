@@ -1,17 +1,30 @@
-"""Configuration read in one place, failing early; the shared session's policy."""
+"""Configuration read in one place, failing early; the shared session's policy; what each
+answer means for the outbox."""
+
+import json
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 import pytest
+import requests
 
 from integrations.checks import integrations_configured
+from integrations.exceptions import (
+    BadResponse,
+    PortalAuthFailed,
+    PortalRejected,
+    PortalUnavailable,
+)
 from integrations.http import (
+    MAX_DETAIL_CHARS,
     build_session,
     load_inbound_config,
     load_payment_config,
     load_portal_config,
+    raise_for_status,
+    send,
 )
 
 NATIONAL = {
@@ -109,3 +122,59 @@ def test_fakes_in_production_and_a_missing_inbound_secret_are_warned_about(setti
     assert ids == {"integrations.W001", "integrations.W002"}
     configure(settings, {"DEBUG": True, "INBOUND_HMAC_SECRET": "x"})
     assert integrations_configured() == []
+
+
+def answer(status: int, body: bytes = b"", content_type: str = "application/json"):
+    response = requests.Response()
+    response.status_code = status
+    response.headers["Content-Type"] = content_type
+    response._content = body
+    return response
+
+
+REFUSAL = json.dumps({"code": "dossier_unknown", "message": "Hồ sơ chưa được đồng bộ."}).encode()
+PROXY_PAGE = b"<html><body>404 Not Found</body></html>"
+
+
+@pytest.mark.parametrize("status, body, error, retryable, alert", [
+    (503, b"", PortalUnavailable, True, ""),
+    (408, b"", PortalUnavailable, True, ""),
+    (429, REFUSAL, PortalUnavailable, True, ""),
+    (401, REFUSAL, PortalAuthFailed, True, "credentials"),
+    (403, PROXY_PAGE, PortalAuthFailed, True, "credentials"),
+    (404, REFUSAL, PortalRejected, False, ""),
+    (422, REFUSAL, PortalRejected, False, ""),
+    # A refusal that does not say why is not the portal refusing this message: a proxy's page,
+    # an empty or blank error.
+    (404, PROXY_PAGE, BadResponse, True, "unreadable"),
+    (400, b"{}", BadResponse, True, "unreadable"),
+    (400, b'{"code": " ", "message": 7}', BadResponse, True, "unreadable"),
+    (400, b"[1, 2]", BadResponse, True, "unreadable"),
+    (302, b"", BadResponse, True, "unreadable"),
+])
+def test_only_a_refusal_that_says_why_is_final(status, body, error, retryable, alert):
+    with pytest.raises(error) as caught:
+        raise_for_status(answer(status, body))
+    assert (caught.value.retryable, caught.value.alert) == (retryable, alert)
+
+
+def test_a_2xx_answer_passes():
+    assert raise_for_status(answer(201, b"not even json")) is None
+
+
+def test_a_long_refusal_text_is_cut_before_it_reaches_logs_and_the_admin():
+    body = json.dumps({"code": "x" * 5000, "message": "y" * 5000}).encode()
+    with pytest.raises(PortalRejected) as caught:
+        raise_for_status(answer(400, body))
+    assert len(caught.value.extra["code"]) == len(str(caught.value)) == MAX_DETAIL_CHARS
+
+
+def test_an_answer_bigger_than_the_bound_is_not_read_whole(receiver, monkeypatch):
+    monkeypatch.setattr("integrations.http.MAX_RESPONSE_BYTES", 1000)
+    receiver.respond = lambda path, headers, body: (200, b"[" + b"0," * 5000 + b"0]")
+
+    with pytest.raises(BadResponse) as caught:
+        send(build_session(), "POST", receiver.url + "/big", timeouts=(1.0, 1.0),
+             idempotency_key="k", json={})
+
+    assert caught.value.extra == {"status": 200, "reason": "too_large"}

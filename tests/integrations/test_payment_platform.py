@@ -15,6 +15,7 @@ from integrations.base import (
 from integrations.exceptions import (
     BadCallbackSignature,
     InvalidPayload,
+    PortalAuthFailed,
     PortalRejected,
     PortalUnavailable,
     StaleRequest,
@@ -91,9 +92,10 @@ def test_platform_errors_are_typed(platform, simulator):
         base_url=simulator.url_for("payment"), merchant_id=MERCHANT_ID, secret="wrong",
         beneficiary=platform.config.beneficiary,
     ))
-    with pytest.raises(PortalRejected) as caught:
+    with pytest.raises(PortalAuthFailed) as caught:  # our secret: retried, and alerted
         wrong.create_transaction(bill(), idempotency_key="z")
-    assert caught.value.status == 401
+    assert caught.value.status == 401 and caught.value.retryable
+    assert caught.value.alert == "credentials"
 
 
 def test_a_genuine_callback_verifies_into_a_notification(platform, paid_callback, receiver):

@@ -29,7 +29,7 @@ def test_the_migration_seeds_every_default_for_both_systems(system):
 
 
 @pytest.mark.parametrize("state, transition, code", [
-    ("submitted", "", 1), ("needs_completion", "", 1), ("rejected", "", 3),
+    ("submitted", "", 1), ("needs_completion", "", 5), ("rejected", "", 3),
     ("processing", "accept", 2), ("processing", "", 4), ("processing", "supply", 4),
     ("awaiting_supplement", "", 5), ("withdrawn", "withdraw", 7), ("suspended", "", 8),
     ("pending_approval", "", 4), ("approved", "", 4), ("refused", "", 9),
@@ -59,10 +59,31 @@ def test_without_rows_the_defaults_still_answer():
     assert status_code_for(system="provincial", state="returned") == 10
 
 
-def test_an_unknown_state_is_a_mapping_error():
+def test_an_unknown_state_is_a_mapping_error_an_administrator_fixes():
     with pytest.raises(MappingMissing) as caught:
         status_code_for(system="national", state="archived")
-    assert caught.value.extra["state"] == "archived" and not caught.value.retryable
+    # Ours to fix, not the message's fault: retried and flagged, never dead on its own.
+    assert caught.value.extra["state"] == "archived" and caught.value.retryable
+    assert caught.value.alert == "configuration"
+
+
+def test_the_seeded_return_for_completion_code_is_moved_to_supplement_requested_and_an_edited_one_stays(
+    db,
+):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from integrations.models import StatusMapping
+
+    migration = import_module("integrations.migrations.0003_needs_completion_is_supplement_requested")
+    rows = StatusMapping.objects.filter(state="needs_completion", transition="")
+    rows.filter(system="national").update(status_code=1, note=migration.SEEDED_NOTE)
+    rows.filter(system="provincial").update(status_code=3, note="chosen by the province")
+
+    migration.forward(apps, None)
+
+    assert dict(rows.values_list("system", "status_code")) == {"national": 5, "provincial": 3}
 
 
 def test_codes_outside_one_to_ten_are_refused_by_the_database():

@@ -115,3 +115,30 @@ def test_run_simulator_command_serves_until_its_duration_ends(settings):
     assert not thread.is_alive()
     assert f"national: http://127.0.0.1:{port}/national" in out.getvalue()
     assert "Simulator stopped." in out.getvalue()
+
+
+def test_a_dripped_or_garbled_answer_and_a_408_can_be_asked_for(simulator):
+    login = simulator.url_for("national") + "/api/auth/login"
+    credentials = {"username": "nat-user", "password": "nat-pass"}
+    assert control(simulator, action="faults", system="national", drip_seconds=0.01,
+                   error_status=408).json() == {"ok": True}
+    control(simulator, action="fail_next", system="national", kind="garbled")
+    control(simulator, action="fail_next", system="national", kind="drip")
+    control(simulator, action="fail_next", system="national", kind="error")
+
+    garbled = requests.post(login, json=credentials, timeout=2)
+    dripped = requests.post(login, json=credentials, timeout=2)
+    refused = requests.post(login, json=credentials, timeout=2)
+
+    assert (garbled.status_code, garbled.text) == (200, "<html>502 Bad Gateway</html>")
+    assert dripped.status_code == 200 and dripped.json()["token_type"] == "Bearer"
+    assert refused.status_code == 408
+    assert [r.fault for r in simulator.received("national")] == ["garbled", "drip", "error"]
+
+
+@pytest.mark.parametrize("setting", [{"error_status": 404}, {"drip_seconds": 0}])
+def test_faults_that_would_not_be_faults_are_refused(simulator, setting):
+    response = control(simulator, action="faults", system="national", **setting)
+    assert response.status_code == 400
+    assert simulator.faults["national"].settings.error_status == 503  # nothing half-applied
+    assert simulator.faults["national"].settings.drip_seconds == 0.1

@@ -15,6 +15,8 @@ import pytest
 
 from dossiers.admin import ReadOnlyAdmin
 from dossiers.models import (
+    Document,
+    Dossier,
     DossierTransition,
     HolidayOverride,
     InboundCall,
@@ -165,17 +167,35 @@ def test_api_docs_page_is_served(client):
 # --- admin ----------------------------------------------------------------------------------
 
 
+# What a dossier holds, written into every record of the admin data: no admin page shows it.
+HELD_IN_DOSSIERS = {
+    "form": "Công ty TNHH Kho Xăng Bí Mật",
+    "on_behalf": "Người Được Ủy Quyền Riêng",
+    "file": "giay-to-tuy-than-rieng.pdf",
+    "suspension": "Chờ ý kiến liên ngành về hồ sơ riêng",
+    "apology": "Cần xác minh thêm thông tin riêng",
+    "rating": "Nhận xét riêng của người dân",
+    "answer": "Câu trả lời mang dữ liệu riêng",
+}
+
+
 @pytest.fixture
 def admin_data(applicant, reception, specialist, leader, pdf_file):
-    """One object of every model the admin shows, written through the services."""
+    """One object of every model the admin may hold, written through the services, and every
+    dossier record next to them."""
     HolidayOverride.objects.create(
         date=date(2030, 1, 2), kind=HolidayOverride.Kind.DAY_OFF, reason="Nghỉ bù"
     )
+    applicant.full_name, applicant.citizen_id = "Nguyễn Thị Người Nộp Riêng", "038190000123"
+    applicant.save()
     procedure = ProcedureFactory(fee_at_submission=True)
-    dossier = DossierFactory(procedure=procedure, applicant=applicant)
+    dossier = DossierFactory(
+        procedure=procedure, applicant=applicant, on_behalf_name=HELD_IN_DOSSIERS["on_behalf"],
+        form_data={"applicant_name": HELD_IN_DOSSIERS["form"], "tax_code": "3200123456"},
+    )
     document_upload(
         dossier_id=dossier.pk, actor=applicant, component_code="don_de_nghi",
-        uploaded_file=pdf_file(),
+        uploaded_file=pdf_file(name=HELD_IN_DOSSIERS["file"]),
     )
     payment = payment_start(dossier_id=dossier.pk, actor=applicant)
     payment_confirm(
@@ -187,24 +207,29 @@ def admin_data(applicant, reception, specialist, leader, pdf_file):
         dossier_submit(dossier_id=dossier.pk, actor=applicant)
         dossier = dossier_accept(dossier_id=dossier.pk, actor=reception)
     with clock.frozen_at(monday + timedelta(hours=1)):
-        dossier_suspend(dossier_id=dossier.pk, actor=specialist, reason="Chờ ý kiến liên ngành")
+        dossier_suspend(dossier_id=dossier.pk, actor=specialist,
+                        reason=HELD_IN_DOSSIERS["suspension"])
     with clock.frozen_at(monday + timedelta(hours=2)):
         dossier = dossier_resume(dossier_id=dossier.pk, actor=specialist)
         apology_draft(
             dossier_id=dossier.pk, actor=specialist,
-            new_appointment_at=dossier.due_at + timedelta(days=2), reason="Cần xác minh thêm",
+            new_appointment_at=dossier.due_at + timedelta(days=2),
+            reason=HELD_IN_DOSSIERS["apology"],
         )
         apology_approve(dossier_id=dossier.pk, actor=leader)
         dossier_propose(dossier_id=dossier.pk, actor=specialist)
         dossier_approve(dossier_id=dossier.pk, actor=leader)
         dossier_issue_result(dossier_id=dossier.pk, actor=leader, number="12/GCN-SCT")
-    rating_create(dossier_id=dossier.pk, actor=applicant, score=5, comment="Nhanh")
+    rating_create(dossier_id=dossier.pk, actor=applicant, score=5,
+                  comment=HELD_IN_DOSSIERS["rating"])
     idempotency_store(
         user=applicant, key="khoa-1", scope=f"submit:{dossier.pk}", fingerprint="0" * 64,
-        status=200, body={"id": dossier.pk},
+        status=200, body={"id": dossier.pk, "form_data": dossier.form_data},
     )
-    InboundCall.objects.create(source="national", key="k-1", request_hash="0" * 64,
-                               response_status=201, response_body={"id": dossier.pk})
+    InboundCall.objects.create(
+        source="national", key="k-1", request_hash="0" * 64, response_status=422,
+        response_body={"id": dossier.pk, "detail": HELD_IN_DOSSIERS["answer"]},
+    )
     ProcedureCodeMapping.objects.create(system="national", local_code="2.000648",
                                         remote_code="2.000648.000.00.00.H52")
     now = timezone.now()
@@ -225,6 +250,12 @@ def admin_data(applicant, reception, specialist, leader, pdf_file):
     return dossier
 
 
+def _held_in(dossier) -> list[str]:
+    applicant = dossier.applicant
+    return [*HELD_IN_DOSSIERS.values(), applicant.full_name, applicant.citizen_id,
+            applicant.username]
+
+
 def _admin_request(user):
     request = RequestFactory().get("/admin/")
     request.user = user
@@ -234,11 +265,33 @@ def _admin_request(user):
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 
 
-def test_admin_site_registers_the_domain_models():
+def test_admin_site_registers_the_configuration():
     labels = {model._meta.label for model, _ in REGISTERED}
 
-    assert {"dossiers.Dossier", "dossiers.Procedure", "dossiers.DossierTransition",
-            "dossiers.Document", "portal.User"} <= labels
+    assert {"dossiers.Agency", "dossiers.Procedure", "dossiers.HolidayOverride",
+            "dossiers.OutboundMessage", "signatures.TrustedCertificate",
+            "integrations.StatusMapping", "portal.User"} <= labels
+
+
+# Records of a dossier the administrator still needs, and the fields of content they drop.
+METADATA_ONLY = {OutboundMessage: {"payload"}}
+
+
+def _belongs_to_a_dossier(model) -> bool:
+    return model is Dossier or any(
+        field.related_model is Dossier for field in model._meta.get_fields() if field.concrete
+    )
+
+
+def test_no_record_of_a_dossier_is_in_the_admin_but_the_outbox_metadata(admin_user):
+    request = _admin_request(admin_user)
+    registered = [(m, a) for m, a in REGISTERED if _belongs_to_a_dossier(m)]
+
+    assert [m for m, _ in registered] == list(METADATA_ONLY)
+    for model, model_admin in registered:
+        obj = model()
+        shown = set(model_admin.get_fields(request, obj)) | set(model_admin.list_display)
+        assert not shown & METADATA_ONLY[model], model._meta.label
 
 
 @pytest.mark.parametrize(
@@ -260,11 +313,62 @@ def test_admin_pages_render_for_a_superuser(admin_client, admin_user, admin_data
     add = admin_client.get(reverse(f"{name}_add"))
     assert add.status_code == (200 if model_admin.has_add_permission(request) else 403)
 
-    obj = model._default_manager.order_by("pk").first()
+    obj = model_admin.get_queryset(request).order_by("pk").first()
     assert obj is not None, f"admin_data should create a {opts.label}"
     change = admin_client.get(reverse(f"{name}_change", args=[obj.pk]))
     assert change.status_code == 200
     assert change.context["original"] == obj
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=[m._meta.label for m, _ in REGISTERED]
+)
+def test_no_admin_page_shows_what_a_dossier_holds(admin_client, admin_user, admin_data, model,
+                                                  model_admin):
+    opts = model._meta
+    name = f"admin:{opts.app_label}_{opts.model_name}"
+    objects = model_admin.get_queryset(_admin_request(admin_user)).order_by("pk")[:20]
+
+    pages = [admin_client.get(reverse(f"{name}_changelist")),
+             *(admin_client.get(reverse(f"{name}_change", args=[o.pk])) for o in objects)]
+
+    if model_admin.search_fields:  # nor answers a search for it
+        for held in _held_in(admin_data):
+            found = admin_client.get(reverse(f"{name}_changelist"), {"q": held})
+            assert found.context["cl"].result_count == 0, held
+    for page in pages:
+        html = page.content.decode()
+        for held in _held_in(admin_data):
+            assert escape(held) not in html and held not in html, (page.request["PATH_INFO"], held)
+
+
+def test_the_dossier_admin_pages_are_gone_for_superusers_too(admin_client, admin_data):
+    for model in (Dossier, Document, Payment):
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+
+        assert admin_client.get(url).status_code == 404
+        assert admin_client.get(f"{url}{admin_data.pk}/change/").status_code == 404
+
+
+def test_accounts_added_in_the_admin_are_officers_and_applicants_are_not_listed(
+    admin_client, admin_data
+):
+    from portal.models import User
+
+    added = admin_client.post(reverse("admin:portal_user_add"), {
+        "username": "chuyenvien2", "password1": "mat-khau-dai-2025!", "password2":
+        "mat-khau-dai-2025!", "usable_password": "true",
+    })
+    officer = User.objects.get(username="chuyenvien2")
+    listing = admin_client.get(reverse("admin:portal_user_changelist")).content.decode()
+    applicant_page = admin_client.get(
+        reverse("admin:portal_user_change", args=[admin_data.applicant_id]))
+
+    assert added.status_code == 302
+    assert officer.kind == User.Kind.STAFF
+    assert "chuyenvien2" in listing
+    assert admin_data.applicant.username not in listing
+    assert applicant_page.status_code == 302  # Django's answer for an object it does not show
 
 
 READ_ONLY = [(m, a) for m, a in REGISTERED if isinstance(a, ReadOnlyAdmin)]
@@ -289,7 +393,7 @@ def test_admin_records_written_by_services_cannot_be_edited_by_hand(
 def test_admin_changelist_is_not_open_to_applicants(client, applicant):
     client.force_login(applicant)
 
-    response = client.get(reverse("admin:dossiers_dossier_changelist"))
+    response = client.get(reverse("admin:dossiers_procedure_changelist"))
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))

@@ -109,3 +109,101 @@ def test_the_public_page_is_served_where_the_qr_codes_point(client, db):
     assert "5/GP-SCT" in page.content.decode()
     garbage = client.post("/xac-thuc/", {"file": SimpleUploadedFile("x.pdf", b"garbage")})
     assert garbage.status_code == 400
+
+
+# --- bounded before the body is read: size and throttle, the page like the API --------------
+
+
+class _Unreadable:
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args, **kwargs):
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+@pytest.fixture
+def empty_cache():
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    yield
+    caches["default"].clear()
+
+
+def _unread_post(path: str, declared: int):
+    from django.test import RequestFactory
+
+    request = RequestFactory().post(path, data=b"x", content_type="multipart/form-data; "
+                                    "boundary=BoUnDaRy")
+    request.META["CONTENT_LENGTH"] = str(declared)
+    request._stream = _Unreadable()
+    return request
+
+
+def test_the_page_refuses_a_body_over_the_limit_with_413_without_reading_it(
+    db, settings, empty_cache
+):
+    from signatures.views import verify_page
+
+    settings.UPLOAD_MAX_FILE_BYTES = 1000
+    response = verify_page(_unread_post("/xac-thuc/", 200 * 2**20))
+
+    assert response.status_code == 413
+    assert "Tệp vượt quá dung lượng cho phép." in response.content.decode()
+
+
+def test_the_api_refuses_a_body_over_the_limit_with_413_without_reading_it(
+    db, settings, empty_cache
+):
+    from signatures.api.views import SignatureVerifyApi
+
+    settings.UPLOAD_MAX_FILE_BYTES = 1000
+    response = SignatureVerifyApi.as_view()(_unread_post("/api/v1/signatures/verify/",
+                                                         200 * 2**20))
+
+    assert response.status_code == 413
+    assert response.data["code"] == "file_too_large"
+
+
+@pytest.mark.urls("tests.signatures.test_api")
+@pytest.mark.parametrize("target", ["/xac-thuc/", "/api/v1/signatures/verify/"])
+def test_a_file_over_the_limit_inside_a_body_under_it_is_refused_with_413(
+    client, db, settings, empty_cache, target
+):
+    settings.UPLOAD_MAX_FILE_BYTES = 1000
+    response = client.post(target, {"file": upload("don.pdf", b"%PDF-" + b"0" * 2000)})
+
+    assert response.status_code == 413
+
+
+@pytest.mark.urls("tests.signatures.test_api")
+def test_the_page_and_the_api_share_one_throttle_that_a_signed_in_user_does_not_escape(
+    client, db, settings, empty_cache
+):
+    from tests.dossiers.factories import UserFactory
+
+    settings.SIGNATURES_VERIFY_RATE = "2/min"
+    client.force_login(UserFactory(roles=["applicant"]))
+
+    first = client.post("/xac-thuc/", {"file": upload("x.pdf", b"hello")})
+    second = client.post("/api/v1/signatures/verify/", {"file": upload("x.pdf", b"hello")})
+    page = client.post("/xac-thuc/", {"file": upload("x.pdf", b"hello")})
+    api = client.post("/api/v1/signatures/verify/", {"file": upload("x.pdf", b"hello")})
+
+    assert (first.status_code, second.status_code) == (400, 400)
+    assert page.status_code == 429 and int(page["Retry-After"]) > 0
+    assert "Quá nhiều yêu cầu kiểm tra" in page.content.decode()
+    assert api.status_code == 429
+    assert client.get("/xac-thuc/").status_code == 200  # reading the page costs nothing
+
+
+@pytest.mark.urls("tests.signatures.test_api")
+def test_the_page_still_checks_csrf_after_the_size_and_the_throttle(db, empty_cache):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/xac-thuc/", {"file": upload("x.pdf", b"%PDF-1.7")})
+
+    assert response.status_code == 403

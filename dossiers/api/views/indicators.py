@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from portal import clock
 from portal.api.mixins import SupervisorApi
 
-from ... import selectors, services
+from ... import selectors, services, sla
 from ._common import _validated
 
 # --- indicators ----------------------------------------------------------------------
@@ -83,7 +83,7 @@ class OverdueCsvApi(SupervisorApi):
             cal = calendars.get(d.handling_agency_id) or calendars.setdefault(
                 d.handling_agency_id, services.calendar_for(d.handling_agency)
             )
-            late = cal.working_minutes_between(d.due_at, now) / cal.minutes_per_day
+            late = sla.working_days_late(d.due_at, now, cal)
             writer.writerow([
                 d.code, d.procedure.name, d.handling_agency.code, d.state,
                 timezone.localtime(d.received_at).isoformat(),

@@ -3,9 +3,9 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 
 from portal.api.mixins import OfficerApi, PublicApi
+from portal.api.throttling import ClientRateThrottle
 
 from ... import selectors, services
 from ...models import ApologySlip
@@ -98,7 +98,7 @@ class QueueApi(OfficerApi):
 # --- public lookup -------------------------------------------------------------------
 
 
-class LookupThrottle(AnonRateThrottle):
+class LookupThrottle(ClientRateThrottle):
     scope = "lookup"
 
 

@@ -29,7 +29,8 @@ from ..exceptions import (
 from ..models import Document, DocumentComponent, Dossier
 from ..pdfscan import ACTIVE, LIMIT, MALFORMED, ScanRefused, pdf_scan
 from .signing import document_schedule_verification, document_verification_prepare
-from .workflow import EDITABLE_STATES, _locked
+from .transitions import dossier_locked
+from .workflow import EDITABLE_STATES
 
 _SCAN_ERRORS = {ACTIVE: ActiveContentRefused, LIMIT: PdfTooComplex, MALFORMED: InvalidPdf}
 
@@ -144,7 +145,7 @@ def document_upload(
 @transaction.atomic(durable=True)
 def _store(*, dossier_id: int, actor, component_code: str, digitized: bool, content: bytes,
            mime: str, name: str, verification) -> Document:
-    dossier = _locked(dossier_id)
+    dossier = dossier_locked(dossier_id)
     component, digitized = _admit(dossier, actor=actor, component_code=component_code,
                                   digitized=digitized)
     current = Document.objects.filter(dossier=dossier, is_current=True)

@@ -25,7 +25,7 @@ def dossier_list_for(*, user) -> QuerySet:
     qs = Dossier.objects.select_related(
         "procedure", "handling_agency", "reception_agency", "assignee", "current_step",
         "applicant",
-    )
+    ).prefetch_related("payments")
     if user.has_role(*Role.STAFF):
         if not user.has_role(*Role.OFFICERS, Role.MANAGER):
             return qs.none()  # administrators configure the portal; they do not read dossiers

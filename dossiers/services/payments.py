@@ -31,7 +31,7 @@ from portal import clock
 from ..exceptions import DossierNotFound, InvalidTransition, PaymentMismatch, PaymentNotFound
 from ..models import Dossier, Payment, Procedure
 from .indicators import summary_count_paid_online
-from .workflow import _locked
+from .transitions import dossier_locked
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _return_url(payment: Payment) -> str:
 @transaction.atomic(durable=True)
 def _payment_reserve(*, dossier_id: int, actor, provider: str) -> Payment:
     """The dossier's open payment, or a new pending one with its request key (no network)."""
-    dossier = _locked(dossier_id)
+    dossier = dossier_locked(dossier_id)
     if dossier.applicant_id != actor.pk:
         raise DossierNotFound()
     procedure = dossier.procedure
@@ -392,7 +392,7 @@ def payment_record_at_counter(*, dossier_id: int, actor, channel: str) -> Paymen
     Refused once the fee is settled; an online payment still pending stays open, and its money,
     should it arrive too, is an overpayment to refund.
     """
-    dossier = _locked(dossier_id)
+    dossier = dossier_locked(dossier_id)
     if not (actor.is_officer and actor.agency_code == dossier.handling_agency.code):
         raise DossierNotFound()
     if channel not in (Payment.Channel.CASH, Payment.Channel.TRANSFER):

@@ -23,10 +23,9 @@ from ..models import (
     DailyCounter,
     Document,
     Dossier,
-    Payment,
     Procedure,
 )
-from .indicators import summary_add
+from .indicators import summary_add, summary_count_paid_online
 from .steps import step_enter, step_first
 from .transitions import Move, dossier_locked, transition_run
 
@@ -64,9 +63,6 @@ def dossier_create(
     dossier.save()
     return dossier
 
-
-# The names other modules imported before the transition machinery had its own module.
-_locked = dossier_locked
 
 EDITABLE_STATES = (
     Dossier.State.DRAFT, Dossier.State.NEEDS_COMPLETION, Dossier.State.AWAITING_SUPPLEMENT
@@ -185,15 +181,13 @@ def dossier_accept(*, dossier_id: int, actor, version: int | None = None) -> Dos
         dossier = move.dossier
         step_enter(dossier, step_first(dossier, Role.SPECIALIST), move.now, move.calendar)
         fee = dossier.procedure.fee_vnd > 0
-        paid_online = fee and any(
-            p.status == Payment.Status.PAID and p.channel == Payment.Channel.ONLINE
-            for p in dossier.payments.all()
-        )
         digitized = any(d.digitized for d in dossier.documents.all())
         summary_add(
             dossier=dossier, at=move.now, received=1, fee_bearing=int(fee),
-            paid_online=int(fee and paid_online), digitized=int(digitized),
+            digitized=int(digitized),
         )
+        if fee:  # a fee paid online before reception counts now, once
+            summary_count_paid_online(dossier=dossier)
         move.details["due_at"] = dossier.due_at.isoformat()
 
     return transition_run(

@@ -218,3 +218,22 @@ def test_a_failing_hook_never_undoes_an_issued_result(
     result = Result.objects.get(dossier=dossier)
     assert result.signed and default_storage_has(result.file.name)
     assert IssuedDocument.objects.filter(sha256=result.sha256).exists()
+
+
+def test_a_dossier_from_a_portal_is_filed_with_the_mail_server_down_and_a_repeat_replays(
+    mail_server_down, agency, api_client_for, settings
+):
+    from integrations.simulator import sample_inbound_dossier
+    from tests.dossiers.test_inbound import SECRET, send
+
+    settings.INBOUND_HMAC_SECRET = SECRET
+    ProcedureFactory(national_code="2.000004", agency=agency)
+    payload = sample_inbound_dossier(code="G22.NAT0000009")
+
+    first = send(api_client_for(), payload, key="inbound-1")
+    again = send(api_client_for(), payload, key="inbound-1")
+
+    assert first.status_code == again.status_code == 201, first.json()
+    assert again.json() == first.json()
+    dossier = Dossier.objects.get(external_code="G22.NAT0000009")
+    assert Notification.objects.get(dossier=dossier).status == Notification.Status.PENDING

@@ -252,10 +252,13 @@ class Procedure(TimeStampedModel):
         validator = jsonschema.Draft202012Validator(
             self.form_schema or {}, format_checker=jsonschema.FormatChecker()
         )
-        return [
-            {"field": "/".join(str(p) for p in err.absolute_path), "message": err.message}
-            for err in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-        ]
+        # Sorted by field and message: the same answer whatever order the data's keys come in
+        # (PostgreSQL's jsonb does not keep the order they were written in).
+        return sorted(
+            ({"field": "/".join(str(p) for p in err.absolute_path), "message": err.message}
+             for err in validator.iter_errors(data)),
+            key=lambda e: (e["field"], e["message"]),
+        )
 
     @property
     def fee_due_at_submission(self) -> bool:

@@ -94,7 +94,8 @@ def test_every_transition_answers_success_with_the_mail_server_down_and_nothing_
     pending = Notification.objects.filter(dossier=dossier)
     assert pending.count() == 5  # accept, suspend, resume, issue_result, return_result
     assert {n.status for n in pending} == {Notification.Status.PENDING}
-    assert all(n.last_error.startswith("ConnectionRefusedError") for n in pending)
+    assert all(n.last_error.startswith("ConnectionRefusedError") for n in pending), [
+        n.last_error for n in pending]
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert notifications_sweep(now=clock.now() + timedelta(hours=1)) == 5
@@ -173,12 +174,17 @@ def broker_down(settings):
 
     saved = {k: app.conf[k] for k in ("task_always_eager", "broker_url",
                                         "broker_connection_retry_on_startup")}
+    def forget_pools() -> None:  # the app keeps the pools of the broker they were made for
+        app._pool = None
+        app.amqp._producer_pool = None
+
     app.conf.task_always_eager = False
     app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
-    app.pool.force_close_all()
+    forget_pools()
     yield
+    app.pool.force_close_all()  # the stopped broker's pool only
     app.conf.update(saved)
-    app.pool.force_close_all()
+    forget_pools()
 
 
 def test_a_transition_with_the_broker_down_answers_success_and_the_sweeps_catch_up(

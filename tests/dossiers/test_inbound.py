@@ -271,11 +271,11 @@ def test_an_incomplete_forwarded_dossier_shows_what_it_lacks_on_its_timeline(
 
     row = DossierTransition.objects.get()
     assert row.details["incomplete"] == {
-        "form": [
-            {"field": "", "message": "Additional properties are not allowed ('ten_chuong_trinh', "
-                                     "'thoi_gian' were unexpected)"},
+        "form": [  # sorted by field and message, whatever order the database keeps keys in
             {"field": "", "message": "'applicant_name' is a required property"},
             {"field": "", "message": "'tax_code' is a required property"},
+            {"field": "", "message": "Additional properties are not allowed ('ten_chuong_trinh', "
+                                     "'thoi_gian' were unexpected)"},
         ],
         "missing_components": ["don_de_nghi"],
     }

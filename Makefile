@@ -19,7 +19,7 @@ install: $(BIN)/.installed
 # The demo talks to the portal and payment simulator (`manage.py run_simulator`) on a free
 # loopback port: it starts before the seeding, so every synced change is real HTTP traffic,
 # and stops with the server. Watch it at http://127.0.0.1:<port>/_control/state.
-DEMO_ENV = NATIONAL_PORTAL_USERNAME=motcua NATIONAL_PORTAL_PASSWORD=motcua \
+DEMO_ENV = DJANGO_DEBUG=1 NATIONAL_PORTAL_USERNAME=motcua NATIONAL_PORTAL_PASSWORD=motcua \
   PROVINCIAL_PORTAL_USERNAME=motcua PROVINCIAL_PORTAL_PASSWORD=motcua \
   PAYMENT_MERCHANT_ID=MOTCUA PAYMENT_SECRET=motcua-payment-secret \
   PAYMENT_BENEFICIARY_ACCOUNT=0123456789 PAYMENT_BENEFICIARY_BANK=VCB \
@@ -28,7 +28,7 @@ DEMO_ENV = NATIONAL_PORTAL_USERNAME=motcua NATIONAL_PORTAL_PASSWORD=motcua \
   PORTAL_BASE_URL=http://$(HOST):$(PORT)
 
 demo: install
-	$(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	@set -e; \
 	sim_port=$${SIM_PORT:-$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}; \
 	sim=http://127.0.0.1:$$sim_port; \
@@ -47,7 +47,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 # The PKCS#11 signing tests run against a real SoftHSM2 token (Debian package softhsm2).
 test-deps:

@@ -11,7 +11,9 @@ env = environ.Env()
 if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
     env.read_env(str(BASE_DIR / ".env"))
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: a deployment that forgets the variable must not run in debug mode with
+# the public development key (`make demo` turns it on).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 DEVELOPMENT_SECRET_KEY = "insecure-development-key-change-me"
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
 # The key signs sessions, password-reset links and CSRF tokens: outside development a key anyone
@@ -170,6 +172,9 @@ EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="motcua@sct.example.gov.vn")
+# A mail server that accepts and never answers must not hold a request or a worker: well under
+# the five-minute lease of a notification being sent (dossiers/services/notifications.py).
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=30)
 # Managers notified of overdue dossiers when the agency has no manager account with an email.
 OVERDUE_NOTIFY_FALLBACK = env.list("OVERDUE_NOTIFY_FALLBACK", default=[])
 # Public base URL used in emails and slips.

@@ -1,7 +1,16 @@
 """Test settings: speed knobs only."""
 
-from .settings import *  # noqa: F403
-from .settings import BASE_DIR
+import os
+import secrets
+
+# The suite runs as production does (debug off), so it needs a key of its own; subprocesses
+# started by the tests (a Celery worker) inherit it.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+# One test process counts its own request rates, on SQLite or PostgreSQL alike.
+os.environ.setdefault("CACHE_URL", "locmemcache://")
+
+from .settings import *  # noqa: E402, F403
+from .settings import BASE_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
@@ -15,3 +24,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# The test client speaks plain HTTP to "testserver"; TLS is the proxy's job in production.
+SECURE_SSL_REDIRECT = False

@@ -64,8 +64,9 @@ def _complete_if_filed_by_a_portal(instance: "Dossier") -> bool:
     once its form and mandatory papers pass them (the papers can be taken at the desk)."""
     if not instance.external_code:
         return True  # submitted here: `submit` checked it
-    problems = instance.submission_problems
-    return "form" not in problems and "missing_components" not in problems
+    # The same checks as a submission here (and as `supply` and `resubmit` later): form,
+    # mandatory papers, their signatures, a fee due at submission (recorded at the desk).
+    return not instance.submission_problems
 
 
 def _result_fee_settled(instance: "Dossier") -> bool:
@@ -246,13 +247,15 @@ class Dossier(FSMModelMixin, TimeStampedModel):
 
     @property
     def signatures_unreviewed(self) -> list[str]:
-        """Must-be-signed components whose signature waits for an officer's decision: the
-        verifier could not settle it, or the signer is not the applicant."""
+        """Must-be-signed components whose signature an officer has not accepted although the
+        verifier could not settle it or the signer is not the applicant: still waiting for a
+        decision, or refused by one (the applicant must then send another file)."""
         from signatures.report import review_reasons
 
         return [
             doc.component.code for doc in self.documents.all()
-            if doc.is_current and doc.component.must_be_signed and not doc.signature_decision
+            if doc.is_current and doc.component.must_be_signed
+            and doc.signature_decision != "accepted"
             and review_reasons(verdict=doc.signature_verdict, report=doc.signature_report)
         ]
 

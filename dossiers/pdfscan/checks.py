@@ -110,12 +110,13 @@ class ActiveContentChecks:
             for action in self._resolve(value):
                 if isinstance(action, Stream):
                     action = action.attrs
+                if not isinstance(action, list | dict) or id(action) in seen:
+                    continue
+                seen.add(id(action))  # an array named by a thousand actions is read once
                 if isinstance(action, list):
+                    self.budget.spend(len(action))
                     todo.extend((item, where) for item in action)
                     continue
-                if not isinstance(action, dict) or id(action) in seen:
-                    continue
-                seen.add(id(action))
                 self.budget.spend(1)
                 if any(n.casefold() == "uri" for n in self._names(action.get("S"))):
                     raise ScanRefused(ACTIVE, "automatic_uri", where)

@@ -134,7 +134,16 @@ def ascii85(data: bytes, limit: int) -> bytes:
         raise ScanRefused(MALFORMED, "ascii85") from exc
 
 
+# What one row costs beyond its bytes (slicing, conversions, the loop itself), in bytes' worth of
+# work, so that a stream of one-byte rows is charged for what it costs.
+_ROW_COST = 16
+# Average and Paeth rows go byte by byte in Python, some times slower than a byte lexed.
+_SLOW_BYTE_COST = 4
+
+
 def unpredict(data: bytes, parms: dict, limit: int, budget: Budget) -> bytes:
+    """PNG and TIFF predictors undone row by row, each row charged to the budget; rows are
+    handled as whole integers where the arithmetic allows it."""
     predictor = parms.get("Predictor", 1)
     if not isinstance(predictor, int) or predictor <= 1:
         return data
@@ -150,38 +159,88 @@ def unpredict(data: bytes, parms: dict, limit: int, budget: Budget) -> bytes:
     if predictor == 2:
         if bpc != 8:
             raise ScanRefused(UNSUPPORTED, "predictor")
-        out = bytearray(data)
-        for start in range(0, len(out), row):
-            budget.check_time()
-            for i in range(start + bpp, min(start + row, len(out))):
-                out[i] = (out[i] + out[i - bpp]) & 0xFF
-        return bytes(out)
+        return _tiff(data, row, bpp, budget)
     if predictor < 10:
         raise ScanRefused(UNSUPPORTED, "predictor")
-    out = bytearray()
-    prior = bytearray(row)
-    for start in range(0, len(data), row + 1):
+    if -(-len(data) // (row + 1)) * row > limit:
+        raise ScanRefused(LIMIT, "decoded_bytes")
+    return _png(data, row, bpp, budget)
+
+
+def _tiff(data: bytes, row: int, bpp: int, budget: Budget) -> bytes:
+    low, high = _masks(row)
+    out = []
+    for start in range(0, len(data), row):
+        budget.spend(row + _ROW_COST)
         budget.check_time()
+        line = data[start:start + row]
+        sums = _running_sum(int.from_bytes(line, "big"), len(line), bpp, low, high)
+        out.append(sums.to_bytes(len(line), "big"))
+    return b"".join(out)
+
+
+def _png(data: bytes, row: int, bpp: int, budget: Budget) -> bytes:
+    low, high = _masks(row)
+    stride = row + 1
+    out = []
+    prior = bytes(row)
+    for start in range(0, len(data), stride):
         kind = data[start]
-        line = bytearray(data[start + 1:start + 1 + row])
-        line.extend(b"\0" * (row - len(line)))
-        for i in range(row):
-            left = line[i - bpp] if i >= bpp else 0
-            up = prior[i]
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + ((left + up) >> 1)) & 0xFF
-            elif kind == 4:
-                corner = prior[i - bpp] if i >= bpp else 0
-                p = left + up - corner
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-                best = left if pa <= pb and pa <= pc else up if pb <= pc else corner
-                line[i] = (line[i] + best) & 0xFF
-        out += line
+        slow = kind in (3, 4)
+        budget.spend(_ROW_COST + (row * _SLOW_BYTE_COST if slow else stride))
+        budget.check_time()
+        line = data[start + 1:start + stride]
+        if len(line) < row:
+            line += bytes(row - len(line))
+        if kind == 1:
+            line = _running_sum(int.from_bytes(line, "big"), row, bpp, low, high).to_bytes(
+                row, "big")
+        elif kind == 2:
+            line = _add(int.from_bytes(line, "big"), int.from_bytes(prior, "big"), low,
+                        high).to_bytes(row, "big")
+        elif slow:
+            line = _average(line, prior, bpp) if kind == 3 else _paeth(line, prior, bpp)
+        out.append(line)
         prior = line
-        if len(out) > limit:
-            raise ScanRefused(LIMIT, "decoded_bytes")
+    return b"".join(out)
+
+
+def _masks(size: int) -> tuple[int, int]:
+    return int.from_bytes(b"\x7f" * size, "big"), int.from_bytes(b"\x80" * size, "big")
+
+
+def _add(a: int, b: int, low: int, high: int) -> int:
+    """The bytes of `a` and `b` (big-endian, side by side) added each modulo 256: the low
+    seven bits of each byte added cannot carry out of it, the top bit is their XOR."""
+    return ((a & low) + (b & low)) ^ ((a ^ b) & high)
+
+
+def _running_sum(x: int, size: int, bpp: int, low: int, high: int) -> int:
+    """Each byte plus the one `bpp` before it, already summed: a prefix sum modulo 256 along
+    every `bpp`-th byte, in log2(size / bpp) whole-row additions."""
+    shift = bpp
+    while shift < size:
+        x = _add(x, x >> (8 * shift), low, high)
+        shift *= 2
+    return x
+
+
+def _average(line: bytes, prior: bytes, bpp: int) -> bytes:
+    out = bytearray(line)
+    for i in range(min(bpp, len(out))):
+        out[i] = (out[i] + (prior[i] >> 1)) & 0xFF
+    for i in range(bpp, len(out)):
+        out[i] = (out[i] + ((out[i - bpp] + prior[i]) >> 1)) & 0xFF
+    return bytes(out)
+
+
+def _paeth(line: bytes, prior: bytes, bpp: int) -> bytes:
+    out = bytearray(line)
+    for i in range(min(bpp, len(out))):  # nothing on the left: Paeth picks the byte above
+        out[i] = (out[i] + prior[i]) & 0xFF
+    for i in range(bpp, len(out)):
+        left, up, corner = out[i - bpp], prior[i], prior[i - bpp]
+        pa, pb, pc = abs(up - corner), abs(left - corner), abs(left + up - 2 * corner)
+        best = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+        out[i] = (out[i] + best) & 0xFF
     return bytes(out)

@@ -3,6 +3,7 @@ hold, read once each, with its streams decoded under the scan's bounds."""
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
@@ -40,6 +41,11 @@ from .syntax import (
     parse_value,
 )
 
+_log = logging.getLogger(__name__)
+
+# What reading one cross-reference stream entry costs beyond its bytes, in bytes' worth of work.
+_ENTRY_COST = 4
+
 
 @dataclass(frozen=True)
 class ScanReport:
@@ -51,13 +57,21 @@ class ScanReport:
 
 
 def pdf_scan(content: bytes, limits: Limits | None = None) -> ScanReport:
-    """Scan a PDF; raises ScanRefused, returns the figures of the scan when it passes."""
-    scan = _Scan(content, limits or Limits())
+    """Scan a PDF; raises ScanRefused, returns the figures of the scan when it passes. Any
+    other error inside the scanner refuses the file too: a scanner that fails must fail
+    closed."""
+    scan = None
     try:
+        scan = _Scan(content, limits or Limits())
         return scan.run()
     except ScanRefused as exc:
-        exc.work = scan.budget.work
+        exc.work = scan.budget.work if scan else 0
         raise
+    except Exception as exc:
+        _log.exception("PDF scan failed on a file of %d bytes", len(content))
+        refusal = ScanRefused(MALFORMED, "scan_failed")
+        refusal.work = scan.budget.work if scan else 0
+        raise refusal from exc
 
 
 class _Scan(ActiveContentChecks):
@@ -213,7 +227,7 @@ class _Scan(ActiveContentChecks):
         if data is None:
             return
         size = sum(widths)
-        self.budget.spend(len(data))
+        self.budget.spend(len(data) + _ENTRY_COST * (len(data) // size))
         for at in range(0, len(data) - size + 1, size):
             if at & 0xFFFF < size:
                 self.budget.check_time()
@@ -265,25 +279,42 @@ class _Scan(ActiveContentChecks):
     def _param(self, value, where: str):
         """A value the decoding depends on: one meaning only, or the file is refused (two
         revisions or two keys saying different things would let us read other bytes than a
-        viewer does)."""
+        viewer does). Values are compared as scalars; arrays and dictionaries by their
+        members, shallowly (callers read each member through here in turn), streams by
+        identity: never by their whole contents, which could be the whole file."""
         values = self._resolve(value)
-        distinct = {repr(v) for v in values}
-        if len(distinct) > 1:
-            raise ScanRefused(MALFORMED, "ambiguous", where)
+        if len(values) > 1:
+            first = self._identity(values[0])
+            if any(self._identity(v) != first for v in values[1:]):
+                raise ScanRefused(MALFORMED, "ambiguous", where)
         return values[0] if values else None
+
+    def _identity(self, value):
+        if isinstance(value, list):
+            self.budget.spend(len(value))
+            return list, tuple(_scalar(item) for item in value)
+        if isinstance(value, dict):
+            self.budget.spend(len(value))
+            return dict, frozenset((key, _scalar(item)) for key, item in value.items())
+        return _scalar(value)
 
     def _stream_data(self, stream: Stream) -> bytes:
         length = self._param(stream.attrs.get("Length"), self.where.get(id(stream), ""))
         buffer, start = stream.buffer, stream.start
+        end = None
         if isinstance(length, int) and length >= 0 and start + length <= len(buffer):
             tail = SKIP_WS.match(buffer, start + length).end()
             if buffer.startswith(b"endstream", tail):
-                return buffer[start:start + length]
-        end = stream.end
-        if buffer[end - 2:end] == b"\r\n":
-            end -= 2
-        elif buffer[end - 1:end] in (b"\n", b"\r"):
-            end -= 1
+                end = start + length
+        if end is None:
+            end = stream.end
+            if buffer[end - 2:end] == b"\r\n":
+                end -= 2
+            elif buffer[end - 1:end] in (b"\n", b"\r"):
+                end -= 1
+        # Streams that never end overlap: each copy is paid for, or reading them all would
+        # cost the square of the file's size.
+        self.budget.spend(max(0, end - start))
         return buffer[start:max(start, end)]
 
     def _filters(self, stream: Stream, check_only: bool = False) -> list[tuple[str, dict]]:
@@ -321,11 +352,11 @@ class _Scan(ActiveContentChecks):
         scripts). With `limit`, the first `limit` bytes are enough."""
         chain = self._filters(stream)
         data = self._stream_data(stream)
-        room = self.limits.decoded_bytes - self.budget.decoded
-        cap = room if limit is None else min(room, limit)
         for name, parms in chain:
             if name in IMAGE_FILTERS:
                 return None
+            room = self.budget.decoded_cap - self.budget.decoded
+            cap = room if limit is None else min(room, limit)
             data = self._apply(name, parms, data, cap, truncate=limit is not None)
             self.budget.decode(len(data))
         return data
@@ -377,6 +408,13 @@ class _Scan(ActiveContentChecks):
         return any(isinstance(v, dict) for t in self.trailers
                    for v in self._resolve(t.get("Encrypt")))
 
+
+
+def _scalar(value):
+    """What a value is compared by: its type and value, or the identity of a container."""
+    if isinstance(value, list | dict | Stream):
+        return object, id(value)
+    return type(value), value
 
 
 def _find_all(data: bytes, needle: bytes) -> list[int]:

@@ -21,7 +21,12 @@ class ScanRefused(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    decoded_bytes: int = 64 * 2**20  # all stream data decoded for one file
+    decoded_bytes: int = 64 * 2**20  # all stream data decoded for one file, at most
+    # ... and at most this many times the file's size (above a floor): the streams decoded are
+    # cross-reference and object streams, which real files compress a few times, not a
+    # thousand; a small bomb costs in proportion to its size.
+    decoded_ratio: int = 16
+    decoded_floor: int = 4 * 2**20
     objects: int = 500_000
     depth: int = 64  # nesting of arrays and dictionaries
     seconds: float = 10.0
@@ -90,6 +95,8 @@ class Budget:
         self.allowance = limits.work_factor * size + 2**20
         self.work = 0
         self.decoded = 0
+        self.decoded_cap = min(limits.decoded_bytes,
+                               max(limits.decoded_floor, limits.decoded_ratio * size))
         self.deadline = time.monotonic() + limits.seconds
         self._ticks = 0
 
@@ -108,7 +115,7 @@ class Budget:
     def decode(self, amount: int) -> None:
         self.decoded += amount
         self.work += amount
-        if self.decoded > self.limits.decoded_bytes:
+        if self.decoded > self.decoded_cap:
             raise ScanRefused(LIMIT, "decoded_bytes")
         self.allowance += self.limits.work_factor * amount
         self.check_time()
@@ -180,10 +187,14 @@ class Lexer:
         self.pos = stop
         raw = data[pos:stop]
         if _INT.fullmatch(raw):
-            # Leading zeros count for nothing; a longer number is no object or offset here,
-            # and converting millions of digits would cost more than the file's size.
+            # Leading zeros count for nothing (and are dropped before the conversion, which
+            # counts them against its digit limit); a longer number is no object or offset
+            # here, and converting millions of digits would cost more than the file's size.
             digits = raw.lstrip(b"+-").lstrip(b"0")
-            return (T_INT, int(raw) if len(digits) <= 18 else _HUGE, pos)
+            if len(digits) > 18:
+                return (T_INT, _HUGE, pos)
+            number = int(digits) if digits else 0
+            return (T_INT, -number if raw[0] == 0x2D else number, pos)
         if _REAL.fullmatch(raw):
             return (T_REAL, float(raw), pos)
         return (T_KEYWORD, raw.decode("latin-1"), pos)

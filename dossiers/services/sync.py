@@ -308,7 +308,7 @@ def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
     load them and their documents in a few queries, send them one by one, then record every
     outcome in one short transaction. A crash before that write leaves leases that run out:
     those messages go again under the same idempotency keys and the portals answer them from
-    memory. Within a round, a system that failed with a retryable error is not tried again
+    memory. Within a run, a system that failed with a retryable error is not tried again
     (its remaining messages are handed back without counting an attempt). Every send is cut
     at a total deadline that ends before the lease does (less a margin to record the round),
     and a send after the first starts only with its whole budget left, so no other relay
@@ -317,6 +317,7 @@ def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
     report = RelayReport()
     outbox_release_held()
     budget = _send_budget()
+    down: set[str] = set()  # systems that failed this run: tried once per run, not per round
     for _round in range(max_rounds):
         claimed_at = clock.now()
         ids = outbox_claim(limit=batch, now=claimed_at)
@@ -326,7 +327,7 @@ def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
         messages = list(OutboundMessage.objects.filter(
             pk__in=ids, status=OutboundMessage.Status.SENDING).order_by("next_attempt_at", "id"))
         attachments = attachments_for(messages)
-        outcomes, unsent, down = [], [], set()
+        outcomes, unsent = [], []
         for message in messages:
             window = _send_window(lease_end)
             if message.system in down or window <= 0 or (outcomes and window < budget):

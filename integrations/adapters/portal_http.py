@@ -18,7 +18,7 @@ from ..base import (
     ProgressUpdate,
     RemoteDossier,
 )
-from ..exceptions import BadResponse, TokenExpired
+from ..exceptions import BadResponse, PortalAuthFailed, PortalRejected, TokenExpired
 from ..http import PortalConfig, build_session, raise_for_status, response_json, send
 from ..selectors import DatabaseCodeBook
 from ..wire import REPLAYED_HEADER
@@ -65,7 +65,12 @@ class HttpPortalAdapter:
             timeouts=self.config.timeouts, idempotency_key=str(uuid.uuid4()),
             json={"username": self.config.username, "password": self.config.password},
         )
-        raise_for_status(response)  # 401 or 403: PortalAuthFailed, retried and alerted
+        try:
+            raise_for_status(response)
+        except PortalRejected as exc:
+            # A refused login (a locked account, a 400 or 422 on the credentials) is about us,
+            # never about the message waiting to go: retried and alerted, never final.
+            raise PortalAuthFailed(status=exc.status, extra=exc.extra) from exc
         body = response_json(response)
         token, expires_in = body.get("access_token"), body.get("expires_in")
         if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):

@@ -114,4 +114,37 @@ ENCODERS = {
     "RunLengthDecode": _run_length_encode,
 }
 
+def png_predict(data: bytes, columns: int, bpp: int, kinds: list[int]) -> bytes:
+    """`data` in rows of `columns` bytes, each written with the PNG filter of its row's kind
+    (0 none, 1 sub, 2 up, 3 average, 4 Paeth) and prefixed with it, as the PNG spec encodes."""
+    out, prior = bytearray(), bytes(columns)
+    for index, start in enumerate(range(0, len(data), columns)):
+        row = data[start:start + columns].ljust(columns, b"\0")
+        kind = kinds[index % len(kinds)]
+        out.append(kind)
+        for i, byte in enumerate(row):
+            left = row[i - bpp] if i >= bpp else 0
+            corner = prior[i - bpp] if i >= bpp else 0
+            up = prior[i]
+            guess = [0, left, up, (left + up) // 2, _paeth(left, up, corner)][kind]
+            out.append((byte - guess) & 0xFF)
+        prior = row
+    return bytes(out)
+
+
+def _paeth(left: int, up: int, corner: int) -> int:
+    estimate = left + up - corner
+    distances = [abs(estimate - left), abs(estimate - up), abs(estimate - corner)]
+    return (left, up, corner)[distances.index(min(distances))]
+
+
+def tiff_predict(data: bytes, columns: int, bpp: int) -> bytes:
+    """TIFF predictor 2 with 8-bit components: each byte minus the one `bpp` before it."""
+    out = bytearray()
+    for start in range(0, len(data), columns):
+        row = data[start:start + columns]
+        out += bytes((b - (row[i - bpp] if i >= bpp else 0)) & 0xFF for i, b in enumerate(row))
+    return bytes(out)
+
+
 JS_ACTION = b"<</Type/Action/S/JavaScript/JS(app.alert(1))>>"

@@ -320,6 +320,26 @@ def test_a_forwarded_dossier_without_its_papers_is_accepted_once_reception_takes
     assert accepted.status_code == 200 and accepted.json()["state"] == "processing"
 
 
+def test_a_forwarded_dossier_owing_its_fee_is_accepted_once_the_fee_is_taken_at_the_desk(
+    agency, api_client_for, reception, pdf_file
+):
+    """The same checks as a submission here, the fee included: otherwise the dossier would be
+    accepted unpaid and then stuck at its first supplement, which checks the fee again."""
+    ProcedureFactory(national_code="2.000004", agency=agency, fee_at_submission=True)
+    send(api_client_for(), complete_payload("G22.NAT0000005"))
+    dossier = Dossier.objects.get()
+    client = api_client_for(reception)
+    client.post(reverse("api:dossiers:upload", args=[dossier.pk]),
+                {"component": "don_de_nghi", "file": pdf_file()}, format="multipart")
+
+    refused = client.post(reverse("api:dossiers:accept", args=[dossier.pk]))
+    assert (refused.status_code, refused.json()["code"]) == (402, "payment_required")
+
+    services.payment_record_at_counter(dossier_id=dossier.pk, actor=reception, channel="cash")
+    accepted = client.post(reverse("api:dossiers:accept", args=[dossier.pk]))
+    assert accepted.status_code == 200, accepted.json()
+
+
 def test_the_completeness_check_at_reception_is_only_for_dossiers_filed_by_a_portal():
     # Submitted here, `submit` checked it; nothing is read again (no database here).
     assert _complete_if_filed_by_a_portal(Dossier(form_data={"x": 1}, external_code=None))

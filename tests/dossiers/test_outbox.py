@@ -227,6 +227,29 @@ def test_a_system_failing_in_a_round_is_not_tried_again_and_the_rest_go_back_una
                ) == {"sent"}
 
 
+def test_a_system_failing_is_tried_once_per_run_however_many_rounds_the_others_need(
+    applicant, reception, specialist, settings
+):
+    """A refused login must not be repeated round after round (an account locks after a few)."""
+    from integrations.exceptions import PortalAuthFailed
+
+    settings.SYNC_SYSTEMS = ["national", "provincial"]
+    for dossier in DossierFactory.create_batch(3, applicant=applicant, submitted=True):
+        services.dossier_accept(dossier_id=dossier.pk, actor=reception)
+        services.dossier_suspend(dossier_id=dossier.pk, actor=specialist, reason="Chờ ý kiến")
+        services.dossier_resume(dossier_id=dossier.pk, actor=specialist)
+    stack, fakes = _fake_portals("national", "provincial")
+    with stack:
+        fakes["national"].fail_next(*[PortalAuthFailed(status=401)] * 20)
+        report = sync.outbox_relay()
+        left = len(fakes["national"]._failures)
+
+    assert report.sent == 9  # every provincial message, over three rounds
+    assert 20 - left == 1  # one refused attempt in the whole run
+    assert sorted(OutboundMessage.objects.filter(system="national")
+                  .values_list("attempts", flat=True)) == [0] * 8 + [1]
+
+
 def test_no_send_starts_once_the_lease_could_run_out_before_it_ends(
     applicant, reception, settings
 ):

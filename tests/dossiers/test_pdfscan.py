@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dossiers.pdfscan import Limits, ScanRefused, pdf_scan
-from dossiers.pdfscan.filters import lzw
+from dossiers.pdfscan.filters import lzw, unpredict
 from dossiers.pdfscan.syntax import Budget
 from tests.conftest import PDF_BYTES
 
@@ -20,7 +20,9 @@ from .hostile_pdfs import (
     JS_ACTION,
     build,
     object_stream,
+    png_predict,
     stream,
+    tiff_predict,
     with_catalog,
     xref_and_trailer,
 )
@@ -262,6 +264,31 @@ def test_an_object_stream_whose_layout_two_revisions_disagree_on_is_refused():
     assert refused(updated) == ("malformed", "ambiguous")
 
 
+def test_a_number_with_thousands_of_leading_zeros_is_read_as_its_value():
+    zeros = b"0" * 5000
+    hidden = opens_with(JS_ACTION).replace(b"/OpenAction 3 0 R", b"/OpenAction " + zeros + b"3 0 R")
+
+    assert refused(hidden) == ("active", "javascript")
+    assert pdf_scan(build(with_catalog(o3=b"[-" + zeros + b"5 +" + zeros + b" 0." + zeros + b"]"
+                                       ))).objects == 3
+
+
+def test_a_failure_inside_the_scanner_refuses_the_file(monkeypatch):
+    from dossiers.exceptions import InvalidPdf
+    from dossiers.pdfscan import scan
+    from dossiers.services.documents import pdf_check
+
+    def broken(self):
+        raise RuntimeError("a bug in the scanner")
+
+    monkeypatch.setattr(scan._Scan, "_check", broken)
+
+    assert refused(PDF_BYTES) == ("malformed", "scan_failed")
+    with pytest.raises(InvalidPdf) as exc:
+        pdf_check(PDF_BYTES)
+    assert exc.value.extra == {"reason": "scan_failed"}
+
+
 # --- decoders -------------------------------------------------------------------------------
 
 
@@ -319,3 +346,116 @@ def test_the_cost_of_a_crafted_file_grows_linearly_with_its_size(shape):
     assert work_4 <= 4.4 * work_1
     assert work_4 <= (Limits().work_factor + 1) * 4 * size + 2**20  # one token past the cap
     assert time_4 <= 8 * time_1 + 0.05
+
+
+@pytest.mark.parametrize("shape", ["stream", "array"])
+def test_a_parameter_named_by_many_streams_costs_its_size_once(shape):
+    # Every object stream takes its /N and /First from object 5: a stream holding the whole
+    # file's bytes, or a long array. Comparing the values a parameter resolves to by their
+    # whole contents made the cost the product of the two.
+    def crafted(size):
+        big = (stream(b"A" * size, b"/Type/Foo") if shape == "stream"
+               else b"[" + b"0 " * (size // 8) + b"]")
+        heads = b"".join(b"%d 0 obj <</N 5 0 R/First 5 0 R>> stream\nendstream endobj\n" % (10 + i)
+                         for i in range(size // 60))
+        return PDF_BYTES + b"5 0 obj " + big + b" endobj\n" + heads
+
+    size = 100_000
+    work_1, time_1 = _cost(crafted(size))
+    work_4, time_4 = _cost(crafted(4 * size))
+
+    assert work_4 <= 4.4 * work_1
+    assert time_4 <= 8 * time_1 + 0.05
+
+
+def test_the_bytes_of_streams_that_never_end_are_paid_for_each_time_they_are_read():
+    # Object streams without `endstream` each run to the end of the file: reading them all
+    # copies the square of its size, unless each copy is charged to the budget.
+    def crafted(size):
+        return _crafted(b"1 0 obj <</N 1/First 0>> stream\n", size)
+
+    size = 100_000
+    work_1, time_1 = _cost(crafted(size))
+    work_4, time_4 = _cost(crafted(4 * size))
+
+    assert work_4 <= 4.4 * work_1
+    assert time_4 <= 8 * time_1 + 0.05
+
+
+# --- predictors -----------------------------------------------------------------------------
+
+
+def _predicted(data: bytes, parms: bytes, predicted: bytes) -> bytes:
+    """An object stream holding `data` (object 3 and its header), encoded as `predicted`."""
+    attrs = b"/Type/ObjStm/N 1/First 4/Filter/FlateDecode/DecodeParms<<%s>>" % parms
+    return build(with_catalog(b"/OpenAction 3 0 R", o9=stream(zlib.compress(predicted), attrs)))
+
+
+KINDS = pytest.mark.parametrize("kinds", [[0], [1], [2], [3], [4], [4, 1, 3, 0, 2]],
+                                ids=["none", "sub", "up", "average", "paeth", "mixed"])
+
+
+@KINDS
+@pytest.mark.parametrize("colors", [1, 3])
+def test_javascript_behind_every_png_predictor_is_refused(kinds, colors):
+    data = b"3 0 " + JS_ACTION
+    parms = b"/Predictor 12/Colors %d/Columns 7" % colors
+
+    assert refused(_predicted(data, parms, png_predict(data, 7 * colors, colors, kinds))) == (
+        "active", "javascript")
+
+
+@KINDS
+@pytest.mark.parametrize(("colors", "columns"), [(1, 1), (1, 64), (3, 21), (4, 1), (2, 300)])
+def test_png_predictors_decode_what_an_independent_encoder_wrote(kinds, colors, columns):
+    rng = random.Random(colors * 1000 + columns)
+    row = colors * columns
+    data = bytes(rng.randrange(256) for _ in range(row * 9 + row // 2))
+    parms = {"Predictor": 12, "Colors": colors, "Columns": columns}
+    padded = data.ljust(-(-len(data) // row) * row, b"\0")
+
+    budget = Budget(Limits(), 10**6)
+    assert unpredict(png_predict(data, row, colors, kinds), parms, 10**6, budget) == padded
+    assert unpredict(tiff_predict(data, row, colors), {**parms, "Predictor": 2}, 10**6,
+                     budget) == data
+
+
+@pytest.mark.parametrize("colors", [1, 3])
+def test_javascript_behind_a_tiff_predictor_is_refused(colors):
+    data = b"3 0 " + JS_ACTION + b" " * 40
+    parms = b"/Predictor 2/Colors %d/Columns 5" % colors
+
+    assert refused(_predicted(data, parms, tiff_predict(data, 5 * colors, colors))) == (
+        "active", "javascript")
+
+
+def test_a_predictor_bomb_is_refused_in_proportion_to_its_size():
+    # Rows of zeros predicted "up" compress a thousand times: a few dozen kilobytes would
+    # otherwise have the scanner undo predictors over the whole decoded-bytes limit.
+    row = b"\x02" + b"\0" * 1000
+    bomb = zlib.compress(row * (Limits().decoded_bytes // 1000 + 1), 9)
+    xref = stream(bomb, b"/Type/XRef/W[1 2 1]/Filter/FlateDecode"
+                        b"/DecodeParms<</Predictor 12/Columns 1000>>")
+    pdf = build(with_catalog(o9=xref))
+
+    with pytest.raises(ScanRefused) as exc:
+        pdf_scan(pdf)
+
+    assert (exc.value.kind, exc.value.reason) == ("limit", "decoded_bytes")
+    assert exc.value.work <= Limits().decoded_floor + 2 * Limits().decoded_ratio * len(pdf)
+
+
+@pytest.mark.parametrize("kind", [1, 2], ids=["sub", "up"])
+def test_undoing_a_predictor_costs_about_what_decoding_the_rows_does(kind):
+    rng = random.Random(11)
+    data = b"3 0 <</A 1>>" + bytes(rng.choice(b"abcd") for _ in range(2_000_000))
+    columns = 1000
+    predicted = _predicted(data, b"/Predictor 12/Columns %d" % columns,
+                           png_predict(data, columns, 1, [kind]))
+    plain = build(with_catalog(o9=stream(zlib.compress(data), b"/Type/ObjStm/N 1/First 4"
+                                                                b"/Filter/FlateDecode")))
+    work_plain, time_plain = _cost(plain)
+    work_predicted, time_predicted = _cost(predicted)
+
+    assert work_predicted <= 3 * work_plain
+    assert time_predicted <= 4 * time_plain + 0.1

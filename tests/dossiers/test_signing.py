@@ -127,6 +127,24 @@ def test_an_indeterminate_signature_goes_to_an_officer_who_is_recorded(
     assert d.state == Dossier.State.PROCESSING
 
 
+def test_a_signature_an_officer_refused_keeps_the_dossier_from_acceptance(
+    trusted, signed_dossier, business, reception, api_client_for
+):
+    document = _upload(signed_dossier, business,
+                       sign_pdf(one_page_pdf(), trusted.leaves["stranger"]))
+    services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
+    services.document_signature_decide(document_id=document.pk, actor=reception, accept=False,
+                                       note="Chữ ký không phải của người nộp")
+
+    response = api_client_for(reception).post(
+        reverse("api:dossiers:accept", args=[signed_dossier.pk]), {}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "signature_review_required"
+    signed_dossier.refresh_from_db()
+    assert signed_dossier.state == Dossier.State.SUBMITTED
+
+
 def test_only_indeterminate_signatures_take_a_decision(trusted, signed_dossier, business,
                                                         reception, api_client_for):
     document = _upload(signed_dossier, business,

@@ -329,3 +329,29 @@ def test_provincial_adapter_has_its_own_credentials_and_mapping(provincial, nati
     with pytest.raises(PortalAuthFailed):
         NationalPortalAdapter(portal_config(simulator, "national", base_url=simulator.url_for(
             "provincial"))).login()
+
+
+@pytest.mark.parametrize("status", [400, 404, 422, 423])
+def test_any_refused_login_is_about_our_credentials_never_final(db, simulator, monkeypatch,
+                                                                 status):
+    """A locked account or a login endpoint that answers 4xx with a reason must not kill the
+    message waiting to go: it is retried and an administrator is called."""
+    import requests
+
+    from integrations.adapters import portal_http
+
+    def refused(session, method, url, **kwargs):
+        response = requests.Response()
+        response.status_code = status
+        response._content = json.dumps({"code": "LOCKED", "message": "Tài khoản bị khóa"}).encode()
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    monkeypatch.setattr(portal_http, "send", refused)
+    adapter = NationalPortalAdapter(portal_config(simulator, "national"))
+
+    with pytest.raises(PortalAuthFailed) as caught:
+        adapter.push_dossier(snapshot(), idempotency_key="k")
+
+    assert caught.value.retryable and caught.value.alert == "credentials"
+    assert caught.value.status == status

@@ -5,6 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import User
 
+admin.site.site_header = _("Một Cửa: quản trị cấu hình")
+admin.site.site_title = _("Một Cửa: quản trị")
+admin.site.index_title = _("Danh mục, lịch làm việc, kết nối và tài khoản cán bộ")
+
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):

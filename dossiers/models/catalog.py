@@ -19,7 +19,8 @@ class Agency(TimeStampedModel):
     code = models.SlugField(_("mã"), max_length=32, unique=True)
     name = models.CharField(_("tên cơ quan"), max_length=255)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        verbose_name=_("cơ quan cấp trên"),
     )
     morning_start = models.TimeField(_("sáng từ"), default=time(7, 30))
     morning_end = models.TimeField(_("sáng đến"), default=time(11, 30))
@@ -81,13 +82,13 @@ class AgencySeason(models.Model):
         _("từ ngày"), validators=[MinValueValidator(1), MaxValueValidator(31)]
     )
     start_month = models.PositiveSmallIntegerField(
-        _("tháng"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+        _("từ tháng"), validators=[MinValueValidator(1), MaxValueValidator(12)]
     )
     end_day = models.PositiveSmallIntegerField(
         _("đến ngày"), validators=[MinValueValidator(1), MaxValueValidator(31)]
     )
     end_month = models.PositiveSmallIntegerField(
-        _("tháng"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+        _("đến tháng"), validators=[MinValueValidator(1), MaxValueValidator(12)]
     )
     morning_start = models.TimeField(_("sáng từ"))
     morning_end = models.TimeField(_("sáng đến"))

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from integrations.models import RemoteSystem
+
 from .dossier import Dossier
 
 
@@ -56,23 +58,27 @@ class OutboundMessage(models.Model):
     # Unsent messages hold back the later ones of their dossier and system.
     UNSENT = (Status.PENDING, Status.SENDING, Status.FAILED, Status.DEAD, Status.HELD)
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="outbox")
-    system = models.CharField(_("hệ thống"), max_length=32)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    idempotency_key = models.CharField(max_length=100, unique=True)
-    payload = models.JSONField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    lease_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    dossier = models.ForeignKey(
+        Dossier, on_delete=models.PROTECT, related_name="outbox", verbose_name=_("hồ sơ")
+    )
+    system = models.CharField(_("hệ thống"), max_length=32, choices=RemoteSystem.choices)
+    kind = models.CharField(_("loại"), max_length=32, choices=Kind.choices)
+    idempotency_key = models.CharField(_("khóa chống gửi trùng"), max_length=100, unique=True)
+    payload = models.JSONField(_("nội dung"))
+    status = models.CharField(
+        _("trạng thái"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("số lần gửi"), default=0)
+    next_attempt_at = models.DateTimeField(_("gửi lần tới"))
+    lease_until = models.DateTimeField(_("đang gửi đến"), null=True, blank=True)
+    last_error = models.TextField(_("lỗi gần nhất"), blank=True)
     attention = models.CharField(
         _("cần quản trị viên xử lý"), max_length=32, choices=Attention.choices, blank=True
     )
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    external_reference = models.CharField(max_length=128, blank=True)
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("lần gửi gần nhất"), null=True, blank=True)
+    external_reference = models.CharField(_("mã tiếp nhận của cổng"), max_length=128, blank=True)
+    created_at = models.DateTimeField(_("tạo lúc"))
+    sent_at = models.DateTimeField(_("đã gửi lúc"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("thông điệp gửi đi")
@@ -91,7 +97,7 @@ class OutboundMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.system} {self.kind} #{self.dossier_id} ({self.status})"
+        return f"{self.get_kind_display()} · {self.get_system_display()} ({self.get_status_display()})"
 
 
 class InboundCall(models.Model):
@@ -105,6 +111,8 @@ class InboundCall(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("lượt gọi từ cổng")
+        verbose_name_plural = _("lượt gọi từ cổng")
         constraints = [
             models.UniqueConstraint(fields=["source", "key"], name="inbound_call_unique"),
         ]

@@ -31,7 +31,7 @@ class OutboxAlert:
                 "label": label, "count": self.count, "name": self.detail}
         return _("%(system)s: %(label)s (lần gửi gần nhất %(at)s): %(detail)s. Các thông điệp "
                  "được gửi lại theo lịch; sửa xong, chọn chúng và “Gửi lại ngay”.") % {
-            "system": self.system, "label": label, "detail": self.detail[:300],
+            "system": self.system, "label": label, "detail": self.detail[:300].rstrip(" ."),
             "at": timezone.localtime(self.at).strftime("%d/%m/%Y %H:%M") if self.at else "—"}
 
 

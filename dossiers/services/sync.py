@@ -227,7 +227,8 @@ def _record(message: OutboundMessage, reference: str | None, error: Exception | 
             attention="", last_attempt_at=now,
         )
         return message
-    message.last_error = f"{type(error).__name__}: {error}"[:2000]
+    # What an administrator reads: the error's own (Vietnamese) message and its stable code.
+    message.last_error = f"{error} [{getattr(error, 'code', type(error).__name__)}]"[:2000]
     message.attention = _alert(error)
     if _is_rejection(error) or (
         not message.attention and message.attempts >= settings.OUTBOX_MAX_ATTEMPTS

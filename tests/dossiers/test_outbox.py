@@ -171,7 +171,7 @@ def test_failures_back_off_and_end_dead(db, monkeypatch, settings):
         statuses.append(sync.outbox_deliver(message_id=claimed).status)
     message.refresh_from_db()
     assert statuses == ["failed", "failed", "dead"]
-    assert (message.attempts, message.last_error) == (3, "OSError: down")
+    assert (message.attempts, message.last_error) == (3, "down [OSError]")
 
 
 def test_delivered_messages_are_marked_sent_with_the_remote_reference(db, monkeypatch):

@@ -190,7 +190,7 @@ def test_a_refusal_by_the_portal_is_dead_at_once_and_holds_back_the_later_change
     first, later = OutboundMessage.objects.order_by("id")
     assert (report.dead, report.sent) == (1, 0)
     assert (first.status, first.attempts) == ("dead", 1)
-    assert "PortalRejected" in first.last_error
+    assert "[portal_rejected]" in first.last_error
     assert (later.status, later.attempts) == ("pending", 0)
     assert len(wired.received("national")) == 2  # the login and the one refused push
 

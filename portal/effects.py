@@ -15,12 +15,12 @@ log = logging.getLogger(__name__)
 
 def task_queue(name: str, *args) -> bool:
     """Queue the Celery task `name` with `args` now; False (logged) when it could not be."""
-    from celery import current_app
+    from .celery import app  # the project's app, whatever app another library made current
 
     try:
-        if name not in current_app.tasks:  # a web process imports task modules on demand
+        if name not in app.tasks:  # a web process imports task modules on demand
             importlib.import_module(name.rpartition(".")[0])
-        current_app.tasks[name].apply_async(args=args)
+        app.tasks[name].apply_async(args=args)
     except Exception:
         log.exception("task %s%r not queued; its sweep will retry", name, args)
         return False

@@ -358,16 +358,29 @@ class _Scan(ActiveContentChecks):
             room = self.budget.decoded_cap - self.budget.decoded
             cap = room if limit is None else min(room, limit)
             data = self._apply(name, parms, data, cap, truncate=limit is not None)
-            self.budget.decode(len(data))
         return data
 
     def _apply(self, name: str, parms: dict, data: bytes, cap: int, truncate: bool) -> bytes:
+        """One filter's output, charged to the budget as decoded bytes."""
         budget = self.budget
-        if name == "FlateDecode":
-            return unpredict(inflate(data, cap, truncate), parms, cap, budget)
-        if name == "LZWDecode":
-            early = 0 if parms.get("EarlyChange", 1) == 0 else 1
-            return unpredict(lzw(data, cap, budget, early, truncate), parms, cap, budget)
+        if name in ("FlateDecode", "LZWDecode"):
+            if name == "FlateDecode":
+                rows = inflate(data, cap, truncate)
+            else:
+                early = 0 if parms.get("EarlyChange", 1) == 0 else 1
+                rows = lzw(data, cap, budget, early, truncate)
+            # Charged before the predictor, whose rows are paid for out of what they add to
+            # the allowance; a short last row it pads is charged after.
+            budget.decode(len(rows))
+            out = unpredict(rows, parms, cap, budget)
+            budget.decode(max(0, len(out) - len(rows)))
+            return out
+        out = self._filter(name, parms, data, cap, truncate)
+        budget.decode(len(out))
+        return out
+
+    def _filter(self, name: str, parms: dict, data: bytes, cap: int, truncate: bool) -> bytes:
+        budget = self.budget
         if name == "ASCIIHexDecode":
             out = ascii_hex(data)
         elif name == "ASCII85Decode":

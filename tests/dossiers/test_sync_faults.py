@@ -576,7 +576,7 @@ def worker(broker_url, wired, transactional_db, monkeypatch, tmp_path):
              "--loglevel=INFO", "-n", name],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
-    sender = Celery(broker=broker_url)
+    sender = Celery(broker=broker_url, set_as_current=False)
     # The relay the services queue on commit goes through the broker to that worker.
     import portal.effects
 

@@ -422,7 +422,6 @@ class _Scan(ActiveContentChecks):
                    for v in self._resolve(t.get("Encrypt")))
 
 
-
 def _scalar(value):
     """What a value is compared by: its type and value, or the identity of a container."""
     if isinstance(value, list | dict | Stream):

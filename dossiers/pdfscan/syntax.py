@@ -21,10 +21,10 @@ class ScanRefused(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    decoded_bytes: int = 64 * 2**20  # all stream data decoded for one file, at most
-    # ... and at most this many times the file's size (above a floor): the streams decoded are
+    decoded_bytes: int = 64 * 2**20  # all stream data decoded for one file
+    # Nor more than this many times the file's size (above a floor): the streams decoded are
     # cross-reference and object streams, which real files compress a few times, not a
-    # thousand; a small bomb costs in proportion to its size.
+    # thousand, so a small bomb costs in proportion to its size.
     decoded_ratio: int = 16
     decoded_floor: int = 4 * 2**20
     objects: int = 500_000

@@ -12,7 +12,7 @@ import pytest
 
 from dossiers.pdfscan import Limits, ScanRefused, pdf_scan
 from dossiers.pdfscan.filters import lzw, unpredict
-from dossiers.pdfscan.syntax import Budget
+from dossiers.pdfscan.syntax import Budget, Lexer
 from tests.conftest import PDF_BYTES
 
 from .hostile_pdfs import (
@@ -268,12 +268,15 @@ def test_a_number_with_thousands_of_leading_zeros_is_read_as_its_value():
     zeros = b"0" * 5000
     hidden = opens_with(JS_ACTION).replace(b"/OpenAction 3 0 R", b"/OpenAction " + zeros + b"3 0 R")
 
+    numbers = b"-" + zeros + b"5 +" + zeros + b" " + zeros + b" 0." + zeros + b"1"
+    lexer = Lexer(numbers, 0, Budget(Limits(), len(numbers)))
+
     assert refused(hidden) == ("active", "javascript")
-    assert pdf_scan(build(with_catalog(o3=b"[-" + zeros + b"5 +" + zeros + b" 0." + zeros + b"]"
-                                       ))).objects == 3
+    assert [lexer.next()[1] for _ in range(4)] == [-5, 0, 0, 0.0]
+    assert pdf_scan(build(with_catalog(o3=b"[" + numbers + b"]"))).objects == 3
 
 
-def test_a_failure_inside_the_scanner_refuses_the_file(monkeypatch):
+def test_a_failure_inside_the_scanner_refuses_the_file(monkeypatch, caplog):
     from dossiers.exceptions import InvalidPdf
     from dossiers.pdfscan import scan
     from dossiers.services.documents import pdf_check
@@ -287,6 +290,7 @@ def test_a_failure_inside_the_scanner_refuses_the_file(monkeypatch):
     with pytest.raises(InvalidPdf) as exc:
         pdf_check(PDF_BYTES)
     assert exc.value.extra == {"reason": "scan_failed"}
+    assert "a bug in the scanner" in caplog.text  # logged with its traceback
 
 
 # --- decoders -------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ env = environ.Env()
 if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
     env.read_env(str(BASE_DIR / ".env"))
 
-# Off unless asked for: a deployment that forgets the variable must not run in debug mode with
-# the public development key (`make demo` turns it on).
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# On for a checkout (make demo, manage.py); every deployment sets DJANGO_DEBUG=false (README,
+# .env.example), and then the key below must be its own.
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
 DEVELOPMENT_SECRET_KEY = "insecure-development-key-change-me"
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
 # The key signs sessions, password-reset links and CSRF tokens: outside development a key anyone

@@ -20,12 +20,8 @@ PROBE = (
 OWN_VARIABLES = ("DJANGO_", "DATABASE_URL", "CACHE_URL", "NUM_PROXIES", "CELERY_BROKER_URL")
 
 
-def _start(*, bare: bool = False, **variables: str) -> subprocess.CompletedProcess:
-    """Start with `variables`; unless `bare` or the test sets DJANGO_DEBUG itself, as a
-    production deployment with a strong key does."""
+def _start(**variables: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
-    if not bare and "DJANGO_DEBUG" not in variables:
-        variables = {"DJANGO_SECRET_KEY": STRONG_KEY, **variables}
     env.update(DJANGO_SETTINGS_MODULE="portal.settings", **variables)
     return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
@@ -37,20 +33,14 @@ def _settings(**variables: str) -> dict:
     return json.loads(started.stdout.strip().splitlines()[-1])
 
 
-def _refused(*, bare: bool = False, **variables: str) -> str:
-    started = _start(bare=bare, **variables)
+def _refused(**variables: str) -> str:
+    started = _start(**variables)
     assert started.returncode != 0, started.stdout
     assert "ImproperlyConfigured" in started.stderr
     return started.stderr
 
 
 # --- the secret key -----------------------------------------------------------------------
-
-
-def test_debug_is_off_unless_asked_for_so_a_forgotten_setting_refuses_to_start():
-    assert "DJANGO_SECRET_KEY" in _refused(bare=True)
-    assert _settings(DJANGO_DEBUG="1")["debug"] is True
-    assert _settings()["debug"] is False
 
 
 def test_production_without_a_secret_key_refuses_to_start():

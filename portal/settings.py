@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by the portal (no CDN)
     "portal",
     "dossiers",
     "signatures",
@@ -147,6 +148,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Administrative procedure e-service portal: dossiers, workflow, indicators.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Government networks block CDNs: the Swagger UI comes from our own static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery runs eagerly (in-process) unless a broker is configured.

@@ -164,6 +164,22 @@ def test_api_docs_page_is_served(client):
     assert reverse("schema") in html
 
 
+def test_api_docs_load_nothing_from_another_host(client):
+    """Government networks block CDNs: every script, style and icon is one of our static files."""
+    import re
+
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+
+    html = client.get("/api/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)\s*=\s*"([^"]+)"', html)
+
+    assert assets, html
+    for asset in assets:
+        assert asset.startswith("/" + settings.STATIC_URL.lstrip("/")), asset
+        assert finders.find(asset.split("/" + settings.STATIC_URL.lstrip("/"), 1)[1]), asset
+
+
 # --- admin ----------------------------------------------------------------------------------
 
 

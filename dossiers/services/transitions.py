@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext as _
 
@@ -255,9 +255,3 @@ def effects_queue(*, dossier: Dossier, log, notify: bool) -> None:
         notification_queue(dossier=dossier, kind=Notification.Kind.TRANSITION, at=log.at,
                            transition=log)
 
-
-def on_commit_flag() -> Callable[[], bool]:
-    """A probe that answers True once the current transaction has committed."""
-    committed = []
-    transaction.on_commit(lambda: committed.append(True))
-    return lambda: bool(committed)

@@ -155,6 +155,9 @@ def test_only_indeterminate_signatures_take_a_decision(trusted, signed_dossier, 
         {"accept": False, "note": "Không"}, format="json")
     assert response.status_code == 409
     assert Document.objects.get(pk=document.pk).signature_decision == ""
+    # The applicant's own valid signature needs no decision: reception accepts at once.
+    assert services.dossier_accept(dossier_id=signed_dossier.pk, actor=reception).state == (
+        Dossier.State.PROCESSING)
 
 
 def test_a_manager_cannot_decide(trusted, signed_dossier, business, manager):
@@ -395,21 +398,6 @@ def test_an_applicant_without_identifiers_matches_no_signer(trusted, reception):
 
     with pytest.raises(SignatureReviewRequired):
         services.dossier_accept(dossier_id=dossier.pk, actor=reception)
-
-
-def test_the_applicants_own_signature_needs_no_decision(trusted, signed_dossier, business,
-                                                        reception, api_client_for):
-    document = _upload(signed_dossier, business,
-                       sign_pdf(one_page_pdf(), trusted.leaves["business"]))
-    services.dossier_submit(dossier_id=signed_dossier.pk, actor=business)
-
-    response = api_client_for(reception).post(
-        reverse("api:dossiers:signature_decision", args=[document.pk]),
-        {"accept": True, "note": "Không cần"}, format="json")
-
-    assert response.status_code == 409
-    assert services.dossier_accept(dossier_id=signed_dossier.pk, actor=reception).state == (
-        Dossier.State.PROCESSING)
 
 
 # --- the submission checks at supply and resubmit ----------------------------------------------

@@ -1,0 +1,3 @@
+"""Pages of this area."""
+
+urlpatterns: list = []

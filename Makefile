@@ -5,7 +5,26 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test test-deps lint serve clean
+.PHONY: install demo test test-deps lint serve clean system-deps messages
+
+# Debian packages the portal needs at run time: pango for WeasyPrint (the printed slips and
+# results), DejaVu fonts, gettext to compile the translation catalogs. Installed when missing
+# and running as root; otherwise the command says what is missing.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core gettext
+# For the tests as well: Chromium for the browser tests, poppler to render PDFs to pictures.
+TEST_PACKAGES := chromium poppler-utils softhsm2
+
+define apt_ensure
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else echo "Missing Debian packages (install them as root):$$missing"; fi; \
+	fi
+endef
+
+system-deps:
+	$(call apt_ensure,$(SYSTEM_PACKAGES))
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
@@ -14,12 +33,16 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-install: $(BIN)/.installed
+# The translation catalogs (Vietnamese is the source language; English is compiled here).
+messages: $(BIN)/.installed system-deps
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages -v0 --ignore=.venv
+
+install: $(BIN)/.installed system-deps messages
 
 # The demo talks to the portal and payment simulator (`manage.py run_simulator`) on a free
 # loopback port: it starts before the seeding, so every synced change is real HTTP traffic,
 # and stops with the server. Watch it at http://127.0.0.1:<port>/_control/state.
-DEMO_ENV = DJANGO_DEBUG=1 NATIONAL_PORTAL_USERNAME=motcua NATIONAL_PORTAL_PASSWORD=motcua \
+DEMO_ENV = DJANGO_DEBUG=1 DEMO_SIGNING=1 NATIONAL_PORTAL_USERNAME=motcua NATIONAL_PORTAL_PASSWORD=motcua \
   PROVINCIAL_PORTAL_USERNAME=motcua PROVINCIAL_PORTAL_PASSWORD=motcua \
   PAYMENT_MERCHANT_ID=MOTCUA PAYMENT_SECRET=motcua-payment-secret \
   PAYMENT_BENEFICIARY_ACCOUNT=0123456789 PAYMENT_BENEFICIARY_BANK=VCB \
@@ -49,11 +72,10 @@ lint: install
 	$(BIN)/lint-imports
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
-# The PKCS#11 signing tests run against a real SoftHSM2 token (Debian package softhsm2).
+# The browser tests drive Debian's Chromium (never a downloaded browser); the PKCS#11 signing
+# tests run against a real SoftHSM2 token. Without them those tests are skipped, saying why.
 test-deps:
-	@command -v softhsm2-util >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q softhsm2) \
-	  || echo "softhsm2 not installed: the PKCS#11 signing tests will be skipped"; }
+	$(call apt_ensure,$(TEST_PACKAGES))
 
 test: lint test-deps
 	$(BIN)/pytest -p no:cacheprovider --create-db

@@ -249,17 +249,15 @@ class Procedure(TimeStampedModel):
             raise ValidationError({"fee_due": _("Thủ tục miễn phí khi và chỉ khi phí bằng 0.")})
 
     def form_errors(self, data) -> list[dict]:
-        """Every way `data` breaks the form schema, as {"field", "message"} pairs."""
+        """Every way `data` breaks the form schema, as {"field", "code", "message"} with the
+        message in Vietnamese naming the field by its title, sorted by field and message."""
+        from ..services.form_errors import form_errors_describe
+
+        schema = self.form_schema or {}
         validator = jsonschema.Draft202012Validator(
-            self.form_schema or {}, format_checker=jsonschema.FormatChecker()
+            schema, format_checker=jsonschema.FormatChecker()
         )
-        # Sorted by field and message: the same answer whatever order the data's keys come in
-        # (PostgreSQL's jsonb does not keep the order they were written in).
-        return sorted(
-            ({"field": "/".join(str(p) for p in err.absolute_path), "message": err.message}
-             for err in validator.iter_errors(data)),
-            key=lambda e: (e["field"], e["message"]),
-        )
+        return form_errors_describe(validator.iter_errors(data), schema)
 
     @property
     def fee_due_at_submission(self) -> bool:

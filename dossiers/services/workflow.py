@@ -34,9 +34,12 @@ from .transitions import Move, dossier_locked, transition_run
 
 def _check_form(procedure: Procedure, form_data) -> None:
     if not isinstance(form_data, dict):
-        raise InvalidFormData(extra={"errors": [{"field": "", "message": "must be an object"}]})
+        raise InvalidFormData(extra={"errors": [{
+            "field": "", "code": "type",
+            "message": _("Dữ liệu tờ khai phải là một đối tượng JSON (các cặp tên trường – giá trị)."),
+        }]})
     # A draft may be incomplete; types and formats are still checked as the user types.
-    errors = [e for e in procedure.form_errors(form_data) if "is a required property" not in e["message"]]
+    errors = [e for e in procedure.form_errors(form_data) if e["code"] != "required"]
     if errors:
         raise InvalidFormData(extra={"errors": errors})
 

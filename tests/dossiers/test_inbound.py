@@ -272,10 +272,10 @@ def test_an_incomplete_forwarded_dossier_shows_what_it_lacks_on_its_timeline(
     row = DossierTransition.objects.get()
     assert row.details["incomplete"] == {
         "form": [  # sorted by field and message, whatever order the database keeps keys in
-            {"field": "", "message": "'applicant_name' is a required property"},
-            {"field": "", "message": "'tax_code' is a required property"},
-            {"field": "", "message": "Additional properties are not allowed ('ten_chuong_trinh', "
-                                     "'thoi_gian' were unexpected)"},
+            {"field": "", "message": "Biểu mẫu không có trường «ten_chuong_trinh», "
+                                     "«thoi_gian»."},
+            {"field": "applicant_name", "message": "Trường «Tên tổ chức» là bắt buộc."},
+            {"field": "tax_code", "message": "Trường «MST» là bắt buộc."},
         ],
         "missing_components": ["don_de_nghi"],
     }

@@ -128,7 +128,7 @@ def test_submit_with_form_data_breaking_the_schema_is_refused(draft, applicant):
     with pytest.raises(InvalidFormData) as exc:
         services.dossier_submit(dossier_id=draft.pk, actor=applicant)
     fields = {e["field"] for e in exc.value.extra["errors"]}
-    assert fields == {"", "applicant_name"}  # tax_code missing at the root, name too short
+    assert fields == {"tax_code", "applicant_name"}  # tax_code missing, name too short
     assert Dossier.objects.get(pk=draft.pk).state == Dossier.State.DRAFT
 
 

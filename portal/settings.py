@@ -238,6 +238,9 @@ SIGNATURES_PKCS11_CERT_LABEL = env("SIGNATURES_PKCS11_CERT_LABEL", default="")
 SIGNATURES_REMOTE_URL = env("SIGNATURES_REMOTE_URL", default="")
 SIGNATURES_REMOTE_TOKEN = env("SIGNATURES_REMOTE_TOKEN", default="")
 SIGNATURES_REMOTE_TIMEOUT = env.float("SIGNATURES_REMOTE_TIMEOUT", default=10.0)
+# Demo only: a "Ký số (demo)" button signs an applicant's uploaded PDF with a demo CA kept in
+# the database (its root trusted, marked demo). Never on in a real deployment.
+DEMO_SIGNING = env.bool("DEMO_SIGNING", default=False)
 # PAdES B-T when a timestamp authority is set, B-B otherwise.
 SIGNATURES_TSA_URL = env("SIGNATURES_TSA_URL", default="")
 SIGNATURES_TSA_TIMEOUT = env.float("SIGNATURES_TSA_TIMEOUT", default=10.0)

@@ -1,5 +1,6 @@
 """The trust store, the revocation cache and the register of documents the agency signed."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -109,3 +110,41 @@ class IssuedDocument(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.reference or self.filename} ({self.sha256[:12]})"
+
+
+class DemoSigningKey(TimeStampedModel):
+    """DEMO ONLY (setting DEMO_SIGNING): the demo's applicant-signing CA and the certificates it
+    issued to applicants, private keys included. A real applicant signs with their own USB
+    token or remote signing service; no real deployment turns this on."""
+
+    class Kind(models.TextChoices):
+        ROOT = "root", _("CA gốc thử nghiệm (demo)")
+        PERSON = "person", _("Chứng thư thử nghiệm của người nộp (demo)")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+",
+    )
+    subject = models.CharField(max_length=1000)
+    certificate_der = models.BinaryField()
+    # Unencrypted PKCS#8 (PEM): acceptable only because these keys sign nothing but demo files.
+    private_key_pem = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("khóa ký thử nghiệm (demo)")
+        verbose_name_plural = _("khóa ký thử nghiệm (demo)")
+        ordering = ["kind", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=Q(kind="root"),
+                                    name="demo_signing_one_root"),
+            models.UniqueConstraint(fields=["user"], condition=Q(kind="person"),
+                                    name="demo_signing_one_key_per_user"),
+            models.CheckConstraint(
+                condition=Q(kind="root", user__isnull=True) | Q(kind="person", user__isnull=False),
+                name="demo_signing_person_has_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"

@@ -1,16 +1,17 @@
-"""The officers' queue: keyset-paginated, scoped to the officer's agency."""
+"""The officers' queue and the dossier list: keyset-paginated, scoped to what the user may see."""
 
 import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from portal import clock
+from portal.roles import Role
 
 from ..exceptions import InvalidFormData
 from ..models import Dossier
@@ -18,7 +19,7 @@ from .scoping import dossier_list_for
 
 # --- the officers' queue -------------------------------------------------------------
 
-QUEUE_FILTERS = ("state", "step", "procedure", "assignee", "due", "page_size", "cursor")
+QUEUE_FILTERS = ("state", "step", "procedure", "assignee", "due", "code", "page_size", "cursor")
 
 
 def _encode_cursor(key: datetime, pk: int) -> str:
@@ -45,20 +46,34 @@ class QueuePage:
     next_cursor: str | None
 
 
-def dossier_queue(
-    *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
-    assignee: str | None = None, due: str | None = None, cursor: str | None = None,
-    page_size: int = 25, now: datetime | None = None,
-) -> QueuePage:
-    """Open dossiers of the officer's agency, soonest due first, one keyset page at a time."""
-    now = now or clock.now()
-    qs = dossier_list_for(user=user).filter(
-        state__in=[s for s in Dossier.OPEN_STATES if s != Dossier.State.DRAFT]
-    )
-    if state:
-        if state not in Dossier.State.values:
-            raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
-        qs = qs.filter(state=state)
+def queue_states(*, user) -> list[str]:
+    """The states a dossier waits in for this officer: every open state after submission, and
+    for reception also the results waiting to be handed out (`return_result`)."""
+    states = [s for s in Dossier.OPEN_STATES if s != Dossier.State.DRAFT]
+    if user.has_role(Role.RECEPTION):
+        states.append(Dossier.State.RESULT_READY)
+    return states
+
+
+def _flags(now: datetime) -> dict:
+    """`overdue_now` and `due_soon_now` on each row, by the same rules as the named filters
+    `DossierQuerySet.overdue()` and `.due_soon()`."""
+    running = Q(state__in=Dossier.IN_PROGRESS_STATES, paused_at__isnull=True)
+    return {
+        "overdue_now": ExpressionWrapper(running & Q(due_at__lt=now),
+                                         output_field=BooleanField()),
+        "due_soon_now": ExpressionWrapper(
+            running & Q(due_soon_at__lte=now, due_at__gte=now), output_field=BooleanField()
+        ),
+    }
+
+
+def _queue_base(
+    *, user, step: str | None, procedure: int | None, assignee: str | None, due: str | None,
+    code: str | None, now: datetime,
+) -> QuerySet:
+    """The officer's queue with every filter but the state."""
+    qs = dossier_list_for(user=user).filter(state__in=queue_states(user=user))
     if step:
         qs = qs.filter(current_step__code=step)
     if procedure:
@@ -77,7 +92,26 @@ def dossier_queue(
         qs = qs.due_soon(now=now)
     elif due:
         raise InvalidFormData(extra={"errors": [{"field": "due", "message": "overdue|soon"}]})
-    qs = qs.annotate(queue_key=Coalesce("due_at", "submitted_at"))
+    if code and code.strip():
+        qs = qs.filter(code__icontains=code.strip())
+    return qs
+
+
+def dossier_queue(
+    *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
+    assignee: str | None = None, due: str | None = None, code: str | None = None,
+    cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
+) -> QueuePage:
+    """Dossiers waiting for the officer's agency, soonest due first, one keyset page at a time;
+    each row carries `overdue_now` and `due_soon_now`."""
+    now = now or clock.now()
+    qs = _queue_base(user=user, step=step, procedure=procedure, assignee=assignee, due=due,
+                     code=code, now=now)
+    if state:
+        if state not in Dossier.State.values:
+            raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
+        qs = qs.filter(state=state)
+    qs = qs.annotate(queue_key=Coalesce("due_at", "submitted_at"), **_flags(now))
     if cursor:
         key, pk = _decode_cursor(cursor)
         qs = qs.filter(Q(queue_key__gt=key) | Q(queue_key=key, pk__gt=pk))
@@ -88,4 +122,64 @@ def dossier_queue(
         items = items[:page_size]
         last = items[-1]
         next_cursor = _encode_cursor(last.queue_key, last.pk)
+    return QueuePage(items=items, next_cursor=next_cursor)
+
+
+def dossier_queue_counts(
+    *, user, step: str | None = None, procedure: int | None = None,
+    assignee: str | None = None, due: str | None = None, code: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """How many dossiers of the queue wait in each of its states, under the other filters;
+    every state of the officer's queue is named, with 0 when none wait there."""
+    now = now or clock.now()
+    qs = _queue_base(user=user, step=step, procedure=procedure, assignee=assignee, due=due,
+                     code=code, now=now)
+    found = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
+    return {state: found.get(state, 0) for state in queue_states(user=user)}
+
+
+# --- the dossier list ----------------------------------------------------------------
+
+LIST_FILTERS = ("state", "procedure", "agency", "overdue", "due_before", "due_after", "code",
+                "page_size", "cursor")
+
+
+def dossier_list_page(
+    *, user, state: str | None = None, procedure: int | None = None, agency: str | None = None,
+    overdue: bool | None = None, due_before: datetime | None = None,
+    due_after: datetime | None = None, code: str | None = None, cursor: str | None = None,
+    page_size: int = 50, now: datetime | None = None,
+) -> QueuePage:
+    """The dossiers the user may see, newest first, filtered, one keyset page at a time."""
+    now = now or clock.now()
+    qs = dossier_list_for(user=user)
+    if state:
+        if state not in Dossier.State.values:
+            raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
+        qs = qs.filter(state=state)
+    if procedure:
+        qs = qs.filter(procedure_id=procedure)
+    if agency:
+        qs = qs.filter(handling_agency__code=agency)
+    if overdue is True:
+        qs = qs.overdue(now=now)
+    elif overdue is False:
+        qs = qs.exclude(pk__in=Dossier.objects.overdue(now=now).values("pk"))
+    if due_before:
+        qs = qs.filter(due_at__lt=due_before)
+    if due_after:
+        qs = qs.filter(due_at__gte=due_after)
+    if code and code.strip():
+        qs = qs.filter(code__icontains=code.strip())
+    if cursor:
+        key, pk = _decode_cursor(cursor)
+        qs = qs.filter(Q(created_at__lt=key) | Q(created_at=key, pk__lt=pk))
+    page_size = max(1, min(int(page_size), 200))
+    items = list(qs.order_by("-created_at", "-pk")[: page_size + 1])
+    next_cursor = None
+    if len(items) > page_size:
+        items = items[:page_size]
+        last = items[-1]
+        next_cursor = _encode_cursor(last.created_at, last.pk)
     return QueuePage(items=items, next_cursor=next_cursor)

@@ -117,3 +117,17 @@ def test_the_overdue_list_names_the_dossier_to_its_agencys_manager(
     body = api_client_for(manager).get(reverse("api:dossiers:overdue_csv")).content.decode()
 
     assert words[0] in body  # the same request an administrator is refused answers here
+
+
+def test_no_filter_of_the_dossier_list_shows_an_administrator_a_dossier(
+    api_client_for, agency, contents
+):
+    ids, words = contents
+    filters = [{"agency": agency.code}, {"overdue": "true"}, {"procedure": ids["procedure_id"]},
+               {"code": words[0]}]
+
+    for who, user in _administrators(agency).items():
+        for params in filters:
+            response = api_client_for(user).get(reverse("api:dossiers:list"), params)
+            assert response.status_code == 200, (who, params)
+            assert response.json() == {"results": [], "next_cursor": None}, (who, params)

@@ -327,9 +327,9 @@ def test_officers_see_their_agencys_dossiers_and_applicants_their_own(
     mine = DossierFactory(applicant=applicant, submitted=True)
     DossierFactory(applicant=other_applicant, submitted=True)
     DossierFactory(applicant=applicant)  # a draft: never shown to officers
-    own = [d["id"] for d in api_client_for(applicant).get(url("list")).json()]
+    own = [d["id"] for d in api_client_for(applicant).get(url("list")).json()["results"]]
     assert mine.pk in own and len(own) == 2
-    seen = api_client_for(reception).get(url("list")).json()
+    seen = api_client_for(reception).get(url("list")).json()["results"]
     assert len(seen) == 2 and all(d["state"] == "submitted" for d in seen)
     assert all("lookup_secret" not in d for d in seen)
 
@@ -353,7 +353,7 @@ def test_an_administrator_does_not_read_dossier_contents(applicant, api_client_f
     admin = UserFactory(roles=[Role.ADMIN], kind="staff")
     response = api_client_for(admin).get(url("detail", dossier.pk))
     assert response.status_code == 404
-    assert api_client_for(admin).get(url("list")).json() == []
+    assert api_client_for(admin).get(url("list")).json() == {"results": [], "next_cursor": None}
 
 
 def test_the_receipt_and_appointment_slip_is_a_pdf_once_received(
@@ -377,3 +377,157 @@ def test_the_receipt_and_appointment_slip_is_a_pdf_once_received(
     assert "Giấy tiếp nhận" in str(reader.trailer_view["/Info"]["/Title"])
     assert api_client_for(reception).get(url("receipt_slip", ready.pk)).status_code == 200
     assert api_client_for(other_applicant).get(url("receipt_slip", ready.pk)).status_code == 404
+
+
+# --- the dossier list: filters and pages ---------------------------------------------
+
+
+def _listed(client, **params) -> list[int]:
+    response = client.get(url("list"), params)
+    assert response.status_code == 200, response.json()
+    return [d["id"] for d in response.json()["results"]]
+
+
+@pytest.fixture
+def listed(agency, applicant):
+    """Dossiers of the agency in several states and due times, and one of another agency."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.dossiers.factories import AgencyFactory
+
+    now = timezone.now()
+    procedure = ProcedureFactory(agency=agency)
+    other_procedure = ProcedureFactory(agency=agency)
+    foreign = ProcedureFactory(agency=AgencyFactory(code="sxd", name="Sở Xây dựng"))
+    return {
+        "submitted": DossierFactory(procedure=procedure, applicant=applicant, submitted=True,
+                                    code="SCT-250303-0001"),
+        "processing": DossierFactory(procedure=procedure, applicant=applicant, processing=True,
+                                     code="SCT-250303-0002", due_at=now + timedelta(days=3)),
+        "overdue": DossierFactory(procedure=other_procedure, applicant=applicant, overdue=True,
+                                  code="SCT-250304-0003", due_at=now - timedelta(days=2)),
+        "ready": DossierFactory(procedure=procedure, applicant=applicant, result_ready=True,
+                                code="SCT-250304-0004", due_at=now + timedelta(days=10)),
+        "foreign": DossierFactory(procedure=foreign, applicant=applicant, processing=True,
+                                  code="SXD-250304-0001"),
+        "other_procedure": other_procedure,
+        "now": now,
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (lambda d: {"state": "processing"}, ["processing", "overdue"]),
+        (lambda d: {"procedure": d["other_procedure"].pk}, ["overdue"]),
+        (lambda d: {"overdue": "true"}, ["overdue"]),
+        (lambda d: {"overdue": "false"}, ["submitted", "processing", "ready"]),
+        (lambda d: {"due_before": d["now"].isoformat()}, ["overdue"]),
+        (lambda d: {"due_after": d["now"].isoformat()}, ["processing", "ready"]),
+        (lambda d: {"due_after": d["now"].isoformat(),
+                    "due_before": (d["now"] + __import__("datetime").timedelta(days=5)).isoformat()},
+         ["processing"]),
+        (lambda d: {"code": "250304"}, ["overdue", "ready"]),
+        (lambda d: {"agency": "sct", "state": "result_ready"}, ["ready"]),
+        (lambda d: {"agency": "sxd"}, []),
+    ],
+    ids=["state", "procedure", "overdue", "not-overdue", "due-before", "due-after",
+         "due-between", "code", "agency-and-state", "other-agency"],
+)
+def test_the_dossier_list_applies_its_filters(api_client_for, reception, listed, params,
+                                              expected):
+    seen = _listed(api_client_for(reception), **params(listed))
+
+    assert sorted(seen) == sorted(listed[name].pk for name in expected)
+
+
+def test_an_applicant_filters_only_their_own_dossiers(api_client_for, applicant, listed):
+    seen = _listed(api_client_for(applicant), agency="sxd")
+
+    assert seen == [listed["foreign"].pk]
+
+
+def test_the_dossier_list_pages_past_two_hundred_with_a_cursor(api_client_for, reception,
+                                                              agency, applicant):
+    procedure = ProcedureFactory(agency=agency)
+    made = {DossierFactory(procedure=procedure, applicant=applicant, submitted=True).pk
+            for _ in range(205)}
+    client = api_client_for(reception)
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        response = client.get(url("list"), {"page_size": 200, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200
+        seen += [d["id"] for d in response.json()["results"]]
+        cursor = response.json()["next_cursor"]
+        pages += 1
+        if cursor is None:
+            break
+        assert pages < 5, "the cursor does not advance"
+
+    assert pages == 2
+    assert len(seen) == len(set(seen)) == 205
+    assert set(seen) == made
+    assert seen == sorted(seen, reverse=True)  # newest first, created in id order
+
+
+def test_the_dossier_list_keeps_its_filters_across_pages(api_client_for, reception, agency,
+                                                        applicant):
+    procedure = ProcedureFactory(agency=agency)
+    wanted = {DossierFactory(procedure=procedure, applicant=applicant, processing=True).pk
+              for _ in range(5)}
+    for _ in range(4):
+        DossierFactory(procedure=procedure, applicant=applicant, submitted=True)
+    client = api_client_for(reception)
+
+    first = client.get(url("list"), {"state": "processing", "page_size": 3}).json()
+    second = client.get(url("list"), {"state": "processing", "page_size": 3,
+                                      "cursor": first["next_cursor"]}).json()
+
+    assert {d["id"] for d in first["results"] + second["results"]} == wanted
+    assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"state": "lost"}, "state"), ({"due_before": "yesterday"}, "due_before"),
+     ({"page_size": 0}, "page_size"), ({"overdue": "maybe"}, "overdue")],
+)
+def test_a_bad_list_filter_is_a_400(api_client_for, reception, params, field):
+    response = api_client_for(reception).get(url("list"), params)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert list(response.json()["extra"]["fields"]) == [field]
+
+
+def test_a_bad_list_cursor_is_a_400(api_client_for, reception):
+    response = api_client_for(reception).get(url("list"), {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid_form_data", "message": "Con trỏ phân trang không hợp lệ.",
+        "extra": {"errors": [{"field": "cursor"}]},
+    }
+
+
+def test_the_dossier_list_query_count_does_not_grow_with_the_page_size(
+    api_client_for, reception, agency, applicant
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    procedure = ProcedureFactory(agency=agency)
+    for _ in range(30):
+        DossierFactory(procedure=procedure, applicant=applicant, processing=True)
+    client = api_client_for(reception)
+    client.get(url("list"), {"page_size": 1})  # warm the caches that are not per page
+
+    with CaptureQueriesContext(connection) as small:
+        assert len(client.get(url("list"), {"page_size": 3}).json()["results"]) == 3
+    with CaptureQueriesContext(connection) as large:
+        assert len(client.get(url("list"), {"page_size": 30}).json()["results"]) == 30
+
+    assert len(small.captured_queries) == len(large.captured_queries)

@@ -547,3 +547,77 @@ def test_applicant_cannot_assign(api_client_for, applicant, specialist, make):
 
     assert response.status_code == 403
     assert response.json() == _error("permission_denied", PermissionDenied.default_detail)
+
+
+# --- results to hand out, counts per state, search by code ---------------------------
+
+
+def test_reception_queue_lists_results_waiting_to_be_handed_out(
+    api_client_for, reception, specialist, make
+):
+    now = timezone.now()
+    ready = make(result_ready=True, due_at=now - timedelta(days=1))
+    waiting = make(submitted=True, submitted_at=now - timedelta(hours=2))
+    returned = make(result_ready=True, state=Dossier.State.RETURNED, returned_at=now)
+
+    seen = _ids(_queue(api_client_for(reception)))
+    only_ready = _ids(_queue(api_client_for(reception), state=Dossier.State.RESULT_READY))
+
+    assert seen == [ready.pk, waiting.pk]
+    assert returned.pk not in seen
+    assert only_ready == [ready.pk]
+    # The specialist has nothing left to do with a result that is ready: off their queue.
+    assert _ids(_queue(api_client_for(specialist))) == [waiting.pk]
+
+
+def test_queue_counts_each_state_under_the_other_filters(reception, specialist, make):
+    from dossiers.selectors.queues import dossier_queue_counts
+
+    make(submitted=True)
+    make(submitted=True)
+    make(processing=True, assignee=reception)
+    make(result_ready=True)
+    make(overdue=True)
+    make()  # a draft is not counted
+
+    counts = dossier_queue_counts(user=reception)
+    mine = dossier_queue_counts(user=reception, assignee="me")
+
+    assert counts[Dossier.State.SUBMITTED] == 2
+    assert counts[Dossier.State.PROCESSING] == 2
+    assert counts[Dossier.State.RESULT_READY] == 1
+    assert counts[Dossier.State.PENDING_APPROVAL] == 0
+    assert Dossier.State.DRAFT not in counts
+    assert sum(counts.values()) == 5
+    assert sum(mine.values()) == 1 and mine[Dossier.State.PROCESSING] == 1
+    # Results to hand out are reception's work only.
+    assert Dossier.State.RESULT_READY not in dossier_queue_counts(user=specialist)
+
+
+def test_queue_searches_by_part_of_the_code(api_client_for, specialist, make):
+    wanted = make(processing=True, code="SCT-250303-0042")
+    make(processing=True, code="SCT-250303-0043")
+
+    response = _queue(api_client_for(specialist), code="0042")
+
+    assert response.status_code == 200
+    assert _ids(response) == [wanted.pk]
+
+
+def test_queue_rows_say_whether_they_are_overdue_or_due_soon(specialist, make):
+    from dossiers.selectors.queues import dossier_queue
+
+    now = timezone.now()
+    late = make(overdue=True)
+    soon = make(processing=True, due_at=now + timedelta(hours=2),
+                due_soon_at=now - timedelta(hours=1))
+    paused = make(overdue=True, state=Dossier.State.SUSPENDED, paused_at=now)
+    calm = make(processing=True)
+
+    flags = {d.pk: (d.overdue_now, d.due_soon_now)
+             for d in dossier_queue(user=specialist, now=now).items}
+
+    assert flags[late.pk] == (True, False)
+    assert flags[soon.pk] == (False, True)
+    assert flags[paused.pk] == (False, False)
+    assert flags[calm.pk] == (False, False)

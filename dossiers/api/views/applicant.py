@@ -17,6 +17,8 @@ from portal.api.mixins import (
 
 from ... import selectors, services
 from ...exceptions import DossierNotFound
+from ...models import Dossier
+from ...selectors.queues import dossier_list_page
 from ..serializers import (
     DocumentSerializer,
     DossierOwnerSerializer,
@@ -53,10 +55,35 @@ class ProcedureDetailApi(PublicApi):
 
 
 class DossierListApi(AuthenticatedApi):
-    @extend_schema(responses=DossierSerializer(many=True))
+    """The dossiers the user may see (applicants their own, officers their agency's), newest
+    first, one page at a time: follow `next_cursor` until it is null."""
+
+    class FilterSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=Dossier.State.choices, required=False)
+        procedure = serializers.IntegerField(required=False)
+        agency = serializers.CharField(required=False, max_length=32,
+                                       help_text="code of the handling agency")
+        overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+        due_before = serializers.DateTimeField(required=False)
+        due_after = serializers.DateTimeField(required=False)
+        code = serializers.CharField(required=False, max_length=64,
+                                     help_text="part of the dossier code")
+        cursor = serializers.CharField(required=False)
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=200,
+                                             default=50)
+
+    class PageSerializer(serializers.Serializer):
+        results = DossierSerializer(many=True)
+        next_cursor = serializers.CharField(allow_null=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses=PageSerializer)
     def get(self, request):
-        dossiers = selectors.dossier_list_for(user=request.user)[:200]
-        return Response([_serialize(d, request.user) for d in dossiers])
+        filters = _validated(self.FilterSerializer, request.query_params)
+        page = dossier_list_page(user=request.user, **filters)
+        return Response({
+            "results": [_serialize(d, request.user) for d in page.items],
+            "next_cursor": page.next_cursor,
+        })
 
 
 class DossierCreateApi(ApplicantApi):

@@ -9,6 +9,7 @@ from portal.api.throttling import ClientRateThrottle
 
 from ... import selectors, services
 from ...models import ApologySlip
+from ...selectors.queues import dossier_queue
 from ..serializers import DocumentSerializer, DossierSerializer
 from ._common import _validated
 
@@ -81,6 +82,8 @@ class QueueApi(OfficerApi):
         procedure = serializers.IntegerField(required=False)
         assignee = serializers.CharField(required=False)
         due = serializers.ChoiceField(choices=["overdue", "soon"], required=False)
+        code = serializers.CharField(required=False, max_length=64,
+                                     help_text="part of the dossier code")
         cursor = serializers.CharField(required=False)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100,
                                              default=25)
@@ -88,7 +91,7 @@ class QueueApi(OfficerApi):
     @extend_schema(parameters=[FilterSerializer], responses=dict)
     def get(self, request):
         filters = _validated(self.FilterSerializer, request.query_params)
-        page = selectors.dossier_queue(user=request.user, **filters)
+        page = dossier_queue(user=request.user, **filters)
         return Response({
             "results": DossierSerializer(page.items, many=True).data,
             "next_cursor": page.next_cursor,

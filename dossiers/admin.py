@@ -3,7 +3,7 @@ log, clock, payments, result, rating, apology, remembered answers, indicator row
 registered at all: administrators configure the portal and read no dossier (DESIGN §1)."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
@@ -94,9 +94,21 @@ class ProcedureAdmin(admin.ModelAdmin):
     search_fields = ["national_code", "name"]
     inlines = [ProcessStepInline, DocumentComponentInline]
 
-    @admin.display(description=_("giả định demo"))
+    @admin.display(description=_("giá trị giả định cho bản demo"))
     def demo_values(self, obj: Procedure) -> str:
-        return ", ".join(obj.demo_assumptions) or "—"
+        # The catalog names the assumed values by field; the administrator reads their labels.
+        return ", ".join(_assumed_value_label(name) for name in obj.demo_assumptions) or "—"
+
+
+def _assumed_value_label(name: str) -> str:
+    if name == "components":
+        return str(DocumentComponent._meta.verbose_name_plural)
+    if name == "steps":
+        return str(ProcessStep._meta.verbose_name_plural)
+    try:
+        return str(Procedure._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
 
 
 @admin.register(OutboundMessage)

@@ -1,13 +1,29 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
 
-admin.site.site_header = _("Một Cửa: quản trị cấu hình")
-admin.site.site_title = _("Một Cửa: quản trị")
+admin.site.site_header = _("Quản trị Một Cửa")
+admin.site.site_title = _("Quản trị Một Cửa")
 admin.site.index_title = _("Danh mục, lịch làm việc, kết nối và tài khoản cán bộ")
+
+
+def _usable_password_field():
+    # Django's Vietnamese catalog has no words yet for this choice (new in Django 5.1).
+    field = AdminUserCreationForm.create_usable_password_field(help_text=_(
+        "Tài khoản có được đăng nhập bằng mật khẩu hay không. Nếu không, người dùng vẫn có thể "
+        "đăng nhập bằng cách khác (đăng nhập một lần, LDAP) nếu được cấu hình."
+    ))
+    field.label = _("Đăng nhập bằng mật khẩu")
+    field.choices = [("true", _("Cho phép")), ("false", _("Không cho phép"))]
+    return field
+
+
+class UserCreationForm(AdminUserCreationForm):
+    usable_password = _usable_password_field()
 
 
 @admin.register(User)
@@ -15,6 +31,7 @@ class UserAdmin(BaseUserAdmin):
     """Officers' and administrators' accounts. Applicants' accounts, with their identity numbers,
     belong to the dossiers they file and are not shown here."""
 
+    add_form = UserCreationForm
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (_("Hồ sơ người dùng"), {"fields": ("full_name", "kind", "tax_code", "citizen_id",

@@ -22,7 +22,9 @@ class User(AbstractUser):
         STAFF = "staff", _("Cán bộ, công chức")
 
     full_name = models.CharField(_("họ và tên / tên tổ chức"), max_length=255, blank=True)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CITIZEN)
+    kind = models.CharField(
+        _("loại tài khoản"), max_length=16, choices=Kind.choices, default=Kind.CITIZEN
+    )
     tax_code = models.CharField(_("mã số thuế"), max_length=14, blank=True)
     citizen_id = models.CharField(_("số CCCD"), max_length=12, blank=True)
     phone = models.CharField(_("điện thoại"), max_length=20, blank=True)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import IssuedDocument, RevocationRecord, TrustedCertificate
 from .truststore import trust_anchor_set_enabled
@@ -22,11 +23,11 @@ class TrustedCertificateAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None and super().has_change_permission(request, obj)
 
-    @admin.action(description="Bật (tin cậy)")
+    @admin.action(description=_("Bật (tin cậy)"))
     def enable(self, request, queryset):
         trust_anchor_set_enabled(ids=list(queryset.values_list("pk", flat=True)), enabled=True)
 
-    @admin.action(description="Tắt (không tin cậy)")
+    @admin.action(description=_("Tắt (không tin cậy)"))
     def disable(self, request, queryset):
         trust_anchor_set_enabled(ids=list(queryset.values_list("pk", flat=True)), enabled=False)
 

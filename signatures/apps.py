@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SignaturesConfig(AppConfig):
     name = "signatures"
-    verbose_name = "Chữ ký số"
+    verbose_name = _("Chữ ký số")

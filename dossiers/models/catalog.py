@@ -76,7 +76,9 @@ class AgencySeason(models.Model):
     instance); a season whose end comes before its start runs across the new year. Days that
     no season covers keep the agency's own sessions."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="seasons")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="seasons", verbose_name=_("cơ quan")
+    )
     name = models.CharField(_("tên"), max_length=64, help_text=_("Ví dụ: Giờ làm việc mùa hè."))
     start_day = models.PositiveSmallIntegerField(
         _("từ ngày"), validators=[MinValueValidator(1), MaxValueValidator(31)]
@@ -190,7 +192,10 @@ class Procedure(TimeStampedModel):
     name = models.CharField(_("tên thủ tục"), max_length=500)
     name_en = models.CharField(_("tên tiếng Anh"), max_length=500, blank=True)
     sector = models.CharField(_("lĩnh vực"), max_length=255)
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="procedures")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="procedures",
+        verbose_name=_("cơ quan thực hiện"),
+    )
     online_level = models.CharField(
         _("mức độ trực tuyến"), max_length=16, choices=OnlineLevel.choices
     )
@@ -199,7 +204,8 @@ class Procedure(TimeStampedModel):
         validators=[MinValueValidator(Decimal("0.5"))],
     )
     duration_kind = models.CharField(
-        max_length=16, choices=DurationKind.choices, default=DurationKind.WORKING_DAYS
+        _("cách tính thời hạn"), max_length=16, choices=DurationKind.choices,
+        default=DurationKind.WORKING_DAYS,
     )
     fee_vnd = models.PositiveBigIntegerField(_("phí, lệ phí (đồng)"), default=0)
     fee_due = models.CharField(
@@ -265,13 +271,19 @@ class Procedure(TimeStampedModel):
 
 
 class ProcessStep(models.Model):
-    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="steps")
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="steps", verbose_name=_("thủ tục")
+    )
     order = models.PositiveSmallIntegerField(_("thứ tự"))
     code = models.SlugField(_("mã bước"), max_length=32)
     name = models.CharField(_("tên bước"), max_length=255)
     role = models.CharField(
         _("vai trò"), max_length=16,
-        choices=[(r, r) for r in (Role.RECEPTION, Role.SPECIALIST, Role.LEADER)],
+        choices=[
+            (Role.RECEPTION, _("Bộ phận Một cửa")),
+            (Role.SPECIALIST, _("Chuyên viên")),
+            (Role.LEADER, _("Lãnh đạo")),
+        ],
     )
     budget_days = models.DecimalField(_("thời gian (ngày)"), max_digits=6, decimal_places=2)
 
@@ -290,7 +302,9 @@ class ProcessStep(models.Model):
 
 
 class DocumentComponent(models.Model):
-    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="components")
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="components", verbose_name=_("thủ tục")
+    )
     order = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
     code = models.SlugField(_("mã thành phần"), max_length=64)
     name = models.CharField(_("tên thành phần hồ sơ"), max_length=500)

@@ -29,38 +29,46 @@ class Document(TimeStampedModel):
         RESULT = "result", _("Kết quả đã cấp")
         NATIONAL_DATABASE = "national_database", _("Cơ sở dữ liệu quốc gia")
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="documents")
+    dossier = models.ForeignKey(
+        Dossier, verbose_name=_("hồ sơ"), on_delete=models.CASCADE, related_name="documents",
+    )
     component = models.ForeignKey(
-        DocumentComponent, on_delete=models.PROTECT, related_name="documents"
+        DocumentComponent, verbose_name=_("thành phần hồ sơ"), on_delete=models.PROTECT,
+        related_name="documents",
     )
-    version = models.PositiveSmallIntegerField(default=1)
-    file = models.FileField(upload_to=_document_path, max_length=255)
-    original_name = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64)
-    size = models.PositiveBigIntegerField()
-    content_type = models.CharField(max_length=100)
+    version = models.PositiveSmallIntegerField(_("phiên bản"), default=1)
+    file = models.FileField(_("tệp"), upload_to=_document_path, max_length=255)
+    original_name = models.CharField(_("tên tệp gốc"), max_length=255)
+    sha256 = models.CharField(_("mã băm SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(_("dung lượng (byte)"))
+    content_type = models.CharField(_("kiểu nội dung"), max_length=100)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("người tải lên"), on_delete=models.PROTECT,
+        related_name="+",
     )
-    is_current = models.BooleanField(default=True)
+    is_current = models.BooleanField(_("bản hiện hành"), default=True)
     # Blank verdict with a check time: no signature found. No check time: not verified yet.
-    signature_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
-    signature_report = models.JSONField(null=True, blank=True)
-    signature_checked_at = models.DateTimeField(null=True, blank=True)
+    signature_verdict = models.CharField(
+        _("kết quả xác thực chữ ký số"), max_length=16, choices=Verdict.choices, blank=True,
+    )
+    signature_report = models.JSONField(_("báo cáo xác thực chữ ký số"), null=True, blank=True)
+    signature_checked_at = models.DateTimeField(_("xác thực chữ ký số lúc"), null=True, blank=True)
     # An officer's decision on an `indeterminate` signature, and who took it.
     signature_decision = models.CharField(
-        max_length=16, blank=True,
+        _("quyết định về chữ ký số"), max_length=16, blank=True,
         choices=[("accepted", _("Chấp nhận")), ("rejected", _("Không chấp nhận"))],
     )
     signature_decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL, verbose_name=_("người quyết định"), null=True, blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
-    signature_decided_at = models.DateTimeField(null=True, blank=True)
-    signature_decision_note = models.TextField(blank=True)
+    signature_decided_at = models.DateTimeField(_("quyết định lúc"), null=True, blank=True)
+    signature_decision_note = models.TextField(_("ghi chú quyết định"), blank=True)
     digitized = models.BooleanField(_("số hóa tại bộ phận một cửa"), default=False)
     reuse_source = models.CharField(
-        max_length=32, choices=ReuseSource.choices, blank=True, default=ReuseSource.NONE
+        _("nguồn tái sử dụng"), max_length=32, choices=ReuseSource.choices, blank=True,
+        default=ReuseSource.NONE,
     )
 
     class Meta:

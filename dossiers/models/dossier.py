@@ -22,11 +22,13 @@ from .catalog import Agency, Procedure, ProcessStep
 class DailyCounter(models.Model):
     """The per-agency daily sequence behind dossier codes; incremented with one upsert."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE)
-    day = models.DateField()
-    value = models.PositiveIntegerField(default=0)
+    agency = models.ForeignKey(Agency, verbose_name=_("cơ quan"), on_delete=models.CASCADE)
+    day = models.DateField(_("ngày"))
+    value = models.PositiveIntegerField(_("số thứ tự đã cấp"), default=0)
 
     class Meta:
+        verbose_name = _("bộ đếm mã hồ sơ theo ngày")
+        verbose_name_plural = _("bộ đếm mã hồ sơ theo ngày")
         constraints = [
             models.UniqueConstraint(fields=["agency", "day"], name="daily_counter_unique"),
         ]
@@ -130,10 +132,15 @@ class Dossier(FSMModelMixin, TimeStampedModel):
         LATE = "late", _("Quá hạn")
 
     code = models.CharField(_("mã hồ sơ"), max_length=64, unique=True, null=True, blank=True)
-    lookup_secret = models.CharField(max_length=32, default=_new_lookup_secret, editable=False)
-    procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="dossiers")
+    lookup_secret = models.CharField(
+        _("mã tra cứu bí mật"), max_length=32, default=_new_lookup_secret, editable=False,
+    )
+    procedure = models.ForeignKey(
+        Procedure, verbose_name=_("thủ tục"), on_delete=models.PROTECT, related_name="dossiers",
+    )
     applicant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dossiers"
+        settings.AUTH_USER_MODEL, verbose_name=_("người nộp hồ sơ"), on_delete=models.PROTECT,
+        related_name="dossiers",
     )
     on_behalf_name = models.CharField(_("người được ủy quyền"), max_length=255, blank=True)
     channel = models.CharField(
@@ -152,34 +159,38 @@ class Dossier(FSMModelMixin, TimeStampedModel):
         _("trạng thái"), max_length=32, choices=State.choices, default=State.DRAFT,
         protected=True, db_index=True,
     )
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(_("phiên bản"), default=1)
 
-    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(_("ngày nộp"), null=True, blank=True)
     received_at = models.DateTimeField(_("ngày tiếp nhận"), null=True, blank=True)
     due_at = models.DateTimeField(_("ngày hẹn trả"), null=True, blank=True, db_index=True)
-    due_soon_at = models.DateTimeField(null=True, blank=True)
+    due_soon_at = models.DateTimeField(_("sắp đến hạn từ"), null=True, blank=True)
     new_appointment_at = models.DateTimeField(_("ngày hẹn lại"), null=True, blank=True)
     completed_at = models.DateTimeField(_("ngày có kết quả"), null=True, blank=True)
     returned_at = models.DateTimeField(_("ngày trả kết quả"), null=True, blank=True)
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
-    paused_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("ngày rút hồ sơ"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("tạm dừng từ"), null=True, blank=True)
     outcome = models.CharField(
         _("kết quả đúng hạn"), max_length=16, choices=Outcome.choices, blank=True
     )
-    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(_("đã báo quá hạn lúc"), null=True, blank=True)
 
     current_step = models.ForeignKey(
-        ProcessStep, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ProcessStep, verbose_name=_("bước hiện tại"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
     )
-    step_started_at = models.DateTimeField(null=True, blank=True)
-    step_due_at = models.DateTimeField(null=True, blank=True)
+    step_started_at = models.DateTimeField(_("bắt đầu bước lúc"), null=True, blank=True)
+    step_due_at = models.DateTimeField(_("hạn của bước"), null=True, blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL, verbose_name=_("người xử lý"), null=True, blank=True,
+        on_delete=models.PROTECT,
         related_name="assigned_dossiers",
     )
     reason = models.TextField(_("lý do gần nhất"), blank=True)
     # Hash of the newest transition log row, so the chain can be extended without a read.
-    audit_head = models.CharField(max_length=64, blank=True, editable=False)
+    audit_head = models.CharField(
+        _("mã băm nhật ký mới nhất"), max_length=64, blank=True, editable=False,
+    )
     # A dossier submitted on a remote portal: its code there and the files it holds for us.
     external_code = models.CharField(
         _("mã hồ sơ trên cổng"), max_length=64, unique=True, null=True, blank=True
@@ -424,15 +435,21 @@ class ClockInterval(models.Model):
         SUPPLEMENT = "supplement", _("Chờ bổ sung")
         SUSPENSION = "suspension", _("Tạm dừng")
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="pauses")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    policy = models.CharField(max_length=16, choices=Procedure.SupplementClock.choices)
-    started_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
-    reason = models.TextField(blank=True)
-    working_minutes = models.PositiveIntegerField(null=True, blank=True)
+    dossier = models.ForeignKey(
+        Dossier, verbose_name=_("hồ sơ"), on_delete=models.CASCADE, related_name="pauses",
+    )
+    kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices)
+    policy = models.CharField(
+        _("cách tính khi bổ sung"), max_length=16, choices=Procedure.SupplementClock.choices,
+    )
+    started_at = models.DateTimeField(_("bắt đầu"))
+    ended_at = models.DateTimeField(_("kết thúc"), null=True, blank=True)
+    reason = models.TextField(_("lý do"), blank=True)
+    working_minutes = models.PositiveIntegerField(_("số phút làm việc"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("khoảng dừng tính thời hạn")
+        verbose_name_plural = _("khoảng dừng tính thời hạn")
         ordering = ["dossier", "started_at"]
         constraints = [
             models.UniqueConstraint(
@@ -452,22 +469,25 @@ class ClockInterval(models.Model):
 class DossierTransition(models.Model):
     """Append-only history, one row per state change, chained by hash per dossier."""
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="transitions")
-    name = models.CharField(max_length=32)
-    from_state = models.CharField(max_length=32)
-    to_state = models.CharField(max_length=32)
+    dossier = models.ForeignKey(
+        Dossier, verbose_name=_("hồ sơ"), on_delete=models.PROTECT, related_name="transitions",
+    )
+    name = models.CharField(_("thao tác"), max_length=32)
+    from_state = models.CharField(_("từ trạng thái"), max_length=32)
+    to_state = models.CharField(_("sang trạng thái"), max_length=32)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL, verbose_name=_("người thực hiện"), null=True, blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
-    actor_label = models.CharField(max_length=255, blank=True)
-    at = models.DateTimeField()
-    reason = models.TextField(blank=True)
-    step = models.CharField(max_length=32, blank=True)
-    clock_effect = models.CharField(max_length=16, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64, blank=True)
-    hash = models.CharField(max_length=64, unique=True)
+    actor_label = models.CharField(_("tên người thực hiện"), max_length=255, blank=True)
+    at = models.DateTimeField(_("thời điểm"))
+    reason = models.TextField(_("lý do"), blank=True)
+    step = models.CharField(_("bước"), max_length=32, blank=True)
+    clock_effect = models.CharField(_("tác động đến thời hạn"), max_length=16, blank=True)
+    details = models.JSONField(_("chi tiết"), default=dict, blank=True)
+    prev_hash = models.CharField(_("mã băm dòng trước"), max_length=64, blank=True)
+    hash = models.CharField(_("mã băm"), max_length=64, unique=True)
 
     objects = DossierTransitionQuerySet.as_manager()
 

@@ -11,25 +11,29 @@ from .dossier import Dossier
 class DailySummary(models.Model):
     """Indicator counts per agency x procedure x channel x local day, kept in step with changes."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
-    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField(max_length=32, choices=Dossier.Channel.choices)
-    day = models.DateField()
-    received = models.PositiveIntegerField(default=0)
-    completed = models.PositiveIntegerField(default=0)
-    early = models.PositiveIntegerField(default=0)
-    on_time = models.PositiveIntegerField(default=0)
-    late = models.PositiveIntegerField(default=0)
-    refused = models.PositiveIntegerField(default=0)
-    rejected = models.PositiveIntegerField(default=0)
-    withdrawn = models.PositiveIntegerField(default=0)
-    fee_bearing = models.PositiveIntegerField(default=0)
-    paid_online = models.PositiveIntegerField(default=0)
-    digitized = models.PositiveIntegerField(default=0)
-    results_electronic = models.PositiveIntegerField(default=0)
-    rated = models.PositiveIntegerField(default=0)
-    rating_sum = models.PositiveIntegerField(default=0)
-    satisfied = models.PositiveIntegerField(default=0)
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("cơ quan"), on_delete=models.CASCADE, related_name="+",
+    )
+    procedure = models.ForeignKey(
+        Procedure, verbose_name=_("thủ tục"), on_delete=models.CASCADE, related_name="+",
+    )
+    channel = models.CharField(_("kênh nộp"), max_length=32, choices=Dossier.Channel.choices)
+    day = models.DateField(_("ngày"))
+    received = models.PositiveIntegerField(_("đã tiếp nhận"), default=0)
+    completed = models.PositiveIntegerField(_("đã giải quyết"), default=0)
+    early = models.PositiveIntegerField(_("trước hạn"), default=0)
+    on_time = models.PositiveIntegerField(_("đúng hạn"), default=0)
+    late = models.PositiveIntegerField(_("quá hạn"), default=0)
+    refused = models.PositiveIntegerField(_("từ chối giải quyết"), default=0)
+    rejected = models.PositiveIntegerField(_("từ chối tiếp nhận"), default=0)
+    withdrawn = models.PositiveIntegerField(_("rút hồ sơ"), default=0)
+    fee_bearing = models.PositiveIntegerField(_("có phí, lệ phí"), default=0)
+    paid_online = models.PositiveIntegerField(_("thanh toán trực tuyến"), default=0)
+    digitized = models.PositiveIntegerField(_("đã số hóa"), default=0)
+    results_electronic = models.PositiveIntegerField(_("kết quả điện tử"), default=0)
+    rated = models.PositiveIntegerField(_("đã đánh giá"), default=0)
+    rating_sum = models.PositiveIntegerField(_("tổng điểm đánh giá"), default=0)
+    satisfied = models.PositiveIntegerField(_("hài lòng"), default=0)
 
     COUNTERS = (
         "received", "completed", "early", "on_time", "late", "refused", "rejected", "withdrawn",

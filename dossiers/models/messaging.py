@@ -14,15 +14,20 @@ from .dossier import Dossier
 class IdempotencyRecord(models.Model):
     """The first answer to a request carrying an Idempotency-Key, replayed for repeats."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    scope = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("người dùng"), on_delete=models.CASCADE,
+        related_name="+",
+    )
+    key = models.CharField(_("khóa chống gửi trùng"), max_length=255)
+    scope = models.CharField(_("phạm vi"), max_length=255)
+    request_hash = models.CharField(_("mã băm yêu cầu"), max_length=64)
+    response_status = models.PositiveSmallIntegerField(_("mã trạng thái HTTP"))
+    response_body = models.JSONField(_("nội dung trả lời"))
+    created_at = models.DateTimeField(_("tạo lúc"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("yêu cầu chống gửi trùng")
+        verbose_name_plural = _("yêu cầu chống gửi trùng")
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique"),
         ]
@@ -103,12 +108,12 @@ class OutboundMessage(models.Model):
 class InboundCall(models.Model):
     """The first answer to an authenticated inbound call, replayed for a repeat of it."""
 
-    source = models.CharField(max_length=32)
-    key = models.CharField(max_length=128)
-    request_hash = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(_("nguồn"), max_length=32)
+    key = models.CharField(_("khóa chống gọi trùng"), max_length=128)
+    request_hash = models.CharField(_("mã băm yêu cầu"), max_length=64)
+    response_status = models.PositiveSmallIntegerField(_("mã trạng thái HTTP"))
+    response_body = models.JSONField(_("nội dung trả lời"))
+    created_at = models.DateTimeField(_("nhận lúc"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("lượt gọi từ cổng")

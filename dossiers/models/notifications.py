@@ -19,22 +19,27 @@ class Notification(models.Model):
         SKIPPED = "skipped", _("Không có người nhận")
         FAILED = "failed", _("Gửi không được")
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="notifications")
+    dossier = models.ForeignKey(
+        Dossier, verbose_name=_("hồ sơ"), on_delete=models.CASCADE, related_name="notifications",
+    )
     # No database constraint: the log is checked for rows removed behind our back
     # (`verify_audit`), and such a removal must stay possible to detect, not be blocked here.
     transition = models.ForeignKey(
-        DossierTransition, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+        DossierTransition, verbose_name=_("thay đổi trạng thái"), null=True, blank=True,
+        on_delete=models.DO_NOTHING, related_name="+",
         db_constraint=False,
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField()
+    kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices)
+    status = models.CharField(
+        _("trạng thái"), max_length=16, choices=Status.choices, default=Status.PENDING,
+    )
+    created_at = models.DateTimeField(_("tạo lúc"))
     # While pending: when the next attempt is due; a delivery in progress pushes it forward,
     # so a sender lost mid-send leaves a lease that runs out.
-    next_attempt_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(_("gửi lần tới"))
+    attempts = models.PositiveSmallIntegerField(_("số lần gửi"), default=0)
+    sent_at = models.DateTimeField(_("đã gửi lúc"), null=True, blank=True)
+    last_error = models.TextField(_("lỗi gần nhất"), blank=True)
 
     class Meta:
         verbose_name = _("thông báo")

@@ -42,26 +42,31 @@ class Payment(TimeStampedModel):
     # Named by string: the dossier reads its payments through the reverse relation, so neither
     # model module imports the other.
     dossier = models.ForeignKey(
-        "dossiers.Dossier", on_delete=models.PROTECT, related_name="payments"
+        "dossiers.Dossier", verbose_name=_("hồ sơ"), on_delete=models.PROTECT,
+        related_name="payments",
     )
-    amount = models.PositiveBigIntegerField()
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FEE)
-    mode = models.CharField(max_length=16, choices=Mode.choices)
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    provider = models.CharField(max_length=32, blank=True)
-    provider_reference = models.CharField(max_length=128, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    confirmed_by = models.CharField(max_length=32, blank=True)
+    amount = models.PositiveBigIntegerField(_("số tiền (đồng)"))
+    kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices, default=Kind.FEE)
+    mode = models.CharField(_("hình thức thu"), max_length=16, choices=Mode.choices)
+    channel = models.CharField(_("kênh thanh toán"), max_length=16, choices=Channel.choices)
+    provider = models.CharField(_("đơn vị thanh toán"), max_length=32, blank=True)
+    provider_reference = models.CharField(
+        _("mã giao dịch của đơn vị thanh toán"), max_length=128, blank=True,
+    )
+    status = models.CharField(
+        _("trạng thái"), max_length=16, choices=Status.choices, default=Status.PENDING,
+    )
+    paid_at = models.DateTimeField(_("thanh toán lúc"), null=True, blank=True)
+    confirmed_by = models.CharField(_("xác nhận bởi"), max_length=32, blank=True)
     # What the provider was billed (MaHoSo): the dossier code, or a draft's reference when the
     # fee is due before submission; callbacks must name the same.
-    bill_code = models.CharField(max_length=64, blank=True)
+    bill_code = models.CharField(_("mã thanh toán (mã hồ sơ)"), max_length=64, blank=True)
     # The idempotency key of create_transaction: a retry after a lost answer opens nothing new.
-    request_key = models.CharField(max_length=64, blank=True)
-    redirect_url = models.CharField(max_length=1000, blank=True)
-    bank_transaction_no = models.CharField(max_length=64, blank=True)
+    request_key = models.CharField(_("khóa chống tạo trùng"), max_length=64, blank=True)
+    redirect_url = models.CharField(_("đường dẫn thanh toán"), max_length=1000, blank=True)
+    bank_transaction_no = models.CharField(_("số giao dịch ngân hàng"), max_length=64, blank=True)
     # When reconciliation last asked the provider about this payment.
-    checked_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(_("đối soát lúc"), null=True, blank=True)
     # The one payment that settled the dossier's fee; it stays so when refunded, so the fee is
     # settled once per dossier and any money after it is an overpayment.
     settles_fee = models.BooleanField(_("thanh toán phí, lệ phí của hồ sơ"), default=False)
@@ -69,7 +74,9 @@ class Payment(TimeStampedModel):
         _("lý do hoàn trả"), max_length=32, choices=RefundReason.choices, blank=True
     )
     # When the daily summary counted this fee as paid online; a dossier counts there once.
-    online_counted_at = models.DateTimeField(null=True, blank=True)
+    online_counted_at = models.DateTimeField(
+        _("đã tính chỉ tiêu trực tuyến lúc"), null=True, blank=True,
+    )
 
     class Meta:
         verbose_name = _("thanh toán")

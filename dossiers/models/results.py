@@ -23,18 +23,24 @@ class ApologySlip(TimeStampedModel):
         DRAFT = "draft", _("Dự thảo")
         APPROVED = "approved", _("Đã duyệt, đã gửi")
 
-    dossier = models.OneToOneField(Dossier, on_delete=models.PROTECT, related_name="apology")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    dossier = models.OneToOneField(
+        Dossier, verbose_name=_("hồ sơ"), on_delete=models.PROTECT, related_name="apology",
+    )
+    status = models.CharField(
+        _("trạng thái"), max_length=16, choices=Status.choices, default=Status.DRAFT,
+    )
     original_due_at = models.DateTimeField(_("hạn ban đầu"))
     new_appointment_at = models.DateTimeField(_("ngày hẹn lại"))
     reason = models.TextField(_("lý do chậm"))
     drafted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("người soạn"), on_delete=models.PROTECT,
+        related_name="+",
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("người duyệt"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(_("duyệt lúc"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("phiếu xin lỗi và hẹn lại")
@@ -60,14 +66,16 @@ class Result(TimeStampedModel):
         DECISION = "decision", _("Quyết định")
         REFUSAL = "refusal", _("Văn bản từ chối")
 
-    dossier = models.OneToOneField(Dossier, on_delete=models.PROTECT, related_name="result")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    dossier = models.OneToOneField(
+        Dossier, verbose_name=_("hồ sơ"), on_delete=models.PROTECT, related_name="result",
+    )
+    kind = models.CharField(_("loại kết quả"), max_length=16, choices=Kind.choices)
     number = models.CharField(_("số văn bản"), max_length=64, blank=True)
-    file = models.FileField(upload_to="results/", null=True, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
+    file = models.FileField(_("tệp"), upload_to="results/", null=True, blank=True)
+    sha256 = models.CharField(_("mã băm SHA-256"), max_length=64, blank=True)
     electronic = models.BooleanField(_("kết quả điện tử"), default=True)
     signed = models.BooleanField(_("đã ký số"), default=False)
-    issued_at = models.DateTimeField()
+    issued_at = models.DateTimeField(_("ngày ban hành"))
 
     class Meta:
         verbose_name = _("kết quả giải quyết")
@@ -75,11 +83,13 @@ class Result(TimeStampedModel):
 
 
 class Rating(TimeStampedModel):
-    dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE, related_name="rating")
-    score = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    dossier = models.OneToOneField(
+        Dossier, verbose_name=_("hồ sơ"), on_delete=models.CASCADE, related_name="rating",
     )
-    comment = models.TextField(blank=True)
+    score = models.PositiveSmallIntegerField(
+        _("điểm"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("ý kiến"), blank=True)
 
     class Meta:
         verbose_name = _("đánh giá")

@@ -75,9 +75,26 @@ def payment_bill_code(dossier: Dossier) -> str:
     return dossier.code or f"{dossier.handling_agency.code.upper()}-NHAP-{dossier.pk}"
 
 
+# Where the provider sends the applicant's browser back: a readable page of the portal, which
+# asks the provider itself (API clients keep `api:dossiers:integrations:payment_return`).
+RETURN_URL_NAME = "web:applicant:payment_return"
+
+# A dossier in one of these states takes no payment: withdrawn, refused at reception, or done.
+NO_PAYMENT_STATES = (Dossier.State.WITHDRAWN, Dossier.State.REJECTED, Dossier.State.RETURNED)
+
+
 def _return_url(payment: Payment) -> str:
-    path = reverse("api:dossiers:integrations:payment_return", args=[payment.pk])
+    path = reverse(RETURN_URL_NAME, args=[payment.pk])
     return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def payment_payable(dossier: Dossier) -> bool:
+    """Whether the applicant can pay the dossier's fee online now: a fee, nothing settled it,
+    and the dossier still takes a payment (reads the dossier's loaded payments)."""
+    return (
+        dossier.procedure.fee_vnd > 0 and dossier.state not in NO_PAYMENT_STATES
+        and not any(p.settles_fee for p in dossier.payments.all())
+    )
 
 
 # --- opening a payment ---------------------------------------------------------------
@@ -92,7 +109,7 @@ def _payment_reserve(*, dossier_id: int, actor, provider: str) -> Payment:
     procedure = dossier.procedure
     if procedure.fee_vnd == 0:
         raise InvalidTransition(_("Thủ tục này không thu phí, lệ phí."), extra={"amount": 0})
-    if dossier.state in (Dossier.State.WITHDRAWN, Dossier.State.REJECTED, Dossier.State.RETURNED):
+    if dossier.state in NO_PAYMENT_STATES:
         raise InvalidTransition()
     settled = dossier.payments.filter(settles_fee=True).first()
     if settled is not None:
@@ -295,11 +312,20 @@ def payment_refresh(*, payment_id: int) -> PaymentOutcome:
     return _payment_apply_status(payment_id=payment.pk, answer=answer)
 
 
-def payment_refresh_for(*, user, payment_id: int) -> PaymentOutcome:
-    """The browser came back from the provider: ask the provider, never take the browser's word."""
+def payment_refresh_for(*, user, payment_id: int, reference: str | None = None) -> PaymentOutcome:
+    """The browser came back from the provider: ask the provider, never take the browser's word.
+
+    A `reference` the browser brings back must name this payment's transaction; one that does
+    not is refused (PaymentMismatch) before anything is asked or changed."""
     payment = Payment.objects.filter(pk=payment_id, dossier__applicant_id=user.pk).first()
     if payment is None:
         raise PaymentNotFound()
+    if reference is not None and reference != payment.provider_reference:
+        log.warning("payment %s: the browser returned with another reference", payment.pk)
+        raise PaymentMismatch(
+            _("Thông tin giao dịch trả về không khớp với khoản thanh toán."),
+            extra={"fields": ["reference"], "dossier_id": payment.dossier_id},
+        )
     try:
         return payment_refresh(payment_id=payment.pk)
     except (IntegrationError, PaymentMismatch) as exc:

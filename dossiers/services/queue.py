@@ -90,6 +90,14 @@ def dossier_flag_overdue(*, now: datetime | None = None) -> list[int]:
     return flagged
 
 
+RATING_SCORES = (1, 2, 3, 4, 5)
+
+
+def rating_allowed(*, dossier: Dossier) -> bool:
+    """Whether the dossier's applicant may rate it now: it has a result and no rating yet."""
+    return dossier.completed_at is not None and not Rating.objects.filter(dossier=dossier).exists()
+
+
 @transaction.atomic(durable=True)
 def rating_create(*, dossier_id: int, actor, score: int, comment: str = "") -> Rating:
     """The applicant rates a completed dossier, once."""
@@ -98,7 +106,7 @@ def rating_create(*, dossier_id: int, actor, score: int, comment: str = "") -> R
         raise DossierNotFound()
     if dossier.completed_at is None:
         raise InvalidTransition(_("Chỉ đánh giá được hồ sơ đã có kết quả."))
-    if Rating.objects.filter(dossier=dossier).exists():
+    if not rating_allowed(dossier=dossier):
         raise InvalidTransition(_("Hồ sơ đã được đánh giá."))
     rating = Rating(dossier=dossier, score=score, comment=comment)
     rating.full_clean()

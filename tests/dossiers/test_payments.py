@@ -13,14 +13,16 @@ from django.urls import reverse
 
 import pytest
 
-from dossiers.exceptions import InvalidTransition, PaymentRequired
+from dossiers.exceptions import InvalidTransition, PaymentMismatch, PaymentRequired
 from dossiers.models import DailySummary, Dossier, Payment
 from dossiers.services import workflow
 from dossiers.services.indicators import summary_count_paid_online
 from dossiers.services.payments import (
     payment_confirm,
+    payment_payable,
     payment_reconcile,
     payment_record_at_counter,
+    payment_refresh_for,
     payment_start,
 )
 from dossiers.tasks import reconcile_payments
@@ -81,8 +83,9 @@ def test_starting_a_payment_opens_a_transaction_and_keeps_it_pending(fake, dossi
     assert call.operation == "create_transaction" and call.idempotency_key == payment.request_key
     assert (bill.dossier_code, bill.procedure_code, bill.amount) == (
         bill_code(dossier), dossier.procedure.national_code, 1_200_000)
+    # The browser comes back to a page people read, which asks the provider itself.
     assert bill.return_url == "http://127.0.0.1:8000" + reverse(
-        "api:dossiers:integrations:payment_return", args=[payment.pk])
+        "web:applicant:payment_return", args=[payment.pk])
     assert (payment.status, payment.provider, payment.provider_reference) == (
         "pending", "fake", "FAKE-000001")
     assert payment.redirect_url == bill.return_url + "?reference=FAKE-000001"
@@ -336,6 +339,39 @@ def test_the_return_while_the_provider_is_down_keeps_the_payment_pending(
     url = reverse("api:dossiers:integrations:payment_return", args=[payment.pk])
     response = api_client_for(applicant).get(url)
     assert response.status_code == 200 and response.json()["status"] == "pending"
+
+
+def test_a_return_naming_another_transaction_is_refused_before_asking_anyone(
+    fake, dossier, applicant
+):
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    fake.complete(payment.provider_reference)
+    with pytest.raises(PaymentMismatch) as exc:
+        payment_refresh_for(user=applicant, payment_id=payment.pk, reference="FAKE-999999")
+    assert exc.value.extra == {"fields": ["reference"], "dossier_id": dossier.pk}
+    assert [c.operation for c in fake.calls] == ["create_transaction"]
+    assert _row(payment)[0] == "pending"
+
+    outcome = payment_refresh_for(user=applicant, payment_id=payment.pk,
+                                  reference=payment.provider_reference)
+    assert (outcome.payment.status, outcome.changed) == ("paid", True)
+
+
+def test_a_fee_is_payable_until_a_payment_settles_it_and_never_once_the_dossier_is_done(
+    fake, dossier, applicant
+):
+    assert payment_payable(dossier) is True
+    assert payment_payable(DossierFactory(applicant=applicant)) is False  # no fee
+    payment = payment_start(dossier_id=dossier.pk, actor=applicant)
+    assert payment_payable(Dossier.objects.get(pk=dossier.pk)) is True  # pending: not settled
+    fake.complete(payment.provider_reference)
+    payment_refresh_for(user=applicant, payment_id=payment.pk)
+    assert payment_payable(Dossier.objects.get(pk=dossier.pk)) is False
+    done = DossierFactory(applicant=applicant, procedure=ProcedureFactory(fee_before_result=True),
+                          submitted=True)
+    assert payment_payable(done) is True
+    Dossier.objects.filter(pk=done.pk).update(state=Dossier.State.WITHDRAWN)
+    assert payment_payable(Dossier.objects.get(pk=done.pk)) is False
 
 
 def _status_query(fake, reference: str, *, secret: str = FAKE_SECRET, **changes) -> bytes:

@@ -3,6 +3,7 @@ naming the field by its schema title, pointed at the field it is about."""
 
 import re
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 
 from django.utils.translation import gettext as _
 
@@ -167,3 +168,10 @@ def form_errors_describe(errors: Iterable, schema: dict) -> list[dict]:
         (form_error_describe(error, schema) for error in errors),
         key=lambda e: (e["field"], e["message"]),
     )
+
+
+def form_keyword_message(*, schema: dict, path: Sequence, keyword: str, value) -> str:
+    """The message a failing `keyword` (with its schema value) gives for the field at `path`:
+    the same words a page shows before sending, as the server does after."""
+    error = SimpleNamespace(validator=keyword, validator_value=value, instance=None, schema={})
+    return _message(error, schema, list(path))

@@ -1,20 +1,9 @@
-"""Home page and health check."""
+"""Error pages (JSON under /api/) and the health check; the pages themselves live in web."""
 
-from django.apps import apps
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import defaults
-
-
-def home(request):
-    # The kernel reads the catalog through the app registry, so it imports no domain app.
-    procedure = apps.get_model("dossiers", "Procedure")
-    procedures = procedure.objects.filter(is_active=True).select_related("agency").order_by(
-        "sector", "name"
-    )
-    return render(request, "portal/home.html", {"procedures": procedures})
 
 
 def _wants_json(request) -> bool:

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import clock
@@ -25,6 +24,7 @@ from ..exceptions import (
     TransitionForbidden,
 )
 from ..models import Document, Dossier, Result
+from .slips import paper_place
 
 log = logging.getLogger(__name__)
 
@@ -205,24 +205,30 @@ def document_signature_decide(*, document_id: int, actor, accept: bool, note: st
 
 def result_content_for(*, dossier: Dossier, actor, kind: str, number: str,
                        reason: str = "") -> ResultContent:
-    """The text of a result (licence, decision or refusal notice) in Vietnamese."""
+    """The text of a result (licence, decision or refusal notice) in Vietnamese, as plain
+    values; the date is written from the signing time, in Vietnam time."""
     procedure = dossier.procedure
     applicant = dossier.applicant
-    when = timezone.localtime(clock.now())
+    facts = tuple(
+        f"{label}: {value}" for label, value in (
+            ("Mã số thuế", applicant.tax_code), ("Số CCCD", applicant.citizen_id),
+            ("Người được ủy quyền", dossier.on_behalf_name),
+        ) if value
+    )
     body = [f"Căn cứ hồ sơ số {dossier.code} của {applicant.display_name}"
             f" đề nghị: {procedure.name}."]
     if kind == Result.Kind.REFUSAL:
-        body.append("Cơ quan giải quyết từ chối giải quyết hồ sơ vì lý do sau:")
-        body.append(reason or "(không nêu)")
+        body.append(f"{dossier.handling_agency.name} từ chối giải quyết hồ sơ vì lý do sau:")
     else:
         body.append(f"Cấp cho {applicant.display_name}"
                     + (f", mã số thuế {applicant.tax_code}" if applicant.tax_code else "") + ".")
-        body.append(f"Thủ tục: {procedure.national_code or '—'} — {procedure.name}.")
     return ResultContent(
         agency=dossier.handling_agency.name, title=RESULT_TITLES.get(kind, "KẾT QUẢ"),
         number=number or dossier.code, recipient=applicant.display_name, body=tuple(body),
-        place=f"Quảng Trị, ngày {when:%d} tháng {when:%m} năm {when:%Y}",
-        signer_title="GIÁM ĐỐC", signer_name=actor.display_name,
+        place=paper_place(), signer_title="GIÁM ĐỐC", signer_name=actor.display_name,
+        dossier_code=dossier.code or "", procedure=procedure.name,
+        procedure_code=procedure.national_code, applicant_facts=facts,
+        reason=(reason or "(không nêu)") if kind == Result.Kind.REFUSAL else "",
     )
 
 

@@ -201,6 +201,17 @@ def test_the_dossier_page_shows_code_due_time_documents_and_timeline(web, receiv
     assert "Rút hồ sơ" in page  # open: the applicant may withdraw
 
 
+def test_the_dossier_page_counts_the_working_time_left_and_past_the_appointment(web, received):
+    facts = 'Thời gian còn lại</dt>'
+    with clock.frozen_at(vn(2025, 3, 7, 8, 0)):  # Friday 08:00: 7.5 hours, then Monday's 0.5
+        page = html(web.get(url("dossier", received.pk)))
+    assert "Còn 1 ngày làm việc" in page.split(facts)[1].split("</dd>")[0]
+    with clock.frozen_at(vn(2025, 3, 10, 9, 30)):
+        page = html(web.get(url("dossier", received.pk)))
+    left = page.split(facts)[1].split("</dd>")[0]
+    assert "Quá hạn" in left and "1 giờ 30 phút làm việc" in left
+
+
 def test_after_submission_the_page_shows_the_success_banner_with_the_code(
     web, applicant, pdf_file
 ):

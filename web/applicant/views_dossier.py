@@ -121,13 +121,11 @@ def expectation_for(dossier: Dossier) -> Expectation:
             text = f"{text} {_('Nội dung yêu cầu:')} {dossier.reason}"
         return Expectation(text, [Action(_("Bổ sung hồ sơ"), _filing_url(dossier, "tai-lieu"))])
     if state == S.RESULT_READY:
-        actions = [pay] if fee_open else []
-        actions.append(Action(_("Nhận kết quả"), detail + "#ket-qua", primary=not fee_open))
         if dossier.result_fee_outstanding:
             return Expectation(_("Hồ sơ đã có kết quả. Nộp phí, lệ phí để nhận kết quả."),
-                               actions)
+                               [pay] if fee_open else [])
         return Expectation(_("Hồ sơ đã có kết quả. Tải kết quả điện tử hoặc nhận tại Bộ phận "
-                             "Một cửa."), actions)
+                             "Một cửa."), [Action(_("Nhận kết quả"), detail + "#ket-qua")])
     if state == S.RETURNED:
         if rating_allowed(dossier=dossier):
             return Expectation(_("Đã trả kết quả. Mời bạn đánh giá mức độ hài lòng."),
@@ -174,7 +172,10 @@ def _remaining(dossier: Dossier) -> dict | None:
     overdue = left < 0
     minutes = int(abs(left) * calendar.minutes_per_day)
     days, rest = divmod(minutes, calendar.minutes_per_day)
-    return {"overdue": overdue, "days": days, "hours": rest // 60, "minutes": rest % 60}
+    parts = [text % {"n": n} for n, text in (
+        (days, _("%(n)s ngày")), (rest // 60, _("%(n)s giờ")), (rest % 60, _("%(n)s phút")),
+    ) if n]
+    return {"overdue": overdue, "text": " ".join(parts) or _("dưới 1 phút")}
 
 
 def _public_history(dossier: Dossier) -> list[dict]:
@@ -184,7 +185,9 @@ def _public_history(dossier: Dossier) -> list[dict]:
         spec = SPECS.get(row.name)
         if spec is None or not spec.notify_applicant:
             continue
-        due = row.details.get("due_at") if isinstance(row.details, dict) else None
+        # The appointment a move set: when the clock started, resumed or restarted.
+        due = (row.details.get("due_at") if isinstance(row.details, dict)
+               and row.clock_effect in ("start", "resume", "restart") else None)
         rows.append({
             "label": MOVE_LABELS.get(row.name, row.name), "at": row.at,
             "state": Dossier.State(row.to_state).label if row.to_state in S.values else "",

@@ -183,3 +183,20 @@ def dossier_list_page(
         last = items[-1]
         next_cursor = _encode_cursor(last.created_at, last.pk)
     return QueuePage(items=items, next_cursor=next_cursor)
+
+
+# --- work distribution ---------------------------------------------------------------
+
+
+def dossier_assignable_officers(*, dossier: Dossier) -> QuerySet:
+    """Active officers of the dossier's handling agency a leader may hand it to: those of the
+    current step's role, or every officer when the dossier has no current step."""
+    from django.contrib.auth import get_user_model
+
+    roles = (dossier.current_step.role,) if dossier.current_step_id else Role.OFFICERS
+    return (
+        get_user_model().objects
+        .filter(is_active=True, agency_code=dossier.handling_agency.code,
+                groups__name__in=roles)
+        .distinct().order_by("full_name", "username")
+    )

@@ -621,3 +621,19 @@ def test_queue_rows_say_whether_they_are_overdue_or_due_soon(specialist, make):
     assert flags[soon.pk] == (False, True)
     assert flags[paused.pk] == (False, False)
     assert flags[calm.pk] == (False, False)
+
+
+def test_a_dossier_is_offered_to_the_active_officers_of_its_current_steps_role(
+    specialist, leader, reception, agency, foreign_officer, make, procedure
+):
+    from dossiers.selectors.queues import dossier_assignable_officers
+
+    UserFactory(roles=[Role.SPECIALIST], agency_code=agency.code, is_active=False)
+    colleague = UserFactory(roles=[Role.SPECIALIST], agency_code=agency.code)
+    in_review = make(processing=True, current_step=procedure.steps.get(code="review"))
+    unstepped = make(submitted=True)
+
+    assert set(dossier_assignable_officers(dossier=in_review)) == {specialist, colleague}
+    assert set(dossier_assignable_officers(dossier=unstepped)) == {
+        specialist, colleague, leader, reception
+    }

@@ -1,3 +1,21 @@
-"""Pages of this area."""
+"""Pages of this area: the officers' work queue and the dossier workspace."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("hang-doi/", views.queue, name="queue"),
+    path("ho-so/<int:dossier_id>/", views.dossier, name="dossier"),
+    path("ho-so/<int:dossier_id>/thao-tac/<slug:action>/", views.move, name="move"),
+    path("ho-so/<int:dossier_id>/nhan-xu-ly/", views.claim, name="claim"),
+    path("ho-so/<int:dossier_id>/giao/", views.assign, name="assign"),
+    path("ho-so/<int:dossier_id>/phieu-xin-loi/", views.apology_draft, name="apology_draft"),
+    path("ho-so/<int:dossier_id>/phieu-xin-loi/duyet/", views.apology_approve,
+         name="apology_approve"),
+    path("ho-so/<int:dossier_id>/giay-tiep-nhan.pdf", views.receipt_slip, name="receipt_slip"),
+    path("ho-so/<int:dossier_id>/ket-qua.pdf", views.result_file, name="result_file"),
+    path("tai-lieu/<int:document_id>/tai-ve/", views.document_download, name="document"),
+    path("tai-lieu/<int:document_id>/quyet-dinh-chu-ky/", views.signature_decide,
+         name="signature_decide"),
+]

@@ -109,7 +109,8 @@ def layout_problems(content: bytes, tmp_path) -> list[str]:
 def assert_paper(content: bytes, tmp_path, *, must_have: list[str]) -> str:
     """The checks every paper passes; returns its text."""
     assert content.startswith(b"%PDF-")
-    text = "\n".join(page_texts(content))
+    # The pages' footers ("Trang 1/2") left out, so a paragraph reads across the page break.
+    text = "\n".join(re.sub(r"Trang \d+/\d+", "", t) for t in page_texts(content))
     assert layout_problems(content, tmp_path) == []
     flat = squash(text)
     missing = [fact for fact in must_have if squash(fact) not in flat]
@@ -168,7 +169,10 @@ def received(desk):
 
 
 def test_the_receipt_carries_every_fact_on_one_page_in_vietnam_time(received, desk, tmp_path):
-    content = slips.slip_receipt_render(dossier=received)
+    from django.utils import translation
+
+    with translation.override("en"):  # an official form: Vietnamese whatever the session's
+        content = slips.slip_receipt_render(dossier=received)
 
     text = assert_paper(content, tmp_path, must_have=[
         received.code, LONG_AGENCY, APPLICANT, PROCEDURE, LONG_COMPONENT, "Đơn đề nghị",
@@ -176,6 +180,7 @@ def test_the_receipt_carries_every_fact_on_one_page_in_vietnam_time(received, de
         "Thời gian nhận hồ sơ: 01 giờ 30 phút, " + VN_DAY,
         "Thời gian trả kết quả giải quyết hồ sơ: " + papers.time_words(received.due_at),
         "Bản sao (bản điện tử)", received.lookup_secret, "5 ngày làm việc",
+        "Kênh nộp: Trực tuyến",
     ])
     assert len(PdfReader(BytesIO(content)).pages) == 1
     assert "Quảng Trị, " + VN_DAY in text.replace("\n", " ")
@@ -258,6 +263,27 @@ def test_a_refusal_notice_prints_the_reason_and_is_signed(desk, tmp_path, fresh_
         "Thời gian ký: 01/12/2026 01:30:00 (GMT+7)", "Số: " + dossier.code,
     ])
     assert squash(text).count(squash(VN_DAY)) == 1
+    verified = signature_verify(content=content, filename="kq.pdf")
+    assert verified.issued_by_us is True and str(verified.verdict) == "valid"
+
+
+def test_a_long_refusal_runs_onto_a_second_page_with_the_stamp_signed_there(desk, tmp_path,
+                                                                            fresh_signer):
+    dossier = _decided(desk, pending_approval=True)
+    reasons = [f"{n}. Hạng mục thứ {n} của cửa hàng chưa đáp ứng quy chuẩn kỹ thuật quốc gia "
+               f"về an toàn phòng cháy, chữa cháy và bảo vệ môi trường." for n in range(1, 31)]
+    with clock.frozen_at(NIGHT):
+        services.dossier_refuse(dossier_id=dossier.pk, actor=desk["leader"],
+                                reason="\n".join(reasons))
+    content = _issued(dossier)
+
+    assert_paper(content, tmp_path, must_have=[dossier.code, APPLICANT, *reasons])
+    reader = PdfReader(BytesIO(content))
+    pages = reader.pages
+    assert len(pages) == 2 and "ĐÃ KÝ SỐ" in pages[1].extract_text()
+    # The signature field sits over the stamp, on the page that prints it.
+    [field] = reader.trailer["/Root"]["/AcroForm"]["/Fields"]
+    assert field.get_object().raw_get("/P").idnum == pages[1].indirect_reference.idnum
     verified = signature_verify(content=content, filename="kq.pdf")
     assert verified.issued_by_us is True and str(verified.verdict) == "valid"
 

@@ -6,42 +6,18 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import DEMO_PASSWORD, assert_no_sideways_scroll, path_of, sign_in, sign_out
+from .journey import need_page
 
 WRONG_LOGIN = "Tên đăng nhập hoặc mật khẩu không đúng"
 
-# Pages still being built: their tests are skipped, naming the page, until it lands.
-NOT_BUILT = {
-    "/": "the procedure catalog (home page)",
-    "/can-bo/hang-doi/": "the officers' queue",
-    "/quan-ly/chi-so/": "the managers' indicators",
-    "/ho-so-cua-toi/": "the applicant's dossier list",
-}
-
-
-def _page_param(*values, path):
-    if path in NOT_BUILT:
-        reason = f"page {path} ({NOT_BUILT[path]}) is not built yet"
-        return pytest.param(*values, marks=pytest.mark.skip(reason=reason))
-    return pytest.param(*values)
-
-
-def needs(*paths):
-    """Skip a test, naming the page, while a page it goes through is not built yet."""
-    missing = [f"{p} ({NOT_BUILT[p]})" for p in paths if p in NOT_BUILT]
-    return pytest.mark.skipif(bool(missing), reason=f"page not built yet: {', '.join(missing)}")
-
-
 LANDINGS = [
-    _page_param(username, landing, path=landing)
-    for username, landing in [
-        ("tiepnhan", "/can-bo/hang-doi/"),
-        ("chuyenvien", "/can-bo/hang-doi/"),
-        ("lanhdao", "/can-bo/hang-doi/"),
-        ("quanly", "/quan-ly/chi-so/"),
-        ("doanhnghiep", "/ho-so-cua-toi/"),
-        ("congdan", "/ho-so-cua-toi/"),
-        ("admin", "/admin/"),
-    ]
+    ("tiepnhan", "/can-bo/hang-doi/"),
+    ("chuyenvien", "/can-bo/hang-doi/"),
+    ("lanhdao", "/can-bo/hang-doi/"),
+    ("quanly", "/quan-ly/chi-so/"),
+    ("doanhnghiep", "/ho-so-cua-toi/"),
+    ("congdan", "/ho-so-cua-toi/"),
+    ("admin", "/admin/"),
 ]
 
 
@@ -60,6 +36,7 @@ def test_wrong_password_shows_the_error_and_keeps_the_username(page, demo_users)
 
 @pytest.mark.parametrize(("username", "landing"), LANDINGS)
 def test_each_role_lands_on_its_page(page, demo_users, username, landing):
+    need_page(landing, "the landing page of this role")
     sign_in(page, username)
 
     assert path_of(page) == landing
@@ -73,7 +50,6 @@ def test_each_role_lands_on_its_page(page, demo_users, username, landing):
         expect(page.locator("header")).to_contain_text(user.display_name)
 
 
-@needs("/", "/ho-so-cua-toi/")
 def test_sign_out_returns_to_signed_out_state(page, demo_users):
     sign_in(page, "doanhnghiep")
     expect(page.locator("header")).to_contain_text("Công ty TNHH Thương mại Đông Hà")
@@ -88,7 +64,6 @@ def test_sign_out_returns_to_signed_out_state(page, demo_users):
     assert path_of(page) == "/dang-nhap/"
 
 
-@needs("/", "/ho-so-cua-toi/")
 def test_sign_out_link_asks_before_signing_out(page, demo_users):
     sign_in(page, "congdan")
     page.goto("/dang-xuat/")
@@ -129,7 +104,6 @@ def test_language_switch_to_english_and_back(page, demo_users):
     expect(page.locator("html")).to_have_attribute("lang", "vi")
 
 
-@needs("/ho-so-cua-toi/")
 def test_language_choice_survives_sign_in(page, demo_users):
     page.goto("/dang-nhap/")
     with page.expect_navigation():
@@ -144,7 +118,7 @@ def test_language_choice_survives_sign_in(page, demo_users):
     expect(page.locator("header").get_by_role("button", name="Log out")).to_be_visible()
 
 
-@pytest.mark.parametrize("path", [_page_param(p, path=p) for p in ("/", "/dang-xuat/")])
+@pytest.mark.parametrize("path", ["/", "/dang-xuat/"])
 def test_tab_reaches_the_skip_link_first_and_it_moves_focus_to_main(page, demo_users, path):
     # The sign-in page puts the cursor in its first field; these pages start at the top.
     if path == "/dang-xuat/":
@@ -188,7 +162,7 @@ def test_static_files_come_from_the_portal(page):
     assert background not in ("rgba(0, 0, 0, 0)", "transparent")
 
 
-@pytest.mark.parametrize("path", [_page_param(p, path=p) for p in ("/", "/dang-nhap/")])
+@pytest.mark.parametrize("path", ["/", "/dang-nhap/"])
 def test_phone_has_no_sideways_scroll(phone_page, path):
     response = phone_page.goto(path)
     assert response.status == 200, f"{path} answers {response.status}"
@@ -199,7 +173,6 @@ def test_phone_has_no_sideways_scroll(phone_page, path):
     assert width == 390
 
 
-@needs("/ho-so-cua-toi/")
 def test_phone_sign_in_form_fits_and_works(phone_page, demo_users):
     phone_page.goto("/dang-nhap/")
     assert_no_sideways_scroll(phone_page)

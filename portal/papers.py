@@ -7,7 +7,9 @@ names (the portal ships DejaVu Sans), so the output does not depend on the machi
 
 from __future__ import annotations
 
+import atexit
 import base64
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -170,18 +172,36 @@ def _locate(document, ids: set[str]) -> dict[str, PlacedBox]:
     return placed
 
 
+_loaded = threading.local()
+# Let the configurations go before the interpreter tears down the libraries they free with.
+atexit.register(_loaded.__dict__.clear)
+
+
+def _fonts_for(font_dir: Path | None):
+    """The font configuration with the faces of `font_dir` loaded, its stylesheet and the
+    fetcher: built once per thread and directory (loading the faces is half a render)."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    cache = _loaded.__dict__.setdefault("by_dir", {})
+    key = str(Path(font_dir).resolve()) if font_dir is not None else ""
+    if key not in cache:
+        fonts = FontConfiguration()
+        fetcher = _fetcher_for([font_dir] if font_dir is not None else [])
+        faces = CSS(string=font_faces_css(font_dir), font_config=fonts, url_fetcher=fetcher)
+        cache[key] = (fonts, faces, fetcher)
+    return cache[key]
+
+
 def paper_render(*, template: str, context: dict, font_dir: Path | None = None,
                  locate: Iterable[str] = ()) -> RenderedPaper:
     """Render `template` with `context` to a PDF; `locate` names element ids whose boxes the
     caller needs (a signature field over the printed stamp)."""
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint import HTML
 
     html = render_to_string(template, {"font_family": FONT_FAMILY, **context})
-    fonts = FontConfiguration()
-    fetcher = _fetcher_for([font_dir] if font_dir is not None else [])
-    stylesheets = [CSS(string=font_faces_css(font_dir), font_config=fonts, url_fetcher=fetcher)]
+    fonts, faces, fetcher = _fonts_for(font_dir)
     document = HTML(string=html, url_fetcher=fetcher).render(
-        stylesheets=stylesheets, font_config=fonts)
+        stylesheets=[faces], font_config=fonts)
     placed = _locate(document, set(locate))
     return RenderedPaper(content=document.write_pdf(), pages=len(document.pages), placed=placed)

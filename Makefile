@@ -10,7 +10,7 @@ PORT ?= 8000
 # Debian packages the portal needs at run time: pango for WeasyPrint (the printed slips and
 # results), DejaVu fonts, gettext to compile the translation catalogs. Installed when missing
 # and running as root; otherwise the command says what is missing.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core gettext
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext
 # For the tests as well: Chromium for the browser tests, poppler to render PDFs to pictures.
 TEST_PACKAGES := chromium poppler-utils softhsm2
 

@@ -565,3 +565,24 @@ def test_the_workspace_shows_form_data_by_title_history_clock_and_documents(
     file_response = client_for(specialist).get(download)
     assert file_response.status_code == 200
     assert b"".join(file_response.streaming_content) == PDF_BYTES
+
+
+def test_a_move_that_does_not_apply_is_not_listed_as_blocked(specialist, make, procedure):
+    # The review step is followed by the leader's step: "next step" is simply not a move here.
+    dossier = make(processing=True, current_step=procedure.steps.get(code="review"))
+
+    body = text(client_for(specialist).get(page(dossier)))
+
+    assert "Chưa thể" not in body
+    assert "propose" in move_buttons(client_for(specialist).get(page(dossier)))
+
+
+def test_form_dates_are_shown_the_vietnamese_way(specialist, agency, applicant):
+    schema = {"type": "object", "properties": {
+        "start": {"type": "string", "format": "date", "title": "Ngày bắt đầu khuyến mại"}}}
+    dossier = DossierFactory(processing=True, applicant=applicant, form_data={"start": "2026-12-01"},
+                             procedure=ProcedureFactory(agency=agency, form_schema=schema))
+
+    body = text(client_for(specialist).get(page(dossier)))
+
+    assert "Ngày bắt đầu khuyến mại" in body and "01/12/2026" in body

@@ -6,13 +6,14 @@ conditions, `review_reasons`)."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from django_fsm import can_proceed
 
 from dossiers import services, sla
+from dossiers.exceptions import InvalidTransition
 from dossiers.models import Document, Dossier
 from dossiers.services.transitions import REASON_REQUIRED, SPECS, check_move, condition_failure
 from portal.exceptions import DomainError
@@ -109,7 +110,10 @@ def moves_for(dossier: Dossier, user) -> Moves:
             found.allowed.append(Move(name, str(label), tone, SPECS[name].reason))
         else:
             failure = condition_failure(dossier, name)
-            found.blocked.append(Blocked(str(label), str(failure.message)))
+            # A bare InvalidTransition means the move does not apply here (no next step of
+            # the same role...): nothing the officer can act on, so it is not listed.
+            if type(failure) is not InvalidTransition:
+                found.blocked.append(Blocked(str(label), str(failure.message)))
     return found
 
 
@@ -121,7 +125,11 @@ def form_rows(dossier: Dossier) -> list[tuple[str, object]]:
     rows = []
     for key, prop in properties.items():
         if key in data:
-            rows.append((prop.get("title") or key, _value(data[key])))
+            value = data[key]
+            if prop.get("format") == "date" and isinstance(value, str):
+                parsed = parse_date(value)
+                value = parsed.strftime("%d/%m/%Y") if parsed else value
+            rows.append((prop.get("title") or key, _value(value)))
     rows.extend((key, _value(value)) for key, value in data.items() if key not in properties)
     return rows
 

@@ -61,6 +61,7 @@ class MoveForm(forms.Form):
                 widget=forms.CheckboxSelectMultiple,
                 choices=[(c.code, c.name) for c in components],
             )
+            self.order_fields(["version", "components", "reason"])
         if name == "issue_result":
             self.fields["kind"] = forms.ChoiceField(
                 label=_("Loại kết quả"),

@@ -135,6 +135,8 @@ def _workspace(request, dossier: Dossier, *, bound=None, status: int = 200, erro
     """The workspace page; `bound` is a form the officer sent back with its errors."""
     user = request.user
     now = clock.now()
+    if bound is not None and bound.errors and not error:
+        error = _("Chưa thực hiện được: vui lòng sửa các mục được đánh dấu bên dưới.")
     components = list(dossier.procedure.components.all())
     moves = moves_for(dossier, user)
     for move in moves.allowed:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from django.urls import reverse
 
-import pytest
 from playwright.sync_api import expect
 
 from .conftest import path_of, sign_in
@@ -19,6 +18,7 @@ from .journey import (
     fill_lpg_form,
     lpg_procedure,
     need_page,
+    page_exists,
     pdf_payload,
     start_draft,
     upload,
@@ -97,6 +97,12 @@ def test_a_business_files_a_dossier_and_receives_the_signed_result(
 ):
     provider = portal_world
     procedure = lpg_procedure()
+    completed_before = received_before = 0
+    if page_exists("/quan-ly/chi-so/"):
+        manager = new_context().new_page()
+        sign_in(manager, "quanly")
+        completed_before = figure(manager, "Đã giải quyết")
+        received_before = figure(manager, "Đã tiếp nhận")
     applicant = new_context().new_page()
     sign_in(applicant, "doanhnghiep")
 
@@ -110,7 +116,112 @@ def test_a_business_files_a_dossier_and_receives_the_signed_result(
     # --- the agency --------------------------------------------------------------------
     need_page("/can-bo/hang-doi/", "the officers' queue")
     need_page(f"/can-bo/ho-so/{dossier_id}/", "the officers' dossier page")
-    pytest.skip("the officers' pages are being built: steps after submission not written yet")
+    reception = new_context().new_page()
+    sign_in(reception, "tiepnhan")
+    expect(reception.locator("main")).to_contain_text(code)
+    with reception.expect_navigation():
+        reception.locator("main").get_by_role("link", name=code).first.click()
+    assert path_of(reception) == f"/can-bo/ho-so/{dossier_id}/"
+    officer_move(reception, "Tiếp nhận hồ sơ")
+    assert Dossier.objects.get(pk=dossier_id).state == "processing"
+
+    specialist = new_context().new_page()
+    sign_in(specialist, "chuyenvien")
+    specialist.goto(f"/can-bo/ho-so/{dossier_id}/")
+    claim = specialist.get_by_role("button", name="Nhận xử lý")
+    if claim.count():
+        with specialist.expect_navigation():
+            claim.click()
+    officer_move(specialist, "Yêu cầu bổ sung hồ sơ", reason=SUPPLEMENT_REASON,
+                 tick=["Giấy đề nghị cấp lại Giấy chứng nhận"])
+    assert Dossier.objects.get(pk=dossier_id).state == "awaiting_supplement"
+
+    # --- the applicant supplies ----------------------------------------------------------
+    applicant.goto(f"/ho-so-cua-toi/{dossier_id}/")
+    expect(applicant.locator("main")).to_contain_text(SUPPLEMENT_REASON)
+    applicant.goto(f"/ho-so-cua-toi/{dossier_id}/tai-lieu/")
+    expect(applicant.get_by_role("region", name="Cơ quan yêu cầu bổ sung hồ sơ")).to_contain_text(
+        SUPPLEMENT_REASON)
+    upload(applicant, "request_form", pdf_payload("giay-de-nghi-bo-sung.pdf", "Ban bo sung"))
+    expect(applicant.locator("#component-request_form")).to_contain_text(
+        "giay-de-nghi-bo-sung.pdf")
+    demo_sign(applicant, "request_form")
+    expect_signature_valid(applicant, "request_form", "Công ty TNHH Thương mại Đông Hà")
+    with applicant.expect_navigation():
+        applicant.get_by_role("button", name="Gửi bổ sung").click()
+    assert Dossier.objects.get(pk=dossier_id).state == "processing"
+
+    # --- review, approval, result ----------------------------------------------------------
+    specialist.goto(f"/can-bo/ho-so/{dossier_id}/")
+    while not moves(specialist).get_by_text("Trình lãnh đạo phê duyệt").count():
+        assert moves(specialist).get_by_text("Chuyển bước tiếp theo").count(), (
+            moves(specialist).inner_text())
+        officer_move(specialist, "Chuyển bước tiếp theo")
+    officer_move(specialist, "Trình lãnh đạo phê duyệt")
+    assert Dossier.objects.get(pk=dossier_id).state == "pending_approval"
+
+    leader = new_context().new_page()
+    sign_in(leader, "lanhdao")
+    leader.goto(f"/can-bo/ho-so/{dossier_id}/")
+    officer_move(leader, "Phê duyệt")
+    assert Dossier.objects.get(pk=dossier_id).state == "approved"
+    officer_move(leader, "Ban hành kết quả", fields={"Số văn bản": "12/GCN-SCT"})
+    dossier = Dossier.objects.get(pk=dossier_id)
+    assert dossier.state == "result_ready" and dossier.completed_at is not None
+
+    # --- the applicant gets the result and rates --------------------------------------------
+    applicant.goto(f"/ho-so-cua-toi/{dossier_id}/")
+    result = applicant.locator("#ket-qua")
+    expect(result).to_contain_text("12/GCN-SCT")
+    expect(result).to_contain_text("Đã ký số")
+    name, content = _download(applicant, "Tải kết quả điện tử (PDF)")
+    assert name.endswith(".pdf") and content.startswith(b"%PDF-"), name
+    assert b"/ByteRange" in content  # the agency's signature
+    applicant.locator("#danh-gia input[type=radio][value='5']").check()
+    applicant.get_by_label("Góp ý (không bắt buộc)").fill("Cán bộ hướng dẫn tận tình.")
+    with applicant.expect_navigation():
+        applicant.get_by_role("button", name="Gửi đánh giá").click()
+    expect(applicant.locator("#danh-gia")).to_contain_text("Rất hài lòng")
+
+    # --- the manager's figures -------------------------------------------------------------
+    need_page("/quan-ly/chi-so/", "the managers' indicators")
+    manager = new_context().new_page()
+    sign_in(manager, "quanly")
+    assert path_of(manager) == "/quan-ly/chi-so/"
+    assert figure(manager, "Đã giải quyết") == completed_before + 1
+    assert figure(manager, "Đã tiếp nhận") == received_before + 1
+
+
+def moves(page):
+    return page.locator("#thao-tac")
+
+
+def officer_move(page, label: str, *, reason: str | None = None, fields: dict | None = None,
+                 tick: list[str] = ()):
+    """Make a move from the officer's dossier page; a move with fields opens its form first."""
+    box = moves(page)
+    opener = box.locator("details.move > summary", has_text=label)
+    if opener.count():
+        opener.click()
+        form = box.locator("details.move[open] form")
+        if reason is not None:
+            form.locator("textarea[name=reason]").fill(reason)
+        for choice in tick:
+            form.get_by_label(choice).check()
+        for field_label, value in (fields or {}).items():
+            form.get_by_label(field_label).fill(value)
+        with page.expect_navigation():
+            form.get_by_role("button", name=f"Xác nhận: {label}").click()
+    else:
+        with page.expect_navigation():
+            box.get_by_role("button", name=label, exact=True).click()
+    expect(page.locator("main .messages .alert-success")).to_be_visible()
+
+
+def figure(page, label: str) -> int:
+    page.goto("/quan-ly/chi-so/")
+    value = page.locator("li.figure", has=page.locator(".label", has_text=label)).first
+    return int(re.sub(r"\D", "", value.locator(".value").inner_text()) or 0)
 
 
 def _download(page, link_name: str) -> tuple[str, bytes]:

@@ -1,14 +1,60 @@
 """The service indicators and the overdue list, from the daily summary and open dossiers."""
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal import clock
 
 from ..exceptions import DossierNotFound, InvalidFormData
-from ..models import DailySummary, Dossier
+from ..models import (
+    Agency,
+    DailySummary,
+    Document,
+    Dossier,
+    DossierTransition,
+    Payment,
+    Procedure,
+)
+
+# What each figure is called where people read it (dashboards, CSV and XLSX headers).
+FIGURE_LABELS = {
+    "received": _("Đã tiếp nhận"),
+    "completed": _("Đã giải quyết"),
+    "early": _("Trước hạn"),
+    "on_time": _("Đúng hạn"),
+    "late": _("Trễ hạn"),
+    "in_time": _("Trước hạn và đúng hạn"),
+    "on_time_rate": _("Tỷ lệ đúng hạn (%)"),
+    "in_progress": _("Đang giải quyết"),
+    "within_time": _("Trong hạn"),
+    "overdue": _("Đang quá hạn"),
+    "paused": _("Tạm dừng, chờ bổ sung"),
+    "withdrawn": _("Rút hồ sơ"),
+    "refused": _("Từ chối giải quyết"),
+    "rejected": _("Từ chối tiếp nhận"),
+    "fee_bearing": _("Có phí, lệ phí"),
+    "paid_online": _("Thanh toán trực tuyến"),
+    "online_payment_rate": _("Tỷ lệ thanh toán trực tuyến (%)"),
+    "digitized": _("Số hóa hồ sơ"),
+    "digitization_rate": _("Tỷ lệ số hóa hồ sơ (%)"),
+    "results_electronic": _("Kết quả điện tử"),
+    "electronic_result_rate": _("Tỷ lệ kết quả điện tử (%)"),
+    "rated": _("Lượt đánh giá"),
+    "rating_sum": _("Tổng điểm đánh giá"),
+    "satisfied": _("Hài lòng"),
+    "average_rating": _("Điểm đánh giá trung bình"),
+    "satisfied_rate": _("Tỷ lệ hài lòng (%)"),
+}
+# The rates of a figures dict: fractions from 0 to 1 (None when nothing to divide by).
+RATES = (
+    "on_time_rate", "online_payment_rate", "digitization_rate", "electronic_result_rate",
+    "satisfied_rate",
+)
 
 # --- indicators ----------------------------------------------------------------------
 
@@ -17,16 +63,45 @@ def _rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time()))
+
+
+def _scope_code(user, agency: str | None) -> str | None:
+    """The agency whose figures are read (None: every agency), or DossierNotFound."""
+    unrestricted = not user.agency_code  # a provincial manager
+    if agency and not unrestricted and agency != user.agency_code:
+        raise DossierNotFound("Không có quyền xem số liệu của cơ quan này.")
+    return (agency if unrestricted else user.agency_code) or None
+
+
 def _scope_summary(user, agency: str | None) -> tuple[QuerySet, QuerySet]:
     summary = DailySummary.objects.all()
     open_qs = Dossier.objects.in_progress()
-    unrestricted = not user.agency_code  # a provincial manager
-    code = agency if unrestricted else user.agency_code
-    if agency and not unrestricted and agency != user.agency_code:
-        raise DossierNotFound("Không có quyền xem số liệu của cơ quan này.")
+    code = _scope_code(user, agency)
     if code:
         summary = summary.filter(agency__code=code)
         open_qs = open_qs.filter(handling_agency__code=code)
+    return summary, open_qs
+
+
+def _filtered(
+    user, agency: str | None, procedure: int | None, channels: Sequence[str] | None,
+    date_from: date | None, date_to: date | None,
+) -> tuple[QuerySet, QuerySet]:
+    """The summary rows and the open dossiers one filter selects, scoped to the user."""
+    summary, open_qs = _scope_summary(user, agency)
+    if procedure:
+        summary = summary.filter(procedure_id=procedure)
+        open_qs = open_qs.filter(procedure_id=procedure)
+    if channels:
+        summary = summary.filter(channel__in=list(channels))
+        open_qs = open_qs.filter(channel__in=list(channels))
+    if date_from:
+        summary = summary.filter(day__gte=date_from)
+    if date_to:
+        summary = summary.filter(day__lte=date_to)
+        open_qs = open_qs.filter(received_at__lt=_day_start(date_to + timedelta(days=1)))
     return summary, open_qs
 
 
@@ -40,21 +115,13 @@ GROUPS = {
 
 def indicators(
     *, user, agency: str | None = None, procedure: int | None = None,
-    date_from: date | None = None, date_to: date | None = None, group_by: str | None = None,
-    now: datetime | None = None,
+    channels: Sequence[str] | None = None, date_from: date | None = None,
+    date_to: date | None = None, group_by: str | None = None, now: datetime | None = None,
 ) -> dict:
-    """The service indicators of DESIGN §5, from the daily summary and the open dossiers."""
+    """The service indicators of DESIGN §5, from the daily summary and the open dossiers.
+    `channels` keeps only dossiers that came in by one of those channels."""
     now = now or clock.now()
-    summary, open_qs = _scope_summary(user, agency)
-    if procedure:
-        summary = summary.filter(procedure_id=procedure)
-        open_qs = open_qs.filter(procedure_id=procedure)
-    if date_from:
-        summary = summary.filter(day__gte=date_from)
-    if date_to:
-        summary = summary.filter(day__lte=date_to)
-        end = timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time()))
-        open_qs = open_qs.filter(received_at__lt=end)
+    summary, open_qs = _filtered(user, agency, procedure, channels, date_from, date_to)
     sums = {c: Sum(c) for c in DailySummary.COUNTERS}
     totals = summary.aggregate(**sums)
     result = _figures({k: v or 0 for k, v in totals.items()})
@@ -91,8 +158,6 @@ def _open_figures(open_qs: QuerySet, now: datetime) -> dict:
 
 
 def _grouped(summary, open_qs, group_by, now, sums) -> list[dict]:
-    from django.db.models.functions import TruncMonth
-
     if group_by == "month":
         rows = summary.annotate(g=TruncMonth("day")).values("g").annotate(**sums).order_by("g")
         return [
@@ -140,3 +205,166 @@ def overdue_list(*, user, agency: str | None = None, now: datetime | None = None
         .select_related("procedure", "assignee", "current_step", "handling_agency")
         .order_by("due_at", "pk")
     )
+
+
+# --- the dossiers behind a figure ----------------------------------------------------
+
+# Channels the dashboards put together: the two portals file dossiers the same way.
+PORTAL_CHANNELS = (Dossier.Channel.NATIONAL_PORTAL, Dossier.Channel.PROVINCIAL_PORTAL)
+OPEN_FIGURES = ("in_progress", "within_time", "overdue", "paused")
+
+
+def _rejected_at() -> Subquery:
+    return Subquery(
+        DossierTransition.objects.filter(dossier=OuterRef("pk"), name="refuse_at_reception")
+        .order_by("-at").values("at")[:1]
+    )
+
+
+# Each counter of the daily summary as a filter on dossiers: the instant whose Vietnam day
+# puts a dossier in the period (the `at` the workflow passes to `summary_add`) and what the
+# dossier must be. Kept next to the services that add to the summary: received at acceptance
+# (with its fee and digitized papers), completed and its outcome at the result or the refusal,
+# withdrawn after reception, a rating on the completion day, a fee paid online once.
+DOSSIER_FIGURES = {
+    "received": ("received_at", Q()),
+    "completed": ("completed_at", ~Q(outcome="")),
+    "early": ("completed_at", Q(outcome=Dossier.Outcome.EARLY)),
+    "on_time": ("completed_at", Q(outcome=Dossier.Outcome.ON_TIME)),
+    "in_time": ("completed_at", Q(outcome__in=[Dossier.Outcome.EARLY, Dossier.Outcome.ON_TIME])),
+    "late": ("completed_at", Q(outcome=Dossier.Outcome.LATE)),
+    "refused": ("completed_at", Q(state=Dossier.State.REFUSED)),
+    "rejected": ("rejected_at", Q(state=Dossier.State.REJECTED)),
+    "withdrawn": ("withdrawn_at", Q(received_at__isnull=False)),
+    "fee_bearing": ("received_at", Q(procedure__fee_vnd__gt=0)),
+    "paid_online": ("received_at", Q(Exists(Payment.objects.filter(
+        dossier=OuterRef("pk"), settles_fee=True, online_counted_at__isnull=False)))),
+    "digitized": ("received_at", Q(Exists(Document.objects.filter(
+        dossier=OuterRef("pk"), digitized=True)))),
+    "results_electronic": ("completed_at", Q(result__electronic=True)),
+    "rated": ("completed_at", Q(rating__isnull=False)),
+}
+FIGURES = (*DOSSIER_FIGURES, *OPEN_FIGURES)
+
+
+def indicator_dossiers(
+    *, user, figure: str, agency: str | None = None, procedure: int | None = None,
+    channels: Sequence[str] | None = None, date_from: date | None = None,
+    date_to: date | None = None, step: str | None = None, now: datetime | None = None,
+) -> QuerySet:
+    """The dossiers one figure of `indicators` counts, under the same filter and scope: their
+    number is the figure. `step` (a step's name) narrows the open figures to that step."""
+    if figure not in FIGURES:
+        raise InvalidFormData(extra={"errors": [{"field": "figure", "message": "unknown"}]})
+    now = now or clock.now()
+    _, open_qs = _filtered(user, agency, procedure, channels, date_from, date_to)
+    if figure in OPEN_FIGURES:
+        qs = open_qs
+        overdue = Q(paused_at__isnull=True, due_at__lt=now)
+        if figure == "overdue":
+            qs = qs.filter(overdue)
+        elif figure == "paused":
+            qs = qs.filter(paused_at__isnull=False)
+        elif figure == "within_time":
+            qs = qs.filter(paused_at__isnull=True).exclude(overdue)
+        if step is not None:
+            qs = qs.filter(current_step__name=step) if step else qs.filter(current_step=None)
+        ordering = ("due_at", "pk")
+    else:
+        # The scope of the summary rows, on any dossier, the period on the figure's own day.
+        qs = _scoped_dossiers(user, agency, procedure, channels)
+        field, condition = DOSSIER_FIGURES[figure]
+        if field == "rejected_at":
+            qs = qs.annotate(rejected_at=_rejected_at())
+        qs = qs.filter(condition, **{f"{field}__isnull": False})
+        if date_from:
+            qs = qs.filter(**{f"{field}__gte": _day_start(date_from)})
+        if date_to:
+            qs = qs.filter(**{f"{field}__lt": _day_start(date_to + timedelta(days=1))})
+        ordering = (f"-{field}", "-pk")
+    return qs.select_related(
+        "procedure", "handling_agency", "current_step", "assignee"
+    ).order_by(*ordering)
+
+
+def _scoped_dossiers(
+    user, agency: str | None, procedure: int | None, channels: Sequence[str] | None
+) -> QuerySet:
+    """Every dossier (any state) of the agencies, procedure and channels the figures count."""
+    qs = Dossier.objects.exclude(state=Dossier.State.DRAFT)
+    code = _scope_code(user, agency)
+    if code:
+        qs = qs.filter(handling_agency__code=code)
+    if procedure:
+        qs = qs.filter(procedure_id=procedure)
+    if channels:
+        qs = qs.filter(channel__in=list(channels))
+    return qs
+
+
+def indicator_rows(
+    *, user, agency: str | None = None, procedure: int | None = None,
+    channels: Sequence[str] | None = None, date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[dict]:
+    """The summary's figures per month x agency x procedure, by name, for exports."""
+    summary, _open = _filtered(user, agency, procedure, channels, date_from, date_to)
+    sums = {c: Sum(c) for c in DailySummary.COUNTERS}
+    rows = (
+        summary.annotate(month=TruncMonth("day"))
+        .values("month", "agency__code", "agency__name", "procedure_id", "procedure__name")
+        .annotate(**sums)
+        .order_by("month", "agency__name", "procedure__name", "procedure_id")
+    )
+    return [
+        {
+            "month": r["month"].strftime("%Y-%m"), "agency_code": r["agency__code"],
+            "agency": r["agency__name"], "procedure_id": r["procedure_id"],
+            "procedure": r["procedure__name"],
+            **_figures({c: r[c] or 0 for c in DailySummary.COUNTERS}),
+        }
+        for r in rows
+    ]
+
+
+def overdue_by_step(
+    *, user, agency: str | None = None, procedure: int | None = None,
+    channels: Sequence[str] | None = None, date_to: date | None = None,
+    now: datetime | None = None,
+) -> list[dict]:
+    """How many open dossiers are overdue now at each step (by the step's name), most first;
+    `step` is "" for dossiers between steps."""
+    now = now or clock.now()
+    _summary, open_qs = _filtered(user, agency, procedure, channels, None, date_to)
+    rows = (
+        open_qs.overdue(now=now).values(step=F("current_step__name"))
+        .annotate(count=Count("pk")).order_by("-count", "step")
+    )
+    return [{"step": r["step"] or "", "count": r["count"]} for r in rows]
+
+
+def indicator_scope(*, user) -> tuple[QuerySet, QuerySet]:
+    """The agencies whose figures the user may read, and those agencies' procedures."""
+    agencies = Agency.objects.order_by("name")
+    if user.agency_code:
+        agencies = agencies.filter(code=user.agency_code)
+    procedures = Procedure.objects.filter(agency__in=agencies).order_by("name", "pk")
+    return agencies, procedures
+
+
+def indicator_first_day(*, user) -> date | None:
+    """The first day with figures the user may read (where a period picker starts)."""
+    summary, _open = _scope_summary(user, None)
+    return summary.aggregate(first=Min("day"))["first"]
+
+
+def group_names(*, group_by: str, keys: Sequence) -> dict:
+    """What people call the keys of a grouping: agencies and procedures by name, channels by
+    their label; months are their own name."""
+    if group_by == "agency":
+        return dict(Agency.objects.filter(code__in=list(keys)).values_list("code", "name"))
+    if group_by == "procedure":
+        return dict(Procedure.objects.filter(pk__in=list(keys)).values_list("pk", "name"))
+    if group_by == "channel":
+        return {k: str(v) for k, v in Dossier.Channel.choices}
+    return {}

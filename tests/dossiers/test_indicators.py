@@ -12,6 +12,7 @@ from django.urls import reverse
 import pytest
 from rest_framework.exceptions import PermissionDenied
 
+from dossiers.exceptions import DossierNotFound, InvalidFormData
 from dossiers.models import DailySummary, Dossier
 from dossiers.services import (
     document_upload,
@@ -496,19 +497,24 @@ def test_indicators_csv_has_a_header_one_row_per_procedure_and_a_total(
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     header, *rows = _rows(response)
-    assert header[:8] == ["key", "received", "completed", "early", "on_time", "late",
-                          "on_time_rate", "in_progress"]
-    assert {"overdue", "within_time", "online_payment_rate"} <= set(header)
-    assert [r[0] for r in rows] == [str(flow.procedure.pk), str(other.pk), "total"]
+    assert header[:8] == ["Thủ tục", "Đã tiếp nhận", "Đã giải quyết", "Trước hạn", "Đúng hạn",
+                          "Trễ hạn", "Tỷ lệ đúng hạn (%)", "Đang giải quyết"]
+    assert {"Đang quá hạn", "Trong hạn", "Tỷ lệ thanh toán trực tuyến (%)"} <= set(header)
+    # Procedures by name, never by id; the total last.
+    assert [r[0] for r in rows] == [flow.procedure.name, other.name, "Tổng cộng"]
     by_key = {r[0]: dict(zip(header, r, strict=True)) for r in rows}
-    assert by_key[str(flow.procedure.pk)]["received"] == "8"
-    assert by_key[str(flow.procedure.pk)]["on_time_rate"] == "0.75"
-    assert by_key[str(other.pk)]["on_time_rate"] == ""  # nothing completed: no rate
-    total = by_key["total"]
-    for column in ("received", "completed", "early", "on_time", "late", "in_progress",
-                   "overdue", "within_time", "paused"):
-        assert total[column] == str(body[column]), column
-    assert total["online_payment_rate"] == ""
+    mine = by_key[flow.procedure.name]
+    assert mine["Đã tiếp nhận"] == "8"
+    assert mine["Tỷ lệ đúng hạn (%)"] == "75.0"  # a percentage, as the header says
+    assert by_key[other.name]["Tỷ lệ đúng hạn (%)"] == ""  # nothing completed: no rate
+    total = by_key["Tổng cộng"]
+    labels = {"received": "Đã tiếp nhận", "completed": "Đã giải quyết", "early": "Trước hạn",
+              "on_time": "Đúng hạn", "late": "Trễ hạn", "in_progress": "Đang giải quyết",
+              "overdue": "Đang quá hạn", "within_time": "Trong hạn",
+              "paused": "Tạm dừng, chờ bổ sung"}
+    for column, label in labels.items():
+        assert total[label] == str(body[column]), column
+    assert total["Tỷ lệ thanh toán trực tuyến (%)"] == ""
 
 
 def test_indicators_csv_follows_the_group_and_filters(flow, api_client_for, manager, frozen):
@@ -520,8 +526,9 @@ def test_indicators_csv_follows_the_group_and_filters(flow, api_client_for, mana
                         group_by="channel", date_to="2025-03-05")
 
     header, *rows = _rows(response)
-    assert [(r[0], r[header.index("received")]) for r in rows] == [
-        ("counter", "1"), ("total", "1"),
+    assert header[0] == "Kênh nộp"
+    assert [(r[0], r[header.index("Đã tiếp nhận")]) for r in rows] == [
+        ("Trực tiếp", "1"), ("Tổng cộng", "1"),
     ]
 
 
@@ -538,12 +545,13 @@ def test_overdue_csv_lists_overdue_dossiers_with_working_days_late(
     overdue = march["overdue"]
     # Late since 10/03 08:00: 7.5 working hours that day, 8 on 11/03, 2.5 on 12/03 = 2.25 days.
     assert _rows(response) == [
-        ["code", "procedure", "agency", "state", "received_at", "due_at", "working_days_late",
-         "assignee", "step"],
-        [overdue.code, overdue.procedure.name, "sct", "processing",
+        ["Mã hồ sơ", "Thủ tục", "Cơ quan", "Trạng thái", "Ngày tiếp nhận", "Ngày hẹn trả",
+         "Số ngày làm việc quá hạn", "Người xử lý", "Bước xử lý"],
+        [overdue.code, overdue.procedure.name, overdue.handling_agency.name, "Đang xử lý",
          "2025-03-03T08:00:00+07:00", "2025-03-10T08:00:00+07:00", "2.25",
-         specialist.display_name, "review"],
+         specialist.display_name, overdue.current_step.name],
     ]
+    assert overdue.current_step.code == "review"
 
 
 def test_overdue_csv_lists_the_most_overdue_first(flow, api_client_for, manager, time_machine):
@@ -605,3 +613,94 @@ def test_indicators_query_count_does_not_grow_with_the_number_of_dossiers(
 
     assert (small.json()["received"], large.json()["received"]) == (5, 50)
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+# --- the dossiers behind each figure -------------------------------------------------
+
+
+def _behind(user, figure, **filters) -> int:
+    from dossiers.selectors.indicators import indicator_dossiers
+
+    return indicator_dossiers(user=user, figure=figure, **filters).count()
+
+
+def _figure(body: dict, figure: str) -> int:
+    return body["early"] + body["on_time"] if figure == "in_time" else body[figure]
+
+
+@pytest.mark.parametrize("filters", [
+    {},
+    {"date_from": date(2025, 3, 5), "date_to": date(2025, 3, 10)},
+    {"date_to": date(2025, 3, 3)},
+    {"channels": ["counter"]},
+    {"channels": ["online", "post"], "date_from": date(2025, 3, 11)},
+])
+def test_each_figure_counts_the_dossiers_its_filter_lists(
+    march, flow, frozen, agency, applicant, reception, manager, filters
+):
+    from dossiers.selectors.indicators import FIGURES, indicators
+
+    paid_first = ProcedureFactory(agency=agency, fee_at_submission=True)
+    online = flow.submitted(procedure=paid_first)
+    at_counter = flow.submitted(procedure=paid_first, channel=Dossier.Channel.COUNTER)
+    with frozen(MONDAY):
+        payment = payment_start(dossier_id=online.pk, actor=applicant)
+        payment_confirm(provider=payment.provider, provider_reference=payment.provider_reference,
+                        amount=payment.amount, confirmed_by="provider:fake")
+        document_upload(dossier_id=at_counter.pk, actor=reception, component_code="don_de_nghi",
+                        uploaded_file=_pdf(), digitized=True)
+        payment_record_at_counter(dossier_id=at_counter.pk, actor=reception, channel="cash")
+        for dossier in (online, at_counter):
+            dossier_accept(dossier_id=dossier.pk, actor=reception)
+    flow.issue(at_counter, vn(2025, 3, 11, 9, 0))
+
+    with frozen(REPORT_AT):
+        body = indicators(user=manager, **filters)
+        counts = {figure: _behind(manager, figure, **filters) for figure in FIGURES}
+
+    assert counts == {figure: _figure(body, figure) for figure in FIGURES}
+    assert sum(counts.values()) > 0
+
+
+def test_the_dossiers_behind_a_figure_are_scoped_like_the_figure(
+    two_agencies, manager, foreign_manager, agency, other_agency
+):
+    provincial = UserFactory(roles=[Role.MANAGER], kind="staff", agency_code="")
+
+    assert _behind(manager, "received") == 1
+    assert _behind(provincial, "received") == 2
+    assert _behind(provincial, "received", agency=other_agency.code) == 1
+    with pytest.raises(DossierNotFound):
+        _behind(foreign_manager, "received", agency=agency.code)
+
+
+def test_overdue_by_step_counts_the_overdue_list_by_step(march, manager, frozen):
+    from dossiers.selectors.indicators import overdue_by_step
+
+    step = march["overdue"].current_step
+    with frozen(REPORT_AT):
+        rows = overdue_by_step(user=manager)
+        listed = _behind(manager, "overdue", step=step.name)
+
+    assert rows == [{"step": step.name, "count": 1}]
+    assert listed == 1
+
+
+def test_indicator_rows_give_month_agency_and_procedure_by_name(flow, agency, manager):
+    from dossiers.selectors.indicators import indicator_rows
+
+    flow.issue(flow.accept(MONDAY), vn(2025, 3, 5, 10, 0))
+    flow.accept(vn(2025, 4, 14, 8, 0))
+
+    rows = indicator_rows(user=manager)
+
+    assert [(r["month"], r["agency"], r["procedure"], r["received"], r["completed"],
+             r["on_time_rate"]) for r in rows] == [
+        ("2025-03", agency.name, flow.procedure.name, 1, 1, 1.0),
+        ("2025-04", agency.name, flow.procedure.name, 1, 0, None),
+    ]
+
+
+def test_an_unknown_figure_is_refused(manager):
+    with pytest.raises(InvalidFormData):
+        _behind(manager, "shipped")

@@ -4,6 +4,7 @@ import csv
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -12,7 +13,14 @@ from rest_framework.response import Response
 from portal import clock
 from portal.api.mixins import SupervisorApi
 
-from ... import selectors, services, sla
+from ... import services, sla
+from ...selectors.indicators import (
+    FIGURE_LABELS,
+    RATES,
+    group_names,
+    indicators,
+    overdue_list,
+)
 from ._common import _validated
 
 # --- indicators ----------------------------------------------------------------------
@@ -37,15 +45,20 @@ class IndicatorsApi(SupervisorApi):
     @extend_schema(parameters=[IndicatorFilterSerializer], responses=dict)
     def get(self, request):
         filters = _validated(IndicatorFilterSerializer, request.query_params)
-        return Response(selectors.indicators(user=request.user, **filters))
+        return Response(indicators(user=request.user, **filters))
 
 
 INDICATOR_COLUMNS = [
-    "key", "received", "completed", "early", "on_time", "late", "on_time_rate", "in_progress",
+    "received", "completed", "early", "on_time", "late", "on_time_rate", "in_progress",
     "within_time", "overdue", "paused", "withdrawn", "refused", "rejected", "fee_bearing",
     "paid_online", "online_payment_rate", "digitized", "digitization_rate",
     "results_electronic", "electronic_result_rate", "rated", "average_rating", "satisfied_rate",
 ]
+# The first column: what the rows are, by name.
+GROUP_HEADERS = {
+    "agency": _("Cơ quan"), "procedure": _("Thủ tục"), "channel": _("Kênh nộp"),
+    "month": _("Tháng"),
+}
 
 
 def _csv_response(filename: str) -> tuple[HttpResponse, csv.writer]:
@@ -55,16 +68,33 @@ def _csv_response(filename: str) -> tuple[HttpResponse, csv.writer]:
     return response, csv.writer(response)
 
 
+def _cell(row: dict, column: str):
+    value = row.get(column)
+    if value is None:
+        return ""
+    if column in RATES:
+        return round(value * 100, 2)  # the header says (%)
+    return value
+
+
 class IndicatorsCsvApi(SupervisorApi):
     @extend_schema(parameters=[IndicatorFilterSerializer], responses={(200, "text/csv"): str})
     def get(self, request):
         filters = _validated(IndicatorFilterSerializer, request.query_params)
         filters.setdefault("group_by", "procedure")
-        data = selectors.indicators(user=request.user, **filters)
+        data = indicators(user=request.user, **filters)
+        names = group_names(
+            group_by=filters["group_by"], keys=[g["key"] for g in data["groups"]]
+        )
         response, writer = _csv_response("chi-so.csv")
-        writer.writerow(INDICATOR_COLUMNS)
-        for row in [*data["groups"], {**data, "key": "total"}]:
-            writer.writerow(["" if row.get(c) is None else row.get(c) for c in INDICATOR_COLUMNS])
+        writer.writerow([
+            GROUP_HEADERS[filters["group_by"]],
+            *(FIGURE_LABELS[c] for c in INDICATOR_COLUMNS),
+        ])
+        for row in data["groups"]:
+            writer.writerow([names.get(row["key"], row["key"]),
+                             *(_cell(row, c) for c in INDICATOR_COLUMNS)])
+        writer.writerow([_("Tổng cộng"), *(_cell(data, c) for c in INDICATOR_COLUMNS)])
         return response
 
 
@@ -72,12 +102,14 @@ class OverdueCsvApi(SupervisorApi):
     @extend_schema(responses={(200, "text/csv"): str})
     def get(self, request):
         now = clock.now()
-        dossiers = selectors.overdue_list(
+        dossiers = overdue_list(
             user=request.user, agency=request.query_params.get("agency"), now=now
         )
         response, writer = _csv_response("ho-so-qua-han.csv")
-        writer.writerow(["code", "procedure", "agency", "state", "received_at", "due_at",
-                         "working_days_late", "assignee", "step"])
+        writer.writerow([
+            _("Mã hồ sơ"), _("Thủ tục"), _("Cơ quan"), _("Trạng thái"), _("Ngày tiếp nhận"),
+            _("Ngày hẹn trả"), _("Số ngày làm việc quá hạn"), _("Người xử lý"), _("Bước xử lý"),
+        ])
         calendars: dict = {}
         for d in dossiers.iterator(chunk_size=500):
             cal = calendars.get(d.handling_agency_id) or calendars.setdefault(
@@ -85,10 +117,10 @@ class OverdueCsvApi(SupervisorApi):
             )
             late = sla.working_days_late(d.due_at, now, cal)
             writer.writerow([
-                d.code, d.procedure.name, d.handling_agency.code, d.state,
+                d.code, d.procedure.name, d.handling_agency.name, d.get_state_display(),
                 timezone.localtime(d.received_at).isoformat(),
                 timezone.localtime(d.due_at).isoformat(), f"{late:.2f}",
                 d.assignee.display_name if d.assignee else "",
-                d.current_step.code if d.current_step else "",
+                d.current_step.name if d.current_step else "",
             ])
         return response

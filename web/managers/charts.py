@@ -204,11 +204,11 @@ def bar_chart(
     phone. `percent` draws a 0-100 % scale."""
     left, right, top = 4, 64, 8
     track = width - left - right
-    wrap = max(20, int(width / (FONT * 0.56)))
+    wrap = max(20, int(width / (FONT * 0.62)))  # DejaVu Sans is wide
     top_value = 100 if percent else nice_max(max((b.value or 0) for b in bars) if bars else 0)
     rows, y = [], top
     for bar in bars:
-        lines = _wrap(bar.label, wrap)
+        lines = _wrap(bar.label, wrap, lines=3)
         rows.append((bar, lines, y))
         y += len(lines) * (FONT + 3) + 26
     axis_y = y + 2

@@ -30,6 +30,8 @@ CHANNEL_GROUPS = {
     "portal": list(PORTAL_CHANNELS),
 }
 DEFAULT_MONTHS = 12
+CHOOSE = {"invalid_choice": _("Hãy chọn một giá trị trong danh sách."),
+          "required": _("Hãy chọn một giá trị.")}
 # A step filter of "-": the dossiers between two steps (no current step).
 NO_STEP = "-"
 
@@ -66,13 +68,15 @@ def _shift_months(day: date, months: int) -> date:
 
 
 class IndicatorFilterForm(forms.Form):
-    agency = forms.ChoiceField(label=_("Cơ quan"), required=False)
+    agency = forms.ChoiceField(label=_("Cơ quan"), required=False, error_messages=CHOOSE)
     procedure = forms.TypedChoiceField(
-        label=_("Thủ tục"), required=False, coerce=int, empty_value=None
+        label=_("Thủ tục"), required=False, coerce=int, empty_value=None, error_messages=CHOOSE
     )
-    channel = forms.ChoiceField(label=_("Kênh nộp"), required=False, choices=CHANNEL_CHOICES)
-    month_from = forms.ChoiceField(label=_("Từ tháng"))
-    month_to = forms.ChoiceField(label=_("Đến tháng"))
+    channel = forms.ChoiceField(
+        label=_("Kênh nộp"), required=False, choices=CHANNEL_CHOICES, error_messages=CHOOSE
+    )
+    month_from = forms.ChoiceField(label=_("Từ tháng"), error_messages=CHOOSE)
+    month_to = forms.ChoiceField(label=_("Đến tháng"), error_messages=CHOOSE)
 
     PARAMS = ("agency", "procedure", "channel", "month_from", "month_to")
 
@@ -155,7 +159,8 @@ class IndicatorFilterForm(forms.Form):
 
 class DossierListForm(IndicatorFilterForm):
     figure = forms.ChoiceField(
-        label=_("Số liệu"), choices=[(f, FIGURE_LABELS[f]) for f in FIGURES]
+        label=_("Số liệu"), choices=[(f, FIGURE_LABELS[f]) for f in FIGURES],
+        error_messages=CHOOSE,
     )
     step = forms.CharField(label=_("Bước xử lý"), required=False, max_length=255)
 

@@ -65,7 +65,6 @@ def _headline(t: dict, link: _Links) -> tuple[list[dict], list[dict]]:
         _figure(_("Đã tiếp nhận"), number(t["received"]), link("received")),
         _figure(_("Đã giải quyết"), number(t["completed"]), link("completed")),
         _figure(_("Tỷ lệ đúng hạn"), percent(t["on_time_rate"]), link("in_time"),
-                note=_("trước hạn và đúng hạn trên số đã giải quyết"),
                 parts=[(number(t["early"] + t["on_time"]), link("in_time"),
                         _("trước hạn và đúng hạn")),
                        (number(t["completed"]), link("completed"), _("đã giải quyết"))]),

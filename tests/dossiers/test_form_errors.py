@@ -1,7 +1,8 @@
 """Form-schema errors speak Vietnamese and name the field by its title, in the model and the API."""
 
-import pytest
 from django.urls import reverse
+
+import pytest
 
 from dossiers.models import Procedure
 
@@ -136,7 +137,7 @@ def test_a_draft_may_leave_required_fields_empty_but_not_break_the_others(
     assert created.status_code == 201
 
     refused = client.post(reverse("api:dossiers:create"),
-                          {"procedure_id": procedure.pk, "form_data": {"email": "@"}},
+                          {"procedure_id": procedure.pk, "form_data": {"email": "khong-phai-email"}},
                           format="json")
     assert refused.status_code == 400
     assert [e["message"] for e in refused.json()["extra"]["errors"]] == [

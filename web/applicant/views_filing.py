@@ -6,6 +6,7 @@ things only through the dossier services, the same ones the API calls."""
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
@@ -478,13 +479,33 @@ def _form_values(procedure: Procedure, data: dict) -> list[dict]:
     values = []
     for name, spec in ((procedure.form_schema or {}).get("properties") or {}).items():
         value = data.get(name)
+        spec = spec or {}
         if isinstance(value, bool):
             value = _("Có") if value else _("Không")
         elif isinstance(value, list):
             value = "; ".join(str(v) for v in value)
+        elif isinstance(value, int | float):
+            value = _display_number(value)
+        elif spec.get("format") == "date" and isinstance(value, str):
+            value = _display_date(value)
         values.append({"name": name, "label": (spec or {}).get("title") or name,
                        "value": "" if value is None else value})
     return values
+
+
+def _display_number(value) -> str:
+    """12500000 -> "12.500.000", 12.5 -> "12,5" (as Vietnamese write numbers)."""
+    whole, _sep, fraction = f"{value:,}".partition(".")
+    whole = whole.replace(",", ".")
+    return f"{whole},{fraction}" if fraction else whole
+
+
+def _display_date(value: str) -> str:
+    """ "2025-03-31" -> "31/03/2025"; anything else as typed."""
+    try:
+        return date.fromisoformat(value).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
 
 
 SUBMIT_SCOPE = "submit:{}"

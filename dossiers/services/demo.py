@@ -1,6 +1,7 @@
 """Demo data: the role accounts and dossiers walked through the real services in the past."""
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from io import BytesIO
@@ -9,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.utils import override_settings
+from django.utils.translation import gettext as _
 
 from fpdf import FPDF
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -22,7 +24,7 @@ from signatures.models import TrustedCertificate
 from signatures.results import FONT_DIR
 from signatures.services import revocation_record_store, trust_anchor_import
 
-from ..models import Dossier, Procedure, Result
+from ..models import Agency, Dossier, Procedure, Result
 from .calendars import calendar_for
 from .catalog import catalog_load
 from .documents import document_upload
@@ -100,6 +102,7 @@ class DemoSummary:
     dossiers: int = 0
     by_state: dict[str, int] = field(default_factory=dict)
     skipped: bool = False
+    overdue: int = 0
 
 
 def demo_accounts_ensure() -> dict[str, object]:
@@ -295,7 +298,11 @@ class _Walker:
 
     def _digitize(self, pk: int) -> None:
         dossier = Dossier.objects.select_related("procedure").get(pk=pk)
-        component = dossier.procedure.components.first()
+        # A scan of paper carries no digital signature: it cannot stand in for a component that
+        # must be signed (a later supplement would find that component unsigned).
+        component = dossier.procedure.components.filter(must_be_signed=False).first()
+        if component is None:
+            return
         document_upload(dossier_id=pk, actor=self.users["tiepnhan"], component_code=component.code,
                         uploaded_file=_demo_file(component, "ban-so-hoa"), digitized=True)
 
@@ -400,30 +407,53 @@ class _DemoSignatures:
         return signers.sign_pdf(writer, meta, signer=signer).getvalue()
 
 
-def demo_seed(*, dossiers: int = 300, seed: int = 2025, now: datetime | None = None) -> DemoSummary:
-    """Load the catalog, the accounts and, once, dossiers spread over the last six months."""
+def _progress_steps(total: int) -> set[int]:
+    """After which dossiers to report: about every tenth of the way, and the last one."""
+    every = max(1, total // 10)
+    return set(range(every, total, every)) | {total}
+
+
+def demo_seed(
+    *, dossiers: int = 300, seed: int = 2025, now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DemoSummary:
+    """Load the catalog, the accounts and, once, dossiers spread over the last six months.
+    `progress`, when given, hears one line per stage (and every tenth of the dossiers)."""
+    say = progress or (lambda line: None)
     summary = DemoSummary()
     summary.procedures = len(catalog_load())
+    say(_("Danh mục thủ tục: %(procedures)d thủ tục, %(agencies)d cơ quan") % {
+        "procedures": summary.procedures, "agencies": Agency.objects.count()})
     users = demo_accounts_ensure()
     summary.accounts = [a[0] for a in ACCOUNTS]
+    say(_("Tài khoản demo: %(count)d (%(roles)d theo vai trò, %(others)d doanh nghiệp mẫu)") % {
+        "count": len(users), "roles": len(ACCOUNTS), "others": len(EXTRA_APPLICANTS)})
     if Dossier.objects.exists():
         summary.skipped = True
         summary.dossiers = Dossier.objects.count()
+        say(_("Hồ sơ demo: đã có %(count)d hồ sơ, không thêm hồ sơ mới") % {
+            "count": summary.dossiers})
         return summary
     now = now or clock.now()
     rnd = random.Random(seed)
     procedures = list(Procedure.objects.filter(is_active=True).prefetch_related("components"))
     walker = _Walker(rnd=rnd, users=users, now=now)
+    say(_("Chữ ký số demo: đã tin cậy chứng thư gốc thử nghiệm cho người nộp hồ sơ"))
+    report_after = _progress_steps(dossiers)
     # Nobody wants ~3,000 demo emails; the console backend stays for the running portal.
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-        for _ in range(dossiers):
+        for done in range(1, dossiers + 1):
             target = rnd.choices(list(TARGETS), weights=list(TARGETS.values()))[0]
             back = rnd.uniform(1, 30) if target in OPEN_TARGETS else rnd.uniform(40, 182)
             procedure = rnd.choice(procedures)
             dossier = walker.walk(procedure, target, now - timedelta(days=back))
             summary.by_state[dossier.state] = summary.by_state.get(dossier.state, 0) + 1
+            if done in report_after:
+                say(_("Hồ sơ demo: %(done)d/%(total)d (%(percent)d%%)") % {
+                    "done": done, "total": dossiers, "percent": done * 100 // dossiers})
         with clock.frozen_at(now):
-            dossier_flag_overdue(now=now)
+            summary.overdue = len(dossier_flag_overdue(now=now))
     summary.dossiers = sum(summary.by_state.values())
+    say(_("Hồ sơ quá hạn đã báo cho cán bộ: %(count)d") % {"count": summary.overdue})
     return summary
 

@@ -11,9 +11,9 @@ from django.test import Client
 
 import pytest
 
-from dossiers.models import Agency, DailySummary, Dossier, DossierTransition, Rating
+from dossiers.models import Agency, DailySummary, Dossier, DossierTransition, Procedure, Rating
 from dossiers.services import audit_verify
-from dossiers.services.demo import demo_accounts_ensure, demo_seed
+from dossiers.services.demo import EXTRA_APPLICANTS, demo_accounts_ensure, demo_seed
 from dossiers.sla import VN_TZ
 from portal.roles import Role
 
@@ -114,9 +114,12 @@ def _a_second_demo_seed_adds_nothing(seeded):
         list(DailySummary.objects.order_by("pk").values()),
     )
 
-    again = demo_seed(dossiers=40, now=NOW)
+    lines = []
+
+    again = demo_seed(dossiers=40, now=NOW, progress=lines.append)
 
     assert again.skipped is True
+    assert lines[-1] == "Hồ sơ demo: đã có 40 hồ sơ, không thêm hồ sơ mới"
     assert again.dossiers == 40
     assert (
         Dossier.objects.count(), DossierTransition.objects.count(), User.objects.count(),
@@ -135,14 +138,29 @@ def _demo_accounts_ensure_resets_a_changed_password(seeded):
     assert User.objects.filter(username="quanly").count() == 1
 
 
-def test_seed_demo_command_prints_the_accounts(db):
+def test_seed_demo_command_prints_its_progress_and_the_accounts(db):
     out = StringIO()
 
     call_command("seed_demo", "--dossiers", "20", stdout=out)
 
     output = out.getvalue()
+    lines = output.splitlines()
     assert Dossier.objects.count() == 20
-    assert "20 demo dossiers" in output
+    procedures, agencies = Procedure.objects.count(), Agency.objects.count()
+    assert procedures > 0
+    assert lines[0] == f"Danh mục thủ tục: {procedures} thủ tục, {agencies} cơ quan"
+    others = len(EXTRA_APPLICANTS)
+    assert lines[1] == (f"Tài khoản demo: {len(ACCOUNTS) + others} ({len(ACCOUNTS)} theo vai trò, "
+                        f"{others} doanh nghiệp mẫu)")
+    # One line about every tenth of the dossiers, in order, up to the last.
+    progress = [line for line in lines if line.startswith("Hồ sơ demo: ")]
+    assert progress == [f"Hồ sơ demo: {n}/20 ({n * 5}%)" for n in range(2, 21, 2)]
+    overdue = Dossier.objects.filter(overdue_notified_at__isnull=False).count()
+    assert f"Hồ sơ quá hạn đã báo cho cán bộ: {overdue}" in lines
+    states = Counter(Dossier.objects.values_list("state", flat=True))
+    by_state = ", ".join(f"{Dossier.State(s).label}: {n}" for s, n in sorted(states.items()))
+    assert f"20 hồ sơ demo ({by_state})." in lines
+    assert any(line.startswith("Xong trong ") and line.endswith(" giây.") for line in lines)
     assert PASSWORD in output
     for username, (role, _) in ACCOUNTS.items():
         assert any(

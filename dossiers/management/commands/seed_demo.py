@@ -1,5 +1,11 @@
-from django.core.management.base import BaseCommand
+import logging
+import time
+from contextlib import contextmanager
 
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from dossiers.models import Dossier
 from dossiers.services.demo import ACCOUNTS, DEMO_PASSWORD, demo_seed
 
 
@@ -11,14 +17,37 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2025, help="random seed")
 
     def handle(self, *args, dossiers: int, seed: int, **options):
-        summary = demo_seed(dossiers=dossiers, seed=seed)
-        self.stdout.write(f"{summary.procedures} procedures in the catalog.")
-        if summary.skipped:
-            self.stdout.write(f"{summary.dossiers} dossiers already present; none added.")
-        else:
-            states = ", ".join(f"{k}: {v}" for k, v in sorted(summary.by_state.items()))
-            self.stdout.write(f"{summary.dossiers} demo dossiers ({states}).")
+        started = time.monotonic()
+        with _quiet("weasyprint"):
+            summary = demo_seed(dossiers=dossiers, seed=seed, progress=self._progress)
+        if not summary.skipped:
+            states = ", ".join(
+                f"{Dossier.State(state).label}: {count}"
+                for state, count in sorted(summary.by_state.items())
+            )
+            self.stdout.write(_("%(count)d hồ sơ demo (%(states)s).") % {
+                "count": summary.dossiers, "states": states})
+        self.stdout.write(self.style.SUCCESS(_("Xong trong %(seconds)d giây.") % {
+            "seconds": round(time.monotonic() - started)}))
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"Demo accounts, password {DEMO_PASSWORD}:"))
-        for username, role, name, *_ in ACCOUNTS:
+        self.stdout.write(self.style.SUCCESS(
+            _("Tài khoản demo, mật khẩu %(password)s:") % {"password": DEMO_PASSWORD}))
+        for username, role, name, *_rest in ACCOUNTS:
             self.stdout.write(f"  {username:<12} {role:<14} {name}")
+
+    def _progress(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
+
+
+@contextmanager
+def _quiet(*loggers: str):
+    """Keeps libraries' step-by-step chatter (seven lines per slip PDF) out of the progress."""
+    previous = {name: logging.getLogger(name).level for name in loggers}
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, level in previous.items():
+            logging.getLogger(name).setLevel(level)

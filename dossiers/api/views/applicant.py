@@ -76,7 +76,8 @@ class DossierListApi(AuthenticatedApi):
         results = DossierSerializer(many=True)
         next_cursor = serializers.CharField(allow_null=True)
 
-    @extend_schema(parameters=[FilterSerializer], responses=PageSerializer)
+    @extend_schema(operation_id="v1_dossiers_list", parameters=[FilterSerializer],
+                   responses=PageSerializer)
     def get(self, request):
         filters = _validated(self.FilterSerializer, request.query_params)
         page = dossier_list_page(user=request.user, **filters)

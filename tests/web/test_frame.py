@@ -109,3 +109,24 @@ def test_unknown_page_is_a_page_and_unknown_api_address_is_json(client):
     assert "Không tìm thấy trang" in response.content.decode()
     response = client.get("/api/v1/khong-co/")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_pages_open_in_vietnamese_on_an_english_browser_until_english_is_chosen(client):
+    body = client.get("/dang-nhap/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="vi">' in body
+    client.cookies["django_language"] = "xx-unknown"
+    body = client.get("/dang-nhap/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert '<html lang="vi">' in body
+    client.post("/i18n/setlang/", {"language": "en", "next": "/dang-nhap/"})
+    body = client.get("/dang-nhap/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert '<html lang="en">' in body
+
+
+@pytest.mark.django_db
+def test_api_clients_may_still_ask_for_english(client):
+    response = client.get("/api/v1/khong-co/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    response = client.get("/api/v1/queue/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code in (401, 403)
+    assert "credentials" in response.json()["message"] or "permission" in response.json()["message"]

@@ -118,7 +118,8 @@ def expectation_for(dossier: Dossier) -> Expectation:
         text = (_("Bộ phận Một cửa yêu cầu hoàn thiện hồ sơ.") if state == S.NEEDS_COMPLETION
                 else _("Cơ quan giải quyết yêu cầu bổ sung hồ sơ."))
         if dossier.reason:
-            text = f"{text} {_('Nội dung yêu cầu:')} {dossier.reason}"
+            asked = _("Nội dung yêu cầu:")  # outside the f-string: xgettext skips f-strings
+            text = f"{text} {asked} {dossier.reason}"
         return Expectation(text, [Action(_("Bổ sung hồ sơ"), _filing_url(dossier, "tai-lieu"))])
     if state == S.RESULT_READY:
         if dossier.result_fee_outstanding:
@@ -142,7 +143,8 @@ def expectation_for(dossier: Dossier) -> Expectation:
     text = (_("Chờ Bộ phận Một cửa tiếp nhận hồ sơ. Bạn chưa cần làm gì.") if state == S.SUBMITTED
             else _("Hồ sơ đang được giải quyết. Bạn chưa cần làm gì."))
     if fee_open:
-        return Expectation(f"{text} {_('Bạn có thể nộp phí, lệ phí trực tuyến.')}", [pay])
+        pay_online = _("Bạn có thể nộp phí, lệ phí trực tuyến.")
+        return Expectation(f"{text} {pay_online}", [pay])
     return Expectation(text)
 
 

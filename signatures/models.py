@@ -22,17 +22,17 @@ class TrustedCertificate(TimeStampedModel):
         GOVERNMENT = "government", _("Cơ quan nhà nước")
         TIMESTAMPING = "timestamping", _("Dịch vụ cấp dấu thời gian")
 
-    role = models.CharField(max_length=16, choices=Role.choices)
-    scope = models.CharField(max_length=16, choices=Scope.choices)
-    subject = models.CharField(max_length=1000)
-    issuer = models.CharField(max_length=1000)
-    serial_hex = models.CharField(max_length=80)
-    fingerprint_sha256 = models.CharField(max_length=64, unique=True)
-    der = models.BinaryField()
-    not_before = models.DateTimeField()
-    not_after = models.DateTimeField()
-    enabled = models.BooleanField(default=True)
-    note = models.CharField(max_length=255, blank=True)
+    role = models.CharField(_("vai trò"), max_length=16, choices=Role.choices)
+    scope = models.CharField(_("phạm vi tin cậy"), max_length=16, choices=Scope.choices)
+    subject = models.CharField(_("chủ thể"), max_length=1000)
+    issuer = models.CharField(_("tổ chức cấp"), max_length=1000)
+    serial_hex = models.CharField(_("số hiệu (hex)"), max_length=80)
+    fingerprint_sha256 = models.CharField(_("dấu vân tay SHA-256"), max_length=64, unique=True)
+    der = models.BinaryField(_("chứng thư (DER)"))
+    not_before = models.DateTimeField(_("hiệu lực từ"))
+    not_after = models.DateTimeField(_("hiệu lực đến"))
+    enabled = models.BooleanField(_("đang dùng"), default=True)
+    note = models.CharField(_("ghi chú"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("chứng thư tin cậy")
@@ -59,15 +59,15 @@ class RevocationRecord(TimeStampedModel):
         CRL = "crl", "CRL"
         OCSP = "ocsp", "OCSP"
 
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(_("loại"), max_length=8, choices=Kind.choices)
     # The CRL's URL, or the OCSP responder URL plus the certificate serial it answers for.
-    source = models.CharField(max_length=1000)
-    der = models.BinaryField()
-    sha256 = models.CharField(max_length=64)
-    this_update = models.DateTimeField()
-    next_update = models.DateTimeField(null=True, blank=True)
-    fetched_at = models.DateTimeField()
-    last_error = models.TextField(blank=True)
+    source = models.CharField(_("nguồn"), max_length=1000)
+    der = models.BinaryField(_("dữ liệu (DER)"))
+    sha256 = models.CharField(_("mã băm SHA-256"), max_length=64)
+    this_update = models.DateTimeField(_("cập nhật lúc"))
+    next_update = models.DateTimeField(_("cập nhật tiếp theo"), null=True, blank=True)
+    fetched_at = models.DateTimeField(_("tải về lúc"))
+    last_error = models.TextField(_("lỗi gần nhất"), blank=True)
 
     class Meta:
         verbose_name = _("dữ liệu thu hồi")
@@ -88,15 +88,15 @@ class RevocationRecord(TimeStampedModel):
 class IssuedDocument(TimeStampedModel):
     """A result the agency signed: its hash lets the public verifier recognise it as ours."""
 
-    sha256 = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(_("mã băm SHA-256"), max_length=64, unique=True)
     # The code in the QR printed on the result, for the public verification page.
-    code = models.CharField(max_length=32, unique=True)
-    filename = models.CharField(max_length=255)
+    code = models.CharField(_("mã xác thực"), max_length=32, unique=True)
+    filename = models.CharField(_("tên tệp"), max_length=255)
     reference = models.CharField(_("số, ký hiệu"), max_length=128, blank=True)
-    signer_subject = models.CharField(max_length=1000)
-    signer_backend = models.CharField(max_length=16)
-    level = models.CharField(max_length=8)  # PAdES baseline level: B-B or B-T
-    issued_at = models.DateTimeField()
+    signer_subject = models.CharField(_("người ký"), max_length=1000)
+    signer_backend = models.CharField(_("phương thức ký"), max_length=16)
+    level = models.CharField(_("mức chữ ký"), max_length=8)  # PAdES baseline level: B-B or B-T
+    issued_at = models.DateTimeField(_("phát hành lúc"))
 
     class Meta:
         verbose_name = _("văn bản đã ký phát hành")
@@ -121,15 +121,15 @@ class DemoSigningKey(TimeStampedModel):
         ROOT = "root", _("CA gốc thử nghiệm (demo)")
         PERSON = "person", _("Chứng thư thử nghiệm của người nộp (demo)")
 
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(_("loại"), max_length=8, choices=Kind.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL, verbose_name=_("người nộp"), null=True, blank=True, on_delete=models.CASCADE,
         related_name="+",
     )
-    subject = models.CharField(max_length=1000)
-    certificate_der = models.BinaryField()
+    subject = models.CharField(_("chủ thể"), max_length=1000)
+    certificate_der = models.BinaryField(_("chứng thư (DER)"))
     # Unencrypted PKCS#8 (PEM): acceptable only because these keys sign nothing but demo files.
-    private_key_pem = models.BinaryField()
+    private_key_pem = models.BinaryField(_("khóa bí mật (PEM, chỉ dùng cho demo)"))
 
     class Meta:
         verbose_name = _("khóa ký thử nghiệm (demo)")

@@ -22,9 +22,8 @@ ALLOWED_WORDS = {
     "ID", "URL", "API", "CCCD", "MST", "PDF", "HMAC", "OCSP", "CRL", "SHA-256", "HTTP", "JSON",
     "TTHC", "MIME", "DVC",
 }
-# Apps whose own labels are still pending: the signatures models (trust store, revocation
-# cache, issued documents) keep English field labels until their models get Vietnamese ones.
-PENDING_APPS = {"signatures"}
+# Apps whose own labels are still pending (none: every app is checked).
+PENDING_APPS: set[str] = set()
 
 VIETNAMESE = re.compile(r"[^\x00-\x7f]")
 

@@ -68,7 +68,9 @@ def test_the_home_page_has_the_lookup_box_and_a_sign_in_link_for_visitors(client
     form = form[:form.index("</form>")]
     assert 'method="post"' in form
     assert 'name="code"' in form and 'name="secret"' in form
-    assert 'href="/dang-nhap/"' in html
+    signin = html[html.index('class="signin-line'):]
+    assert "đăng nhập bằng tài khoản của tổ chức, cá nhân" in signin[:signin.index("</p>")]
+    assert 'href="/dang-nhap/"' in signin[:signin.index("</p>")]
 
 
 def test_signed_in_users_are_not_asked_to_sign_in(client, catalog):
@@ -76,7 +78,8 @@ def test_signed_in_users_are_not_asked_to_sign_in(client, catalog):
 
     html = client.get(HOME).content.decode()
 
-    assert "Đăng nhập bằng tài khoản của tổ chức, cá nhân" not in html
+    assert "signin-line" not in html
+    assert "đăng nhập bằng tài khoản của tổ chức, cá nhân" not in html
 
 
 @pytest.mark.parametrize("query", [
@@ -150,6 +153,14 @@ def test_a_search_from_htmx_answers_only_the_results(client, catalog):
     names = _names(response)
     assert len(names) == 3
     assert 'id="search-status"' in html and "Tìm thấy 3 thủ tục." in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_htmx_restoring_history_gets_the_whole_page(client, catalog):
+    response = client.get(HOME, {"q": "thuoc la"}, HTTP_HX_REQUEST="true",
+                          HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+
+    assert "<html" in response.content.decode() and len(_names(response)) == 3
 
 
 def test_the_words_as_typed_come_first(client, catalog):

@@ -8,8 +8,8 @@ class CatalogSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Tìm thủ tục"), required=False, max_length=200,
         widget=forms.TextInput(attrs={
-            "type": "search", "placeholder": _("Tên thủ tục hoặc mã TTHC, ví dụ: giấy phép"),
-            "autocomplete": "off",
+            "type": "search", "placeholder": _("Tên hoặc mã TTHC"),
+            "autocomplete": "off", "aria-describedby": "id_q_helptext",
         }),
     )
     sector = forms.ChoiceField(label=_("Lĩnh vực"), required=False)

@@ -1,9 +1,12 @@
 """The pages anyone may open: the procedure catalog, a procedure, and the status lookup."""
 
 import math
+from decimal import Decimal
 
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -52,6 +55,19 @@ ACT_STATES = {S.NEEDS_COMPLETION, S.AWAITING_SUPPLEMENT, S.RESULT_READY, S.REFUS
               S.REJECTED, S.SUSPENDED, S.RETURNED}
 
 
+def days(value) -> str:
+    """A number of days as people write it: 20, 0,5 (one session), 1,25; never 0.50."""
+    exact = Decimal(value).quantize(Decimal("0.01"))
+    exact = exact.quantize(Decimal(1)) if exact == exact.to_integral_value() else exact.normalize()
+    return number_format(exact)
+
+
+def _with_days(procedures):
+    for p in procedures:
+        p.days = days(p.processing_days)
+    return procedures
+
+
 @require_GET
 def home(request):
     catalog = catalog_search()  # the filters' choices come from the whole catalog
@@ -60,18 +76,22 @@ def home(request):
     criteria = form.criteria()
     if any(criteria.values()):
         catalog = catalog_search(**criteria)
+    _with_days(catalog.procedures)
     context = {"form": form, "catalog": catalog, "searching": any(criteria.values()),
                "lookup_form": LookupForm(auto_id="lookup_%s")}
-    template = ("web/public/_results.html" if request.htmx and not request.htmx.boosted
-                else "web/public/home.html")
-    return render(request, template, context)
+    partial = (request.htmx and not request.htmx.boosted
+               and not request.htmx.history_restore_request)
+    response = render(request, "web/public/_results.html" if partial else "web/public/home.html",
+                      context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _form_fields(procedure) -> list[dict]:
     """The form schema's fields in plain words: title, whether required, what it takes."""
     schema = procedure.form_schema or {}
     required = set(schema.get("required") or ())
-    kinds = {"string": _("Chữ"), "number": _("Số"), "integer": _("Số nguyên"),
+    kinds = {"string": "", "number": _("Số"), "integer": _("Số nguyên"),
              "boolean": _("Có / không"), "array": _("Danh sách"), "object": _("Nhóm thông tin")}
     fields = []
     for name, spec in (schema.get("properties") or {}).items():
@@ -102,11 +122,15 @@ def procedure(request, procedure_id: int):
         {"component": c, "types": ", ".join(_TYPE_NAMES.get(t, t) for t in c.accepted_types)}
         for c in found.components.all()
     ]
+    _with_days([found])
+    steps = list(found.steps.all())
+    for step in steps:
+        step.days = days(step.budget_days)
     context = {
         "procedure": found, "components": components,
         "mandatory_count": sum(1 for c in components if c["component"].mandatory),
         "signed_count": sum(1 for c in components if c["component"].must_be_signed),
-        "steps": list(found.steps.all()), "form_fields": _form_fields(found),
+        "steps": steps, "form_fields": _form_fields(found),
         "assumed": set(found.demo_assumptions or ()),
     }
     return render(request, "web/public/procedure.html", context)

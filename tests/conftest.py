@@ -1,5 +1,7 @@
 """Personas, API clients and a helper for small valid files."""
 
+from django.utils import translation
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -18,6 +20,14 @@ PNG_BYTES = (
     b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
     b"\x00\x00\x00\x00IEND\xaeB`\x82"
 )
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A page asked for in English leaves English active in the thread; the next test starts
+    from the portal's language again."""
+    yield
+    translation.activate("vi")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Vietnam time. The papers are official Vietnamese forms: they print in Vietnamese
 language the reader's session uses.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -137,6 +138,18 @@ def _base_context(dossier: Dossier, *, issued_at: datetime | None) -> dict:
     }
 
 
+def _in_vietnamese(render):
+    """The papers are official Vietnamese forms: every label and value is taken in Vietnamese,
+    whatever language the request or worker thread has active."""
+
+    @functools.wraps(render)
+    def wrapper(*args, **kwargs):
+        with translation.override("vi"):
+            return render(*args, **kwargs)
+
+    return wrapper
+
+
 def _render(template: str, context: dict) -> bytes:
     with translation.override("vi"):
         return paper_render(template=f"dossiers/papers/{template}.html", context=context,
@@ -151,6 +164,7 @@ def _dossier(dossier: Dossier) -> Dossier:
 # --- form 01: receipt and appointment -------------------------------------------------------
 
 
+@_in_vietnamese
 def slip_receipt_render(*, dossier: Dossier) -> bytes:
     """Form 01: what was received, when, by whom, and the appointment to return the result."""
     if dossier.received_at is None:
@@ -195,6 +209,7 @@ def _items(text: str) -> list[str]:
     return items
 
 
+@_in_vietnamese
 def slip_supplement_render(*, dossier: Dossier) -> bytes:
     """Form 02: what the applicant must supply or complete, from the last such request."""
     dossier = _dossier(dossier)
@@ -218,6 +233,7 @@ def slip_supplement_render(*, dossier: Dossier) -> bytes:
 # --- form 03: refusal to receive --------------------------------------------------------------
 
 
+@_in_vietnamese
 def slip_refusal_render(*, dossier: Dossier) -> bytes:
     """Form 03: the reception desk refuses the dossier, with the reason."""
     dossier = _dossier(dossier)
@@ -237,6 +253,7 @@ def slip_refusal_render(*, dossier: Dossier) -> bytes:
 # --- form 04: apology and new appointment -----------------------------------------------------
 
 
+@_in_vietnamese
 def slip_apology_render(*, dossier: Dossier) -> bytes:
     """Form 04: the agency apologises for the delay and sets the new appointment."""
     dossier = _dossier(dossier)
@@ -301,6 +318,7 @@ def _control_rows(dossier: Dossier) -> list[ControlRow]:
     return rows
 
 
+@_in_vietnamese
 def slip_control_render(*, dossier: Dossier) -> bytes:
     """Form 05: each handover of the dossier, when, by whom, and whether it was on time."""
     dossier = _dossier(dossier)

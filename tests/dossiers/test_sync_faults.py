@@ -307,9 +307,10 @@ def test_every_change_reaches_the_portal_with_its_national_code_and_time(
     assert (refusal.status_code, refusal.at) == ("3", logged(refused)[0])
     assert refusal.payload["NoiDungXuLy"] == "Không thuộc thẩm quyền"
     assert refusal.payload["NgayTiepNhan"] == ""  # never received: only the change has a time
+    # The first message went at the first submission; the resubmission later moved the
+    # dossier's submission time, so the message carries the time of its own change.
     first = wired.deliveries("national", online.code)[0].payload
-    assert (first["MaTTHC"], first["NgayNopHoSo"]) == (
-        procedure.national_code, format_vn(online.submitted_at))
+    assert (first["MaTTHC"], first["NgayNopHoSo"]) == (procedure.national_code, logged(online)[0])
     assert "LOCAL" not in json.dumps([d.payload for d in wired.deliveries("national", online.code)])
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -32,6 +32,7 @@ from portal import clock
 from portal.exceptions import DomainError
 
 from ..access import applicant_required
+from ..files import private_file
 from .forms_dossier import SCORE_LABELS, RatingForm, WithdrawForm
 
 S = Dossier.State
@@ -289,11 +290,8 @@ def document_download(request, dossier_id: int, document_id: int):
         raise Http404(str(exc.message)) from exc
     if document.dossier_id != dossier.pk:
         raise Http404(_("Không tìm thấy giấy tờ."))
-    response = FileResponse(document.file.open("rb"), as_attachment=True,
-                            filename=document.original_name, content_type=document.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file(document.file, filename=document.original_name,
+                        content_type=document.content_type)
 
 
 @require_GET
@@ -309,12 +307,8 @@ def result_file(request, dossier_id: int):
     if result is None or not result.file:
         messages.error(request, _("Hồ sơ chưa có kết quả điện tử."))
         return redirect(_url("dossier", dossier))
-    response = FileResponse(result.file.open("rb"), as_attachment=True,
-                            filename=f"ket-qua-{dossier.code}.pdf",
-                            content_type="application/pdf")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file(result.file, filename=f"ket-qua-{dossier.code}.pdf",
+                        content_type="application/pdf")
 
 
 @require_POST

@@ -3,7 +3,7 @@ scoping and queue selectors and changes a dossier only through the services the 
 service's refusal becomes a message on the page."""
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from portal.exceptions import DomainError
 from portal.roles import Role
 
 from ..access import officer_required
+from ..files import private_file
 from .display import (
     HISTORY_LABELS,
     OFFICER_MOVES,
@@ -352,11 +353,8 @@ def document_download(request, document_id: int):
         document = selectors.document_get_for(user=request.user, document_id=document_id)
     except DossierNotFound as exc:
         raise Http404 from exc
-    response = FileResponse(document.file.open("rb"), as_attachment=True,
-                            filename=document.original_name, content_type=document.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file(document.file, filename=document.original_name,
+                        content_type=document.content_type)
 
 
 @officer_required
@@ -381,7 +379,5 @@ def result_file(request, dossier_id: int):
     result = selectors.dossier_result(dossier=dossier)
     if result is None or not result.file:
         raise Http404
-    response = FileResponse(result.file.open("rb"), as_attachment=True,
-                            filename=f"ket-qua-{dossier.code}.pdf", content_type="application/pdf")
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file(result.file, filename=f"ket-qua-{dossier.code}.pdf",
+                        content_type="application/pdf")

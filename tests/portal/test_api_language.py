@@ -73,3 +73,17 @@ def test_an_anonymous_request_is_refused_in_vietnamese(api_client_for):
     response = api_client_for().get(reverse("api:dossiers:list"))
 
     assert response.json()["message"] == "Chưa đăng nhập: yêu cầu không kèm thông tin xác thực."
+
+
+@pytest.mark.parametrize(("english", "vietnamese"), [
+    ("Show counts", "Hiện số lượng"),
+    ("Reset password", "Đặt lại mật khẩu"),
+    ("Request was throttled.", "Quá nhiều yêu cầu trong thời gian ngắn."),
+])
+def test_the_project_catalog_fills_the_libraries_gaps_in_vietnamese(english, vietnamese):
+    from django.utils import translation
+
+    with translation.override("vi"):
+        assert translation.gettext(english) == vietnamese
+    with translation.override("en"):
+        assert translation.gettext(english) == english

@@ -38,8 +38,10 @@
     if (!text || !show(el, text)) return; // the browser says it in its own words
     event.preventDefault();
     if (!focused) {
+      // The first wrong field of the form in reading order, whatever order the events come in.
       focused = true;
-      el.focus();
+      var first = el.form && el.form.querySelector("input:invalid, select:invalid, textarea:invalid");
+      (first || el).focus();
       window.setTimeout(function () { focused = false; }, 0);
     }
   }, true);

@@ -69,7 +69,7 @@ def test_the_browser_check_speaks_vietnamese_next_to_the_field(new_context, port
 
     # The page stays (nothing sent) and the first wrong field has the focus and its message.
     assert path_of(page) == f"/ho-so-cua-toi/{dossier_id}/soan/"
-    assert page.evaluate("() => document.activeElement.id") == "id_tax_code"
+    expect(page.locator("#id_tax_code")).to_be_focused()
     for field in ("tax_code", "phone", "address"):
         expect(_field_error(page, field)).to_be_visible()
         expect(page.locator(f"#id_{field}")).to_have_attribute("aria-invalid", "true")
@@ -109,7 +109,7 @@ def test_sending_without_a_file_asks_for_one(new_context, portal_world):
 
     error = page.locator("#file-request_form-error")
     expect(error).to_have_text("Vui lòng chọn tệp để tải lên.")
-    assert page.evaluate("() => document.activeElement.id") == "file-request_form"
+    expect(page.locator("#file-request_form")).to_be_focused()
 
 
 def test_a_dossier_missing_its_document_cannot_be_submitted(new_context, portal_world):

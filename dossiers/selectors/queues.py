@@ -97,6 +97,23 @@ def _queue_base(
     return qs
 
 
+def _keyset_page(qs: QuerySet, key: str, *, cursor: str | None, page_size: int, most: int,
+                 newest_first: bool = False) -> QueuePage:
+    """One page ordered by (key, pk), after the row the cursor names; no offset is ever read."""
+    after = "lt" if newest_first else "gt"
+    if cursor:
+        value, pk = _decode_cursor(cursor)
+        qs = qs.filter(Q(**{f"{key}__{after}": value}) | Q(**{key: value, f"pk__{after}": pk}))
+    page_size = max(1, min(int(page_size), most))
+    order = (f"-{key}", "-pk") if newest_first else (key, "pk")
+    items = list(qs.order_by(*order)[: page_size + 1])
+    next_cursor = None
+    if len(items) > page_size:
+        items = items[:page_size]
+        next_cursor = _encode_cursor(getattr(items[-1], key), items[-1].pk)
+    return QueuePage(items=items, next_cursor=next_cursor)
+
+
 def dossier_queue(
     *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
     assignee: str | None = None, due: str | None = None, code: str | None = None,
@@ -112,17 +129,7 @@ def dossier_queue(
             raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
         qs = qs.filter(state=state)
     qs = qs.annotate(queue_key=Coalesce("due_at", "submitted_at"), **_flags(now))
-    if cursor:
-        key, pk = _decode_cursor(cursor)
-        qs = qs.filter(Q(queue_key__gt=key) | Q(queue_key=key, pk__gt=pk))
-    page_size = max(1, min(int(page_size), 100))
-    items = list(qs.order_by("queue_key", "pk")[: page_size + 1])
-    next_cursor = None
-    if len(items) > page_size:
-        items = items[:page_size]
-        last = items[-1]
-        next_cursor = _encode_cursor(last.queue_key, last.pk)
-    return QueuePage(items=items, next_cursor=next_cursor)
+    return _keyset_page(qs, "queue_key", cursor=cursor, page_size=page_size, most=100)
 
 
 def dossier_queue_counts(
@@ -172,17 +179,8 @@ def dossier_list_page(
         qs = qs.filter(due_at__gte=due_after)
     if code and code.strip():
         qs = qs.filter(code__icontains=code.strip())
-    if cursor:
-        key, pk = _decode_cursor(cursor)
-        qs = qs.filter(Q(created_at__lt=key) | Q(created_at=key, pk__lt=pk))
-    page_size = max(1, min(int(page_size), 200))
-    items = list(qs.order_by("-created_at", "-pk")[: page_size + 1])
-    next_cursor = None
-    if len(items) > page_size:
-        items = items[:page_size]
-        last = items[-1]
-        next_cursor = _encode_cursor(last.created_at, last.pk)
-    return QueuePage(items=items, next_cursor=next_cursor)
+    return _keyset_page(qs, "created_at", cursor=cursor, page_size=page_size, most=200,
+                        newest_first=True)
 
 
 # --- work distribution ---------------------------------------------------------------

@@ -7,6 +7,7 @@ from .catalog import (
     HolidayOverride,
     Procedure,
     ProcessStep,
+    form_properties,
 )
 from .documents import (
     Document,
@@ -26,6 +27,7 @@ from .payments import Payment
 from .results import ApologySlip, Rating, Result
 
 __all__ = [
+    "form_properties",
     "Agency",
     "AgencySeason",
     "ApologySlip",

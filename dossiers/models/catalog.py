@@ -14,6 +14,33 @@ import jsonschema
 from portal.models import TimeStampedModel
 from portal.roles import Role
 
+# The form's field order, kept as a list beside "properties": PostgreSQL's jsonb stores object
+# keys in its own order (shortest first), so the author's order cannot live in the object alone.
+FORM_ORDER_KEY = "x-order"
+
+
+def form_schema_ordered(schema: dict | None) -> dict:
+    """`schema` with its field order recorded: an order already kept is respected for the
+    fields still present, and fields it does not name follow in the object's own order."""
+    schema = dict(schema or {})
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        schema.pop(FORM_ORDER_KEY, None)
+        return schema
+    kept = schema.get(FORM_ORDER_KEY)
+    kept = [name for name in kept if name in properties] if isinstance(kept, list) else []
+    schema[FORM_ORDER_KEY] = list(dict.fromkeys(kept + list(properties)))
+    return schema
+
+
+def form_properties(schema: dict | None) -> list[tuple[str, dict]]:
+    """The form schema's fields as (name, spec), in the order the author wrote them."""
+    properties = (schema or {}).get("properties")
+    if not isinstance(properties, dict):
+        return []
+    order = form_schema_ordered(schema)[FORM_ORDER_KEY]
+    return [(name, properties[name]) for name in order]
+
 
 class Agency(TimeStampedModel):
     code = models.SlugField(_("mã"), max_length=32, unique=True)
@@ -253,6 +280,10 @@ class Procedure(TimeStampedModel):
             raise ValidationError({"form_schema": exc.message}) from exc
         if (self.fee_vnd == 0) != (self.fee_due == self.FeeDue.EXEMPT):
             raise ValidationError({"fee_due": _("Thủ tục miễn phí khi và chỉ khi phí bằng 0.")})
+
+    def save(self, *args, **kwargs) -> None:
+        self.form_schema = form_schema_ordered(self.form_schema) if self.form_schema else {}
+        super().save(*args, **kwargs)
 
     def form_errors(self, data) -> list[dict]:
         """Every way `data` breaks the form schema, as {"field", "code", "message"} with the

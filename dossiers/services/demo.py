@@ -24,7 +24,7 @@ from signatures.models import TrustedCertificate
 from signatures.results import FONT_DIR
 from signatures.services import revocation_record_store, trust_anchor_import
 
-from ..models import Agency, Dossier, Procedure, Result
+from ..models import Agency, Dossier, Procedure, Result, form_properties
 from .calendars import calendar_for
 from .catalog import catalog_load
 from .documents import document_upload
@@ -330,7 +330,7 @@ def _form_for(procedure: Procedure, applicant) -> dict:
     }
     patterns = {"^[0-9]{12}$": "045090001234", "^0[0-9]{9,10}$": "0233385123"}
     data = {}
-    for name, spec in (procedure.form_schema or {}).get("properties", {}).items():
+    for name, spec in form_properties(procedure.form_schema):
         kind = spec.get("type")
         if "enum" in spec:
             data[name] = spec["enum"][0]

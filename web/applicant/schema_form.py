@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dossiers.models import form_properties
 from dossiers.services.form_errors import form_keyword_message
 
 # The keywords the browser checks, and the HTML attribute that carries each.
@@ -44,7 +45,7 @@ class SchemaForm(forms.Form):
         initial = dict(kwargs.pop("initial", None) or {})
         super().__init__(*args, **kwargs)
         required = set(self.schema.get("required") or ())
-        for name, spec in (self.schema.get("properties") or {}).items():
+        for name, spec in form_properties(self.schema):
             if not isinstance(spec, dict):
                 continue
             field, kind = self._field(name, spec, name in required)

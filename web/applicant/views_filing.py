@@ -26,7 +26,7 @@ from dossiers.exceptions import (
     StaleVersion,
     UnsupportedFileType,
 )
-from dossiers.models import Document, Dossier, Procedure
+from dossiers.models import Document, Dossier, Procedure, form_properties
 from dossiers.services.workflow import EDITABLE_STATES
 from portal.exceptions import DomainError
 from signatures.demo_signing import demo_pdf_sign, demo_signing_enabled
@@ -477,7 +477,7 @@ def file_resubmit(request, dossier_id: int):
 
 def _form_values(procedure: Procedure, data: dict) -> list[dict]:
     values = []
-    for name, spec in ((procedure.form_schema or {}).get("properties") or {}).items():
+    for name, spec in form_properties(procedure.form_schema):
         value = data.get(name)
         spec = spec or {}
         if isinstance(value, bool):

@@ -14,7 +14,7 @@ from django_fsm import can_proceed
 
 from dossiers import services, sla
 from dossiers.exceptions import InvalidTransition
-from dossiers.models import Document, Dossier
+from dossiers.models import Document, Dossier, form_properties
 from dossiers.services.transitions import REASON_REQUIRED, SPECS, check_move, condition_failure
 from portal.exceptions import DomainError
 from portal.roles import Role
@@ -123,7 +123,7 @@ def form_rows(dossier: Dossier) -> list[tuple[str, object]]:
     properties = schema.get("properties") or {}
     data = dossier.form_data or {}
     rows = []
-    for key, prop in properties.items():
+    for key, prop in form_properties(schema):
         if key in data:
             value = data[key]
             if prop.get("format") == "date" and isinstance(value, str):

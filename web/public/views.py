@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dossiers.api.views.officers import LookupThrottle
 from dossiers.exceptions import LookupNotFound
-from dossiers.models import Dossier
+from dossiers.models import Dossier, form_properties
 from dossiers.selectors import dossier_lookup, procedure_list
 
 from .catalog import catalog_search
@@ -94,7 +94,7 @@ def _form_fields(procedure) -> list[dict]:
     kinds = {"string": "", "number": _("Số"), "integer": _("Số nguyên"),
              "boolean": _("Có / không"), "array": _("Danh sách"), "object": _("Nhóm thông tin")}
     fields = []
-    for name, spec in (schema.get("properties") or {}).items():
+    for name, spec in form_properties(schema):
         spec = spec if isinstance(spec, dict) else {}
         kind = kinds.get(spec.get("type"), "")
         if spec.get("format") == "date":

@@ -174,8 +174,24 @@ def _as_decimal(days) -> Decimal:
     return value
 
 
+@lru_cache(maxsize=256)
+def _decimal_ticks(days: Decimal) -> int:
+    return _ticks_of(days)
+
+
+@lru_cache(maxsize=256)
+def _legal_decimal_ticks(days: Decimal) -> int:
+    return _ticks_of(_legal_days(days))
+
+
 def _ticks(days) -> int:
     """`days` in ticks, rounded away from zero (exact for any usual fraction of a day)."""
+    if type(days) is Decimal and days.is_finite():
+        return _decimal_ticks(days)  # the catalog's processing times: a handful of values
+    return _ticks_of(days)
+
+
+def _ticks_of(days) -> int:
     value = days if isinstance(days, Fraction) else _as_decimal(days)
     if abs(value) > MAX_LEGAL_DAYS:
         raise ValueError(f"a processing time must be at most {MAX_LEGAL_DAYS} days")
@@ -193,6 +209,36 @@ class _Day:
     def __init__(self, spans: tuple[tuple[datetime, datetime], ...], length: timedelta) -> None:
         self.spans = spans
         self.length = length
+
+
+class _Year:
+    """One year of a calendar laid out for lookups: its working days in order, and for each
+    day of the year the working days and working time before it. Counting and stepping over
+    any span is then a few index lookups per year crossed, whatever the span's length."""
+
+    __slots__ = ("before", "days", "first", "lead", "time_before", "trail")
+
+    def __init__(self, calendar: "WorkingCalendar", year: int) -> None:
+        self.first = date(year, 1, 1).toordinal()
+        length = date(year + 1, 1, 1).toordinal() - self.first if year < 9999 else 365
+        days: list[int] = []
+        before = [0] * (length + 1)
+        time_before = [0] * (length + 1)
+        count, total = 0, 0
+        for index in range(length):
+            day = date.fromordinal(self.first + index)
+            if calendar.is_working_day(day):
+                days.append(self.first + index)
+                count += 1
+                total += calendar._lengths[calendar.sessions_on(day)] // _MICROSECOND
+            before[index + 1] = count
+            time_before[index + 1] = total
+        self.days = days
+        self.before = before
+        self.time_before = time_before
+        # Days off at the year's start and end: a gap between two years is their sum.
+        self.lead = (days[0] - self.first) if days else length
+        self.trail = (self.first + length - 1 - days[-1]) if days else length
 
 
 class WorkingCalendar:
@@ -222,6 +268,7 @@ class WorkingCalendar:
         }
         self._open: dict[date, bool] = {}
         self._days: dict[date, _Day] = {}
+        self._years: dict[int, _Year] = {}
 
     # --- days ------------------------------------------------------------------------
 
@@ -283,6 +330,127 @@ class WorkingCalendar:
             spans = self._day(working).spans
             yield from (spans if step > 0 else reversed(spans))
 
+    # --- the year index --------------------------------------------------------------
+    # Each lookup answers None when the span crosses a stretch of days off longer than
+    # _LONGEST_GAP_DAYS or leaves the years a date can hold; the day-by-day walk then gives
+    # the answer or the error.
+
+    def _year(self, year: int) -> _Year | None:
+        if not 1 < year < 9999:
+            return None
+        index = self._years.get(year)
+        if index is None:
+            index = self._years[year] = _Year(self, year)
+        return index
+
+    def _next_year(self, year: int, gap: int) -> tuple[int, _Year, int] | None:
+        """The next year holding a working day, and the days off crossed to reach it."""
+        while True:
+            year += 1
+            index = self._year(year)
+            if index is None:
+                return None
+            if index.days:
+                gap += index.lead
+                return (year, index, gap) if gap <= _LONGEST_GAP_DAYS else None
+            gap += index.lead
+            if gap > _LONGEST_GAP_DAYS:
+                return None
+
+    def _previous_year(self, year: int, gap: int) -> tuple[int, _Year, int] | None:
+        while True:
+            year -= 1
+            index = self._year(year)
+            if index is None:
+                return None
+            gap += index.trail
+            if gap > _LONGEST_GAP_DAYS:
+                return None
+            if index.days:
+                return year, index, gap
+
+    def _working_on_or_after(self, day: date) -> date:
+        """The first working day from `day` on (`day` included)."""
+        year = day.year
+        index = self._year(year)
+        if index is not None:
+            at = index.before[day.toordinal() - index.first]
+            if at < len(index.days):
+                return date.fromordinal(index.days[at])
+            found = self._next_year(year, index.first + len(index.before) - 1 - day.toordinal())
+            if found is not None:
+                return date.fromordinal(found[1].days[0])
+        return next(self._working_days(day))
+
+    def _nth_after(self, day: date, count: int) -> date | None:
+        year = day.year
+        index = self._year(year)
+        if index is None:
+            return None
+        target = index.before[day.toordinal() - index.first + 1] + count - 1
+        while target >= len(index.days):
+            target -= len(index.days)
+            found = self._next_year(year, index.trail)
+            if found is None:
+                return None
+            year, index, _gap = found
+        return date.fromordinal(index.days[target])
+
+    def _nth_before(self, day: date, count: int) -> date | None:
+        year = day.year
+        index = self._year(year)
+        if index is None:
+            return None
+        target = index.before[day.toordinal() - index.first] - count
+        while target < 0:
+            found = self._previous_year(year, index.lead)
+            if found is None:
+                return None
+            year, index, _gap = found
+            target += len(index.days)
+        return date.fromordinal(index.days[target])
+
+    def _count_between(self, first: date, last: date) -> int | None:
+        """Working days from `first` (a working day) up to `last`, `last` excluded."""
+        year_a, year_b = first.year, last.year
+        index = self._year(year_a)
+        end = self._year(year_b)
+        if index is None or end is None:
+            return None
+        if year_a == year_b:
+            return (index.before[last.toordinal() - index.first]
+                    - index.before[first.toordinal() - index.first])
+        count = len(index.days) - index.before[first.toordinal() - index.first]
+        gap = index.trail
+        for year in range(year_a + 1, year_b):
+            middle = self._year(year)
+            gap += middle.lead
+            if gap > _LONGEST_GAP_DAYS:
+                return None
+            if middle.days:
+                count += len(middle.days)
+                gap = middle.trail
+        if gap + end.lead > _LONGEST_GAP_DAYS and end.before[last.toordinal() - end.first]:
+            return None
+        return count + end.before[last.toordinal() - end.first]
+
+    def _time_between(self, first: date, last: date) -> timedelta | None:
+        """Working time of the whole days from `first` up to `last`, `last` excluded."""
+        year_a, year_b = first.year, last.year
+        index = self._year(year_a)
+        end = self._year(year_b)
+        if index is None or end is None:
+            return None
+        if year_a == year_b:
+            micro = (index.time_before[last.toordinal() - index.first]
+                     - index.time_before[first.toordinal() - index.first])
+        else:
+            micro = index.time_before[-1] - index.time_before[first.toordinal() - index.first]
+            for year in range(year_a + 1, year_b):
+                micro += self._year(year).time_before[-1]
+            micro += end.time_before[last.toordinal() - end.first]
+        return micro * _MICROSECOND
+
     # --- instants --------------------------------------------------------------------
 
     def next_working_instant(self, moment: datetime) -> datetime:
@@ -310,8 +478,14 @@ class WorkingCalendar:
         """Up to the next quarter hour, but never past the end of the session `moment` is in:
         a session ending at 16:50 keeps a due time of 16:47 at 16:50, not 17:00."""
         _require_aware(moment, "moment")
-        local = moment.astimezone(VN_TZ)
-        rounded = ceil_quarter_hour(local)
+        return self._round_up_local(moment.astimezone(VN_TZ))
+
+    def _round_up_local(self, local: datetime) -> datetime:
+        if local.second or local.microsecond or local.minute % 15:
+            rounded = local.replace(minute=local.minute - local.minute % 15, second=0,
+                                    microsecond=0) + QUARTER
+        else:
+            return local  # already on a quarter hour
         for begin, end in self._day(local.date()).spans:
             if begin <= local <= end:
                 return min(rounded, end)
@@ -321,9 +495,9 @@ class WorkingCalendar:
 
     def _position(self, local: datetime) -> tuple[date, int]:
         """The working day `local` counts in and the ticks of it done by then."""
-        day = next(self._working_days(local.date()))
-        if day != local.date():
-            return day, 0
+        day = local.date()
+        if not self.is_working_day(day):
+            return self._working_on_or_after(day), 0
         spans = self._day(day).spans
         count = len(spans)
         for index, (begin, end) in enumerate(spans):
@@ -353,6 +527,9 @@ class WorkingCalendar:
     def _nth_working_day(self, day: date, count: int, step: int) -> date:
         if not count:
             return day
+        found = self._nth_after(day, count) if step > 0 else self._nth_before(day, count)
+        if found is not None:
+            return found
         return next(islice(self._working_days(day + timedelta(days=step), step), count - 1, None))
 
     def _add_ticks(self, local: datetime, ticks: int) -> datetime:
@@ -382,11 +559,13 @@ class WorkingCalendar:
             return -self._ticks_between(b, a)
         day_a, done_a = self._position(a.astimezone(VN_TZ))
         day_b, done_b = self._position(b.astimezone(VN_TZ))
-        whole = 0
-        for day in self._working_days(day_a):
-            if day >= day_b:
-                break
-            whole += 1
+        whole = self._count_between(day_a, day_b) if day_a < day_b else 0
+        if whole is None:
+            whole = 0
+            for day in self._working_days(day_a):
+                if day >= day_b:
+                    break
+                whole += 1
         return whole * _TICKS_PER_DAY + done_b - done_a
 
     def working_days_between(self, a: datetime, b: datetime) -> Fraction:
@@ -451,15 +630,19 @@ class WorkingCalendar:
         total = self._minutes_on(first, a_local, b_local)
         if last != first:
             total += self._minutes_on(last, a_local, b_local)
-            day = first + timedelta(days=1)
-            while day < last:
-                total += self._day(day).length
-                day += timedelta(days=1)
+            whole = self._time_between(first + timedelta(days=1), last) if last > first else None
+            if whole is None:
+                whole = _ZERO
+                day = first + timedelta(days=1)
+                while day < last:
+                    whole += self._day(day).length
+                    day += timedelta(days=1)
+            total += whole
         return total.total_seconds() / 60
 
     def end_of_working_day(self, day: date) -> datetime:
         """The end of the last session of `day`, or of the next working day if it is off."""
-        return self._day(next(self._working_days(day))).spans[-1][1]
+        return self._day(self._working_on_or_after(day)).spans[-1][1]
 
 
 def ceil_quarter_hour(moment: datetime) -> datetime:
@@ -497,7 +680,11 @@ def due_at(
     if kind != WORKING_DAYS:
         raise ValueError(f"unknown duration kind: {kind}")
     local = start.astimezone(VN_TZ)
-    return calendar.round_up_in_session(calendar._add_ticks(local, _ticks(_legal_days(days))))
+    if type(days) is Decimal and days.is_finite():
+        ticks = _legal_decimal_ticks(days)  # the catalog's processing times: a few values
+    else:
+        ticks = _ticks(_legal_days(days))
+    return calendar._round_up_local(calendar._add_ticks(local, ticks))
 
 
 def restart_due(

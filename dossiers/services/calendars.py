@@ -1,17 +1,30 @@
 """The working calendar of an agency: its sessions, seasons and the administrators' overrides."""
 
+from functools import lru_cache
+
 from .. import sla
 from ..models import Agency, HolidayOverride
 
 
+@lru_cache(maxsize=64)
+def _calendar(sessions, seasons, days_off, working_days) -> sla.WorkingCalendar:
+    # Shared by every request of the process: a calendar is immutable once built, and the
+    # working days it lays out year by year are then laid out once, not on each request.
+    return sla.WorkingCalendar(
+        sessions=sessions, seasons=seasons, extra_days_off=days_off,
+        extra_working_days=working_days,
+    )
+
+
 def calendar_for(agency: Agency) -> sla.WorkingCalendar:
-    """The agency's working calendar: default and seasonal sessions, with the overrides."""
+    """The agency's working calendar: default and seasonal sessions, with the overrides.
+
+    Read afresh from the database each time; an identical calendar already built is reused,
+    and any change to the sessions, seasons or overrides gives a new one."""
     off, extra = [], []
     for day, kind in HolidayOverride.objects.values_list("date", "kind"):
         (off if kind == HolidayOverride.Kind.DAY_OFF else extra).append(day)
-    return sla.WorkingCalendar(
-        sessions=agency.sessions,
-        seasons=[season.as_season() for season in agency.seasons.all()],
-        extra_days_off=off,
-        extra_working_days=extra,
+    return _calendar(
+        tuple(agency.sessions), tuple(season.as_season() for season in agency.seasons.all()),
+        frozenset(off), frozenset(extra),
     )

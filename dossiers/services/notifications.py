@@ -51,6 +51,13 @@ def notification_send_transition(*, transition_id: int) -> bool:
             "trả kết quả đúng hẹn. Ngày hẹn trả kết quả mới: %(new)s."
         ) % {"code": dossier.code, "procedure": dossier.procedure.name,
              "new": _fmt(dossier.new_appointment_at)}
+    elif row.name == "retime":
+        subject_state = _("điều chỉnh ngày hẹn trả kết quả")
+        news = _(
+            "Do lịch làm việc của cơ quan được điều chỉnh, ngày hẹn trả kết quả của hồ sơ "
+            "%(code)s (%(procedure)s) nay là: %(new)s."
+        ) % {"code": dossier.code, "procedure": dossier.procedure.name,
+             "new": _fmt(dossier.due_at)}
     else:
         news = _("Hồ sơ %(code)s (%(procedure)s) đã chuyển sang trạng thái: %(state)s.") % {
             "code": dossier.code or "", "procedure": dossier.procedure.name,

@@ -45,6 +45,7 @@ STEP_LABELS = {
     "return_result": "Trả kết quả",
     "withdraw": "Rút hồ sơ",
     "reschedule": "Hẹn lại ngày trả kết quả",
+    "retime": "Điều chỉnh ngày hẹn do lịch làm việc thay đổi",
 }
 OUTCOME_LABELS = {sla.EARLY: "Trước hạn", sla.ON_TIME: "Đúng hạn", sla.LATE: "Quá hạn"}
 

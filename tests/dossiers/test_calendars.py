@@ -101,3 +101,18 @@ def test_the_admin_refuses_two_seasons_in_force_on_a_same_day(admin_client, agen
     assert response.status_code == 200
     assert "trùng ngày hiệu lực" in response.content.decode()
     assert not agency.seasons.exists()
+
+
+@pytest.mark.django_db
+def test_an_unchanged_calendar_is_reused_and_an_override_gives_a_new_one():
+    from dossiers.models import Agency
+
+    agency = Agency.objects.create(code="lich-chung", name="Sở thử lịch")
+    first = calendar_for(agency)
+    assert calendar_for(agency) is first
+    HolidayOverride.objects.create(date=date(2031, 3, 4), kind=HolidayOverride.Kind.DAY_OFF,
+                                   reason="Nghỉ bù")
+    changed = calendar_for(agency)
+    assert changed is not first
+    assert not changed.is_working_day(date(2031, 3, 4))
+    assert first.is_working_day(date(2031, 3, 4))

@@ -57,6 +57,7 @@ HISTORY_LABELS = {
     "return_result": gettext_lazy("Trả kết quả"),
     "withdraw": gettext_lazy("Người nộp rút hồ sơ"),
     "reschedule": gettext_lazy("Hẹn lại ngày trả kết quả (phiếu xin lỗi)"),
+    "retime": gettext_lazy("Điều chỉnh ngày hẹn do lịch làm việc thay đổi"),
 }
 
 VERDICT_TONES = {"valid": "ok", "invalid": "danger", "indeterminate": "warn"}

@@ -10,7 +10,11 @@ os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("CACHE_URL", "locmemcache://")
 
 from .settings import *  # noqa: E402, F403
-from .settings import BASE_DIR  # noqa: E402
+from .settings import BASE_DIR, DATABASES  # noqa: E402
+
+# The browser tests' live server answers each request in a thread of its own: connections
+# kept open after a request would pile up until the test database cannot be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True

@@ -91,7 +91,9 @@ class IdentityCallbackView(OIDCAuthenticationCallbackView):
             if isinstance(states, dict) and states.pop(state, None) is not None:
                 request.session.modified = True
             if error == "access_denied":
-                return self.fail(_("Bạn đã hủy đăng nhập bằng tài khoản định danh điện tử."))
+                messages.warning(request, _("Bạn đã hủy đăng nhập bằng tài khoản định danh điện "
+                                            "tử."))
+                return redirect("web:login")
             logger.warning("electronic identity: the provider answered error=%s", error[:64])
             return self.fail(_("Hệ thống định danh điện tử từ chối yêu cầu đăng nhập (mã lỗi: "
                                "%(code)s). Vui lòng thử lại.") % {"code": error[:64]})

@@ -50,7 +50,8 @@ class IdentityRefused(Exception):
 
 def oidc_enabled() -> bool:
     return all(getattr(settings, name, "") for name in (
-        "OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_OP_ISSUER",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
         "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT",
     ))
 
@@ -139,11 +140,10 @@ class IdentityBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("id_token is not a JWT") from exc
         if header.get("alg") != self.OIDC_RP_SIGN_ALGO:
             raise SuspiciousOperation("id_token signed with an unexpected algorithm")
-        issuer = getattr(settings, "OIDC_OP_ISSUER", "") or None
         try:
             return jwt.decode(
                 payload, key, algorithms=[self.OIDC_RP_SIGN_ALGO],
-                audience=self.OIDC_RP_CLIENT_ID, issuer=issuer, leeway=30,
+                audience=self.OIDC_RP_CLIENT_ID, issuer=settings.OIDC_OP_ISSUER, leeway=30,
                 options={"require": ["exp", "iat", "aud", "iss", "sub"]},
             )
         except jwt.PyJWTError as exc:

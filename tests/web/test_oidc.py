@@ -271,6 +271,27 @@ def test_an_id_token_for_another_client_is_refused(client, idp, settings):
     assert "không hợp lệ" in messages_on(client.get("/dang-nhap/"))
 
 
+@pytest.mark.django_db
+def test_a_password_sign_in_never_reaches_the_provider(idp, rf):
+    """The backend acts for the callback view only, whatever the query string says."""
+    from django.contrib.auth import authenticate
+
+    UserFactory(username="someone", password="matkhau-demo-2025")
+    request = rf.get("/api/v1/dossiers/?code=stolen&state=any")
+    request.session = {}
+
+    assert authenticate(request, username="someone", password="wrong") is None
+    assert authenticate(request, username="someone", password="matkhau-demo-2025").username == \
+        "someone"
+    assert idp.received("idp") == []
+
+
+@pytest.mark.django_db
+def test_without_an_issuer_the_electronic_identity_is_off(client, idp, settings):
+    settings.OIDC_OP_ISSUER = ""
+    assert client.get("/dang-nhap/dinh-danh/").status_code == 404
+
+
 # --- the provider on its own --------------------------------------------------------------------
 
 

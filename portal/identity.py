@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import SuspiciousOperation
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 import jwt
@@ -88,6 +88,17 @@ def applicant_for_identity(claims: dict):
     else:
         raise IdentityRefused(_("Loại tài khoản định danh điện tử không được hỗ trợ."))
 
+    try:
+        return _link_or_create(candidates, wanted)
+    except IntegrityError:
+        # A first sign-in of the same person at the same moment created the account (same
+        # username): this one finds it.
+        return _link_or_create(candidates, wanted)
+
+
+def _link_or_create(candidates, wanted: dict):
+    User = get_user_model()
+    wanted = dict(wanted)
     with transaction.atomic():
         found = list(candidates.select_for_update().order_by("pk")[:2])
         if any(_is_staff_account(user) for user in found):

@@ -14,7 +14,7 @@ import requests
 from dossiers.services.demo import demo_accounts_ensure
 from integrations.simulator import Simulator
 from integrations.simulator.idp import DEMO_IDENTITIES, Identity, OidcClient, s256
-from portal.identity import SESSION_ACTING_PERSON
+from portal.identity import SESSION_ACTING_PERSON, IdentityRefused, applicant_for_identity
 from portal.roles import Role
 from tests.dossiers.factories import UserFactory
 
@@ -364,3 +364,52 @@ def test_the_provider_refuses_expired_codes_and_unregistered_addresses(idp):
                                       "redirect_uri": CALLBACK, "scope": "openid"})
         assert no_pkce.status_code == 303
         assert "error=invalid_request" in no_pkce.headers["Location"]
+
+
+# --- the claims and the accounts they lead to ---------------------------------------------------
+
+PERSON = {"identity_type": "citizen", "citizen_id": "045095009999", "name": "Đỗ Văn Bình"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("claims", [
+    {**PERSON, "citizen_id": ""},
+    {**PERSON, "citizen_id": "04509500999"},  # 11 digits
+    {**PERSON, "name": ""},
+    {**PERSON, "identity_type": "robot"},
+    {**PERSON, "identity_type": "organization", "tax_code": "12", "organization_name": "X"},
+    {**PERSON, "identity_type": "organization", "tax_code": "3200111222"},
+])
+def test_unusable_claims_are_refused_and_create_nothing(claims):
+    before = User.objects.count()
+    with pytest.raises(IdentityRefused):
+        applicant_for_identity(claims)
+    assert User.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_locked_or_doubled_citizen_id_is_refused():
+    locked = UserFactory(roles=[Role.APPLICANT], citizen_id=PERSON["citizen_id"], is_active=False)
+    with pytest.raises(IdentityRefused, match="bị khóa"):
+        applicant_for_identity(PERSON)
+    locked.is_active = True
+    locked.save()
+    assert applicant_for_identity(PERSON) == locked
+    UserFactory(roles=[Role.APPLICANT], citizen_id=PERSON["citizen_id"])
+    with pytest.raises(IdentityRefused, match="nhiều tài khoản"):
+        applicant_for_identity(PERSON)
+
+
+@pytest.mark.django_db
+def test_a_taken_username_or_a_citizen_with_the_tax_code_does_not_capture_the_sign_in():
+    squatter = UserFactory(username="cccd-045095009999", citizen_id="")
+    personal = UserFactory(roles=[Role.APPLICANT], kind="citizen", tax_code="3200111222")
+
+    person = applicant_for_identity(PERSON)
+    business = applicant_for_identity({**PERSON, "identity_type": "organization",
+                                       "tax_code": "3200111222", "organization_name": "HTX A"})
+
+    assert person != squatter and person.username.startswith("cccd-045095009999-")
+    assert person.citizen_id == PERSON["citizen_id"]
+    assert business != personal and business.kind == User.Kind.BUSINESS
+    assert applicant_for_identity(PERSON) == person  # found again

@@ -250,6 +250,14 @@ def test_a_provider_that_is_down_ends_on_the_sign_in_page(client, idp):
     assert response["Location"] == "/dang-nhap/"
     assert "Không kết nối được" in messages_on(client.get("/dang-nhap/"))
 
+    # Answering the exchange with something that is not JSON.
+    idp.set_down("idp", False)
+    location = authorize(client, idp, "an")
+    idp.fail_next("idp", "garbled")
+    response = callback(client, location)
+    assert response["Location"] == "/dang-nhap/"
+    assert "_auth_user_id" not in client.session
+
     # Gone altogether.
     idp.set_down("idp", False)
     location = authorize(client, idp, "an")

@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
+import jwt
 import requests
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
@@ -115,7 +116,7 @@ class IdentityCallbackView(OIDCAuthenticationCallbackView):
         except requests.RequestException as exc:
             logger.warning("electronic identity: the provider did not answer: %s", exc)
             return _unreachable(request)
-        except (SuspiciousOperation, ValueError, KeyError) as exc:
+        except (SuspiciousOperation, jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
             logger.warning("electronic identity: answer refused: %s", exc)
             return self.fail(_("Thông tin xác thực nhận được từ hệ thống định danh điện tử không "
                                "hợp lệ. Vui lòng đăng nhập lại từ đầu."))

@@ -48,7 +48,8 @@ DEMO_ENV = DJANGO_DEBUG=1 DEMO_SIGNING=1 NATIONAL_PORTAL_USERNAME=motcua NATIONA
   PAYMENT_BENEFICIARY_ACCOUNT=0123456789 PAYMENT_BENEFICIARY_BANK=VCB \
   PAYMENT_BENEFICIARY_NAME="SO CONG THUONG" INBOUND_HMAC_SECRET=motcua-demo-inbound \
   PAYMENT_NOTIFY_URL=http://$(HOST):$(PORT)/api/v1/inbound/payments/callback/ \
-  PORTAL_BASE_URL=http://$(HOST):$(PORT)
+  PORTAL_BASE_URL=http://$(HOST):$(PORT) \
+  OIDC_RP_CLIENT_ID=motcua OIDC_RP_CLIENT_SECRET=motcua-oidc-secret
 
 demo: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
@@ -56,7 +57,9 @@ demo: install
 	sim_port=$${SIM_PORT:-$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}; \
 	sim=http://127.0.0.1:$$sim_port; \
 	export $(DEMO_ENV) NATIONAL_PORTAL_URL=$$sim/national PROVINCIAL_PORTAL_URL=$$sim/provincial \
-	  PAYMENT_PLATFORM_URL=$$sim/payment; \
+	  PAYMENT_PLATFORM_URL=$$sim/payment OIDC_OP_ISSUER=$$sim/idp \
+	  OIDC_OP_AUTHORIZATION_ENDPOINT=$$sim/idp/authorize OIDC_OP_TOKEN_ENDPOINT=$$sim/idp/token \
+	  OIDC_OP_USER_ENDPOINT=$$sim/idp/userinfo OIDC_OP_JWKS_ENDPOINT=$$sim/idp/jwks; \
 	$(BIN)/python manage.py run_simulator --port $$sim_port & sim_pid=$$!; \
 	trap 'kill $$sim_pid 2>/dev/null || true; wait $$sim_pid 2>/dev/null || true' EXIT INT TERM; \
 	for _ in $$(seq 100); do \

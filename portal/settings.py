@@ -283,3 +283,29 @@ INBOUND_REPLAY_WINDOW_SECONDS = env.int("INBOUND_REPLAY_WINDOW_SECONDS", default
 INTEGRATIONS_CONNECT_TIMEOUT = env.float("INTEGRATIONS_CONNECT_TIMEOUT", default=3.05)
 INTEGRATIONS_READ_TIMEOUT = env.float("INTEGRATIONS_READ_TIMEOUT", default=10.0)
 INTEGRATIONS_TOKEN_SKEW = env.float("INTEGRATIONS_TOKEN_SKEW", default=30.0)
+
+
+# --- electronic identity: citizens and businesses sign in through OpenID Connect ----------
+# Authorization code flow with PKCE (S256), scope "openid", id_token signed RS256 and checked
+# against the provider's JWKS, its issuer and our client id. Off (no link on /dang-nhap/) until
+# the client and the provider's endpoints are set; `make demo` points them at the simulator's
+# /idp. The claims the portal reads are listed in portal/identity.py.
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = (INTEGRATIONS_CONNECT_TIMEOUT, INTEGRATIONS_READ_TIMEOUT)
+OIDC_AUTHENTICATION_CALLBACK_URL = "web:oidc_callback"
+LOGIN_REDIRECT_URL_FAILURE = LOGIN_URL
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "portal.identity.IdentityBackend",
+]

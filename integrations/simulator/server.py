@@ -1,7 +1,7 @@
 """The simulator's HTTP server: routing, idempotency, fault injection and the control API.
 
 Paths: /national/..., /provincial/... (the portal protocol), /payment/... (the payment
-platform), /_control (POST an action as JSON) and /_control/state (GET what was received).
+platform), /idp/... (the electronic identity provider, OpenID Connect), /_control (POST an action as JSON) and /_control/state (GET what was received).
 """
 
 import contextlib
@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ..wire import IDEMPOTENCY_HEADER
 from .common import Reply, Request, error
 from .faults import DRIP, DROP, ERROR, GARBLED, TIMEOUT, FaultPlan
+from .idp import DEMO_IDENTITIES, Identity, OidcClient, SimulatedIdentityProvider
 from .payment import SimulatedPaymentPlatform
 from .portal import SimulatedPortal
 
@@ -108,6 +109,8 @@ class Simulator:
         provincial_credentials: tuple[str, str] = ("motcua", "motcua"),
         merchants: dict[str, str] | None = None, callback_url: str = "",
         inbound_secret: str = "", token_ttl: float = 300.0,
+        oidc_clients: dict[str, OidcClient] | None = None,
+        identities: tuple[Identity, ...] = DEMO_IDENTITIES,
     ) -> None:
         self.port = port
         self.inbound_secret = inbound_secret
@@ -120,8 +123,9 @@ class Simulator:
         self.payment = SimulatedPaymentPlatform(
             merchants=merchants or {"MOTCUA": "motcua-payment-secret"}, callback_url=callback_url
         )
+        self.idp = SimulatedIdentityProvider(clients=oidc_clients, identities=identities)
         self.faults = {name: FaultPlan(seed=i) for i, name in
-                       enumerate(("national", "provincial", "payment"))}
+                       enumerate(("national", "provincial", "payment", "idp"))}
         self._received: list[Received] = []
         self._stored: dict[tuple[str, str], _Stored] = {}
         self._write_locks = {name: threading.Lock() for name in self.faults}
@@ -140,6 +144,7 @@ class Simulator:
         self._server.simulator = self
         self.port = self._server.server_address[1]
         self.payment.base_url = self.url_for("payment")
+        self.idp.base_url = self.url_for("idp")
         self._stopping.clear()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -205,6 +210,7 @@ class Simulator:
         for portal in self.portals.values():
             portal.reset()
         self.payment.reset()
+        self.idp.reset()
         with self._lock:
             self._received.clear()
             self._stored.clear()
@@ -230,6 +236,9 @@ class Simulator:
             "callbacks": [asdict(c) for c in self.payment.callbacks],
             "queries_answered": self.payment.queries_answered,
         }
+        out["idp"] = {"codes_issued": self.idp.stats.codes_issued,
+                      "tokens_issued": self.idp.stats.tokens_issued,
+                      "refused": list(self.idp.stats.refused)}
         out["received"] = len(self.received())
         return out
 
@@ -249,7 +258,8 @@ class Simulator:
         if system == "_control":
             handler.write(self._control(request))
             return
-        target = self.portals.get(system) or (self.payment if system == "payment" else None)
+        target = (self.portals.get(system) or (self.payment if system == "payment" else None)
+                  or (self.idp if system == "idp" else None))
         if target is None:
             handler.write(error(404, "unknown_system"))
             return

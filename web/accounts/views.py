@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal.identity import oidc_enabled
+
 from ..access import home_for
 from .forms import SignInForm
 
@@ -17,6 +19,9 @@ class SignInView(LoginView):
 
     def get_default_redirect_url(self):
         return home_for(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"oidc_enabled": oidc_enabled()}
 
 
 login_view = SignInView.as_view()

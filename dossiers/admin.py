@@ -65,7 +65,7 @@ class AgencySeasonInline(admin.TabularInline):
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "morning_start", "morning_end", "afternoon_start",
-                    "afternoon_end", "dossier_code_pattern"]
+                    "afternoon_end", "dossier_code_pattern", "outcome_rule"]
     search_fields = ["code", "name"]
     inlines = [AgencySeasonInline]
 

@@ -157,3 +157,8 @@ class CalendarWithoutWorkingDays(Conflict):
         "Lịch làm việc của cơ quan không có ngày làm việc nào trong cả một năm: không tính được "
         "thời hạn. Quản trị viên cần kiểm tra ngày nghỉ và giờ làm việc."
     )
+
+
+class ScorecardForbidden(PermissionDenied):
+    code = "permission_denied"
+    default_message = _("Không có quyền xem bảng điểm của cơ quan này.")

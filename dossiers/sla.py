@@ -44,6 +44,8 @@ _ZERO = timedelta()
 _MICROSECOND = timedelta(microseconds=1)
 
 EARLY, ON_TIME, LATE = "early", "on_time", "late"
+# How an outcome is decided (an agency's setting, DESIGN §4).
+DATE_RULE, SESSION_RULE = "date", "session"
 WORKING_DAYS, CALENDAR_DAYS = "working_days", "calendar_days"
 
 
@@ -713,11 +715,21 @@ def due_soon_from(due: datetime, calendar: WorkingCalendar) -> datetime:
     return calendar._add_ticks(due.astimezone(VN_TZ), -_TICKS_PER_DAY // 2)
 
 
-def outcome(completed_at: datetime, due: datetime, calendar: WorkingCalendar) -> str:
-    """`early` before the start of the session in which `due` falls, `on_time` at or
-    before `due`, `late` after it."""
+def outcome(
+    completed_at: datetime, due: datetime, calendar: WorkingCalendar, *, rule: str = SESSION_RULE
+) -> str:
+    """The outcome of a completion against `due`, by one of the two rules of DESIGN §4.
+
+    `session` (OpenCPS): `early` before the start of the session in which `due` falls,
+    `on_time` at or before `due`, `late` after it. `date` (the national portal's): `early` on a
+    (Vietnam) date before the due date, `on_time` on the due date, `late` after it."""
     _require_aware(completed_at, "completed_at")
     _require_aware(due, "due")
+    if rule == DATE_RULE:
+        done, due_day = completed_at.astimezone(VN_TZ).date(), due.astimezone(VN_TZ).date()
+        return EARLY if done < due_day else ON_TIME if done == due_day else LATE
+    if rule != SESSION_RULE:
+        raise ValueError(f"unknown outcome rule: {rule!r}")
     if completed_at > due:
         return LATE
     if completed_at < calendar.session_start_at_or_before(due):

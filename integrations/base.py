@@ -5,10 +5,13 @@ aware datetimes here and `yyyyMMddHHmmss` in Vietnam time on the wire (see `wire
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .wire import format_vn, parse_vn  # noqa: F401  (re-exported: the date helpers)
+
+if TYPE_CHECKING:
+    from .scores import PublishedScorecard
 
 NATIONAL = "national"
 PROVINCIAL = "provincial"
@@ -177,6 +180,13 @@ class PortalAdapter(Protocol):
     def pull_catalog(self, *, idempotency_key: str | None = None) -> tuple[CatalogEntry, ...]: ...
 
     def parse_inbound_dossier(self, body: bytes) -> InboundDossier: ...
+
+    def pull_scorecard(
+        self, agency_code: str, date_from: date, date_to: date, *,
+        idempotency_key: str | None = None,
+    ) -> "PublishedScorecard":
+        """The agency's service-quality scores (Decision 766) the portal published."""
+        ...
 
 
 # --- payments ------------------------------------------------------------------------------

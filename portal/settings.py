@@ -186,6 +186,8 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("SIGNATURES_TASK_MAX_MEMORY_KB", de
 # The outbox relay: which portals hear of every change, and how hard it tries.
 SYNC_SYSTEMS = env.list("SYNC_SYSTEMS", default=["national", "provincial"])
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# Decision 766 transparency: how long after a change the national portal must have it.
+SCORECARD_SYNC_DELAY_MINUTES = env.int("SCORECARD_SYNC_DELAY_MINUTES", default=24 * 60)
 OUTBOX_BACKOFF_BASE_SECONDS = env.int("OUTBOX_BACKOFF_BASE_SECONDS", default=30)
 OUTBOX_BACKOFF_MAX_SECONDS = env.int("OUTBOX_BACKOFF_MAX_SECONDS", default=3600)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=120)

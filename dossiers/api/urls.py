@@ -59,6 +59,9 @@ urlpatterns = [
     path("queue/", v.QueueApi.as_view(), name="queue"),
     path("indicators/", v.IndicatorsApi.as_view(), name="indicators"),
     path("indicators.csv", v.IndicatorsCsvApi.as_view(), name="indicators_csv"),
+    path("indicators/scorecard/", v.ScorecardApi.as_view(), name="scorecard"),
+    path("indicators/scorecard/<slug:group>/<slug:count>/", v.ScorecardListApi.as_view(),
+         name="scorecard_list"),
     path("overdue.csv", v.OverdueCsvApi.as_view(), name="overdue_csv"),
     path("inbound/", include("dossiers.api.urls_integrations")),
 ]

@@ -58,6 +58,17 @@ class Agency(TimeStampedModel):
         help_text=_("Trường: {agency}, {yymmdd}, {yyyy}, {mm}, {dd}, {seq}."),
     )
 
+    class OutcomeRule(models.TextChoices):
+        DATE = "date", _("Theo ngày (quy tắc của Cổng DVC quốc gia)")
+        SESSION = "session", _("Theo buổi làm việc")
+
+    outcome_rule = models.CharField(
+        _("cách xác định kết quả đúng hạn"), max_length=16, choices=OutcomeRule.choices,
+        default=OutcomeRule.DATE,
+        help_text=_("Theo ngày: trước ngày hẹn là trước hạn, trong ngày hẹn là đúng hạn. Theo "
+                    "buổi: trước buổi có giờ hẹn là trước hạn, đến giờ hẹn là đúng hạn."),
+    )
+
     class Meta:
         verbose_name = _("cơ quan")
         verbose_name_plural = _("cơ quan")

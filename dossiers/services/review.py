@@ -197,7 +197,8 @@ def dossier_approve(
 
 
 def _completion(move: Move) -> dict:
-    return {"outcome": sla.outcome(move.now, move.dossier.due_at, move.calendar)}
+    return {"outcome": sla.outcome(move.now, move.dossier.due_at, move.calendar,
+                                   rule=move.dossier.handling_agency.outcome_rule)}
 
 
 def _precheck(dossier_id: int, actor, name: str, version: int | None) -> None:

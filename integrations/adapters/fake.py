@@ -16,6 +16,7 @@ from ..base import (
 )
 from ..defaults import DefaultCodeBook
 from ..exceptions import IntegrationError, PortalRejected
+from ..scores import PublishedScorecard, sample_scores
 from . import portal_wire
 
 
@@ -45,6 +46,7 @@ class FakePortalAdapter:
         self._answers: dict[str, PortalReceipt] = {}
         self._dossiers: dict[str, _Held] = {}
         self._failures: list[IntegrationError] = []
+        self.published: dict[tuple[str, str, str], dict[str, float]] = {}
         self._lock = threading.Lock()
 
     # --- test controls ---------------------------------------------------------------------
@@ -130,6 +132,22 @@ class FakePortalAdapter:
     def pull_catalog(self, *, idempotency_key: str | None = None) -> tuple[CatalogEntry, ...]:
         self._record("pull_catalog", None, idempotency_key)
         return self.catalog
+
+    def publish_scores(self, agency: str, date_from, date_to, scores: dict[str, float]) -> None:
+        """Publish these scores for the agency and period instead of the sample ones."""
+        self.published[(agency, str(date_from), str(date_to))] = dict(scores)
+
+    def pull_scorecard(
+        self, agency_code: str, date_from, date_to, *, idempotency_key: str | None = None
+    ) -> PublishedScorecard:
+        self._record("pull_scorecard", (agency_code, date_from, date_to), idempotency_key)
+        scores = self.published.get((agency_code, str(date_from), str(date_to)))
+        if scores is None:
+            scores = sample_scores(agency_code, date_from, date_to)
+        return PublishedScorecard(
+            system=self.system, agency_code=agency_code, date_from=date_from, date_to=date_to,
+            total=round(sum(scores.values()), 2), groups=dict(scores),
+        )
 
     def parse_inbound_dossier(self, body: bytes) -> InboundDossier:
         return portal_wire.inbound_from(self.system, body, self.codes)

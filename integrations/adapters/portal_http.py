@@ -20,6 +20,7 @@ from ..base import (
 )
 from ..exceptions import BadResponse, PortalAuthFailed, PortalRejected, TokenExpired
 from ..http import PortalConfig, build_session, raise_for_status, response_json, send
+from ..scores import PublishedScorecard, scorecard_from
 from ..selectors import DatabaseCodeBook
 from ..wire import REPLAYED_HEADER
 from . import portal_wire
@@ -36,6 +37,7 @@ class HttpPortalAdapter:
     progress_path = "/api/hoso/{code}/tiendo"
     lookup_path = "/api/hoso/{code}"
     catalog_path = "/api/tthc"
+    scores_path = "/api/chiso/{agency}"
     catalog_page_size = 100
     catalog_max_pages = 500
 
@@ -172,6 +174,17 @@ class HttpPortalAdapter:
         raise BadResponse(
             _("Danh mục có quá nhiều trang."), extra={"pages": self.catalog_max_pages}
         )
+
+    def pull_scorecard(
+        self, agency_code: str, date_from, date_to, *, idempotency_key: str | None = None
+    ) -> PublishedScorecard:
+        """The service-quality scores the portal published for an agency and period."""
+        response = self._call(
+            "GET", self.scores_path.format(agency=quote(agency_code, safe="")),
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
+            params={"tuNgay": date_from.isoformat(), "denNgay": date_to.isoformat()},
+        )
+        return scorecard_from(self.system, response_json(response))
 
     def parse_inbound_dossier(self, body: bytes) -> InboundDossier:
         """Read a dossier the remote portal sends us (authenticate it first: `inbound.py`)."""

@@ -13,12 +13,14 @@ from datetime import datetime
 from django.utils import timezone
 
 from ..inbound import sign_inbound
+from ..scores import sample_scores, scores_payload
 from ..wire import IDEMPOTENCY_HEADER, format_vn, parse_vn
 from .common import Reply, Request, error, post_json
 
 STATUS_CODES = {str(n) for n in range(1, 11)}
 PROGRESS_PATH = re.compile(r"^/api/hoso/(?P<code>[^/]+)/tiendo$")
 LOOKUP_PATH = re.compile(r"^/api/hoso/(?P<code>[^/]+)$")
+SCORES_PATH = re.compile(r"^/api/chiso/(?P<agency>[^/]+)$")
 DEFAULT_CATALOG = (
     {"MaTTHC": "2.000648", "TenTTHC": "Cấp Giấy chứng nhận cửa hàng đủ điều kiện bán lẻ xăng dầu",
      "LinhVuc": "Lưu thông hàng hóa trong nước", "CoQuanThucHien": "Sở Công Thương",
@@ -77,6 +79,7 @@ class SimulatedPortal:
             self._deliveries: dict[str, list[Delivery]] = {}
             self.logins = 0
             self.inbound_sent: list[tuple[int, str]] = []
+            self.published: dict[tuple[str, str, str], dict[str, float]] = {}
 
     # --- controls and observations -----------------------------------------------------------
 
@@ -84,6 +87,11 @@ class SimulatedPortal:
         """Every token issued so far is refused from now on."""
         with self._lock:
             self._tokens = dict.fromkeys(self._tokens, 0.0)
+
+    def publish_scores(self, agency: str, date_from, date_to, scores: dict[str, float]) -> None:
+        """Publish these scores for the agency and period instead of the sample ones."""
+        with self._lock:
+            self.published[(agency, str(date_from), str(date_to))] = dict(scores)
 
     def deliveries(self, code: str) -> list[Delivery]:
         with self._lock:
@@ -128,6 +136,8 @@ class SimulatedPortal:
             return self._catalog(request)
         if request.method == "GET" and (match := LOOKUP_PATH.match(request.path)):
             return self._lookup(match["code"])
+        if request.method == "GET" and (match := SCORES_PATH.match(request.path)):
+            return self._scores(request, match["agency"])
         return error(404, "not_found")
 
     def _login(self, request: Request) -> Reply:
@@ -219,6 +229,23 @@ class SimulatedPortal:
             fields = ("MaHoSo", "MaTTHC", "TrangThaiHoSo", "NgayTiepNhan", "NgayHenTra",
                       "SoLanCapNhat")
             return Reply(200, {key: dossier.get(key, "") for key in fields})
+
+    def _scores(self, request: Request, agency: str) -> Reply:
+        """The agency's published service-quality scores for a period (deterministic)."""
+        from datetime import date
+
+        try:
+            date_from = date.fromisoformat(request.query.get("tuNgay", ""))
+            date_to = date.fromisoformat(request.query.get("denNgay", ""))
+        except ValueError:
+            return error(400, "invalid_period")
+        if date_from > date_to:
+            return error(400, "invalid_period")
+        with self._lock:
+            scores = self.published.get((agency, str(date_from), str(date_to)))
+        if scores is None:
+            scores = sample_scores(agency, date_from, date_to)
+        return Reply(200, scores_payload(agency, date_from, date_to, scores))
 
     def _catalog(self, request: Request) -> Reply:
         try:

@@ -27,6 +27,7 @@ from .officers import (
     DossierLookupApi,
     QueueApi,
 )
+from .scorecard import ScorecardApi, ScorecardListApi
 from .transitions import (
     DossierAcceptApi,
     DossierAdvanceStepApi,
@@ -57,6 +58,7 @@ __all__ = [
     "DossierResultFileApi", "DossierResumeApi",
     "DossierReturnForCompletionApi", "DossierReturnResultApi", "DossierSendBackApi",
     "DossierSubmitApi", "DossierSupplyApi", "DossierSuspendApi", "DossierTimelineApi",
-    "DossierWithdrawApi", "IndicatorsApi", "IndicatorsCsvApi", "OverdueCsvApi",
+    "DossierWithdrawApi", "IndicatorsApi", "IndicatorsCsvApi", "OverdueCsvApi", "ScorecardApi",
+    "ScorecardListApi",
     "PaymentStartApi", "ProcedureDetailApi", "ProcedureListApi", "QueueApi", "RatingCreateApi",
 ]

@@ -79,12 +79,17 @@ def _incomplete_dossier(body: dict) -> Reply | None:
     if body.get("NgayTiepNhan"):
         required += STEP_FIELDS
     if field := _empty(body, required):
-        return error(400, "missing_field", field=field)
+        return _missing(field)
     if _empty(body, ("Email",)) and _empty(body, ("SoDienThoai",)):
-        return error(400, "missing_field", field="SoDienThoai")
+        return _missing("SoDienThoai")
     if "DanhSachLePhi" not in body or _bad_fees(body["DanhSachLePhi"]):
-        return error(400, "invalid_field", field="DanhSachLePhi")
+        return error(400, "invalid_field", "Trường DanhSachLePhi không hợp lệ.",
+                     field="DanhSachLePhi")
     return None
+
+
+def _missing(field: str) -> Reply:
+    return error(400, "missing_field", f"Thiếu trường {field}.", field=field)
 
 
 def _bad_date(body: dict, *keys: str) -> str | None:
@@ -246,7 +251,7 @@ class SimulatedPortal:
         ):
             return error(400, "invalid_date", field=field)
         if self.require_complete and (field := _empty(body, PROGRESS_FIELDS)):
-            return error(400, "missing_field", field=field)
+            return _missing(field)
         with self._lock:
             dossier = self._dossiers.get(code)
             if dossier is None:

@@ -86,11 +86,11 @@ class IntakeForm(_Described):
             self.scan_names.append(name)
         if fee_due:
             self.fields["fee_channel"] = forms.ChoiceField(
-                label=_("Phí, lệ phí đã thu"), widget=forms.RadioSelect,
+                label=_("Phí, lệ phí đã thu"), widget=forms.RadioSelect, required=False,
                 choices=[(Payment.Channel.CASH, _("Tiền mặt")),
                          (Payment.Channel.TRANSFER, _("Chuyển khoản"))],
-                error_messages={"required": _("Thủ tục thu phí khi nộp hồ sơ: chọn hình thức đã thu.")},
             )
+            self.fields["fee_channel"].mandatory = True
 
     @property
     def scan_fields(self):

@@ -14,7 +14,7 @@ from dossiers import selectors, services
 from dossiers.exceptions import DossierNotFound, InvalidFormData
 from dossiers.models import Dossier, Rating
 from dossiers.services.desk import handed_over
-from dossiers.services.intake import ApplicantIdentity, PaperScan
+from dossiers.services.intake import ApplicantIdentity, PaperScan, intake_check
 from portal.exceptions import DomainError
 from portal.roles import Role
 
@@ -34,6 +34,13 @@ def _dossier_or_404(request, dossier_id: int) -> Dossier:
         return selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
     except DossierNotFound as exc:
         raise Http404 from exc
+
+
+def _identity(data: dict) -> ApplicantIdentity:
+    return ApplicantIdentity(
+        kind=data.get("applicant_kind") or "", name=data.get("applicant_name") or "",
+        id_number=data.get("id_number") or "", phone=data.get("phone") or "",
+        email=data.get("email") or "", address=data.get("address") or "")
 
 
 def _place_errors(errors: list[dict], form: IntakeForm, schema_form: SchemaForm) -> list[str]:
@@ -84,10 +91,7 @@ def intake(request):
             try:
                 result = services.intake_register(
                     actor=request.user, procedure_id=procedure.pk, channel=data["channel"],
-                    applicant=ApplicantIdentity(
-                        kind=data["applicant_kind"], name=data["applicant_name"],
-                        id_number=data["id_number"], phone=data["phone"],
-                        email=data["email"], address=data["address"]),
+                    applicant=_identity(data),
                     form_data=form_data, scans=scans, on_behalf_name=data["on_behalf_name"],
                     fee_channel=data.get("fee_channel", ""),
                 )
@@ -108,7 +112,15 @@ def intake(request):
                         % {"code": result.dossier.code, "agency": result.handed_over_to.name})
                 return redirect("web:officers:intake_done", dossier_id=result.dossier.pk)
         else:
-            schema_form.add_schema_errors(procedure.form_errors(form_data))
+            # The service's own checks too, so every problem shows at once.
+            data = {**{n: form.data.get(n, "") for n in form.fields}, **form.cleaned_data}
+            general = _place_errors(intake_check(
+                actor=request.user, procedure=procedure, channel=data["channel"],
+                applicant=_identity(data), form_data=form_data,
+                scans=[PaperScan(n.removeprefix("scan_"), data[n])
+                       for n in form.scan_names if data.get(n)],
+                fee_channel=data.get("fee_channel") or "",
+            ), form, schema_form)
         status = 400
     else:
         form = IntakeForm(**init)

@@ -14,7 +14,6 @@ import jsonschema
 from portal.models import TimeStampedModel
 from portal.roles import Role
 
-
 # Four dot-separated groups, the last a letter and two digits: 000.00.28.G22, H22.40.01.G22...
 NATIONAL_AGENCY_CODE = r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}$"
 

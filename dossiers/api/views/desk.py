@@ -4,6 +4,7 @@ handed over, the rating given at the desk."""
 import json
 
 from django.urls import reverse
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser

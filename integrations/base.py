@@ -81,6 +81,12 @@ class DossierSnapshot:
     agency_name: str = ""  # DonViXuLy
     summary: str = ""  # TrichYeuHoSo
     note: str = ""  # NoiDungXuLy: the reason given with the change (a refusal, a return)
+    handler_name: str = ""  # NguoiXuLy: who made the change, or who holds the dossier now
+    handler_title: str = ""  # ChucDanh
+    department: str = ""  # PhongBanXuLy: the handler's unit (the agency while units are absent)
+    step_started_at: datetime | None = None  # NgayBatDau: the current step's start
+    step_due_at: datetime | None = None  # NgayKetThucTheoQuyDinh: its legal end
+    new_appointment_at: datetime | None = None  # NgayHenTraMoi: set by an approved apology
     documents: tuple[DocumentRef, ...] = ()  # TaiLieuNop
     results: tuple[ResultRef, ...] = ()  # DanhSachGiayToKetQua
     fees: tuple[Fee, ...] = ()  # DanhSachLePhi
@@ -101,6 +107,8 @@ class ProgressUpdate:
     step_started_at: datetime | None = None  # NgayBatDau
     step_due_at: datetime | None = None  # NgayKetThucTheoQuyDinh
     due_at: datetime | None = None  # NgayHenTra (moves on pause and resume)
+    new_appointment_at: datetime | None = None  # NgayHenTraMoi: set by an approved apology
+    agency_name: str = ""  # DonViXuLy
     results: tuple[ResultRef, ...] = ()  # DanhSachGiayToKetQua
 
 

@@ -17,7 +17,13 @@ administrators see and edit every row. Choices, using GLOSSARY.md:
 - refused 9: processing ended with a refusal notice as the result; our workflow has no return
   step after a refusal, and the national portal counts completion at 9.
 - result_ready 9; returned 10.
-- 6 (financial obligation requested) has no state of ours; map a transition to it if one appears.
+- refused via hand_over_refusal 10: reception handed the refusal notice to the applicant (the
+  state stays `refused`; the hand-over is logged and pushed like a returned result).
+- 6 (financial obligation requested) has no state of ours. The fees this department collects
+  (phí, lệ phí) are due at submission or before the result, after processing has ended (9);
+  status 6 tells the portal that processing waits for the applicant to meet a financial
+  obligation another authority assesses (land levy, registration tax), which stops the clock.
+  No procedure of ours does that; map a transition to it if one appears.
 """
 
 DEFAULT_STATUS_CODES: dict[tuple[str, str], int] = {
@@ -32,6 +38,7 @@ DEFAULT_STATUS_CODES: dict[tuple[str, str], int] = {
     ("pending_approval", ""): 4,
     ("approved", ""): 4,
     ("refused", ""): 9,
+    ("refused", "hand_over_refusal"): 10,
     ("result_ready", ""): 9,
     ("returned", ""): 10,
     ("withdrawn", ""): 7,

@@ -28,6 +28,9 @@ class User(AbstractUser):
     tax_code = models.CharField(_("mã số thuế"), max_length=14, blank=True)
     citizen_id = models.CharField(_("số CCCD"), max_length=12, blank=True)
     phone = models.CharField(_("điện thoại"), max_length=20, blank=True)
+    address = models.CharField(_("địa chỉ"), max_length=255, blank=True)
+    # An officer's title as the portals print it (ChucDanh), e.g. "Chuyên viên".
+    title = models.CharField(_("chức danh"), max_length=128, blank=True)
     # Officers belong to one agency; the code keeps the kernel free of the dossiers app.
     agency_code = models.CharField(_("mã cơ quan"), max_length=32, blank=True, db_index=True)
 

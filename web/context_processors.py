@@ -11,6 +11,7 @@ _LINKS = (
     ("/xac-thuc/", _("Xác thực văn bản"), None),
     ("/ho-so-cua-toi/", _("Hồ sơ của tôi"), (Role.APPLICANT,)),
     ("/can-bo/hang-doi/", _("Hàng đợi xử lý"), Role.OFFICERS),
+    ("/can-bo/tiep-nhan/", _("Tiếp nhận hồ sơ"), (Role.RECEPTION,)),
     ("/quan-ly/chi-so/", _("Chỉ số phục vụ"), Role.SUPERVISORS),
     ("/admin/", _("Quản trị"), (Role.ADMIN,)),
 )

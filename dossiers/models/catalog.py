@@ -4,7 +4,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -42,9 +42,22 @@ def form_properties(schema: dict | None) -> list[tuple[str, dict]]:
     return [(name, properties[name]) for name in order]
 
 
+# Four dot-separated groups, the last a letter and two digits: 000.00.28.G22, H22.40.01.G22...
+NATIONAL_AGENCY_CODE = r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}$"
+
+
 class Agency(TimeStampedModel):
     code = models.SlugField(_("mã"), max_length=32, unique=True)
     name = models.CharField(_("tên cơ quan"), max_length=255)
+    # The national agency identifier (mã định danh điện tử, Decision 20/2020/QĐ-TTg).
+    national_code = models.CharField(
+        _("mã định danh cơ quan"), max_length=32, blank=True,
+        validators=[RegexValidator(
+            NATIONAL_AGENCY_CODE,
+            _("Mã định danh gồm bốn nhóm cách nhau bằng dấu chấm, ví dụ 000.00.28.G22."),
+        )],
+        help_text=_("Ví dụ: 000.00.28.G22. Dùng trong mã hồ sơ qua trường {national}."),
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
         verbose_name=_("cơ quan cấp trên"),
@@ -55,7 +68,7 @@ class Agency(TimeStampedModel):
     afternoon_end = models.TimeField(_("chiều đến"), default=time(17, 0))
     dossier_code_pattern = models.CharField(
         _("mẫu mã hồ sơ"), max_length=64, default="{agency}-{yymmdd}-{seq:04}",
-        help_text=_("Trường: {agency}, {yymmdd}, {yyyy}, {mm}, {dd}, {seq}."),
+        help_text=_("Trường: {agency}, {national}, {yymmdd}, {yyyy}, {mm}, {dd}, {seq}."),
     )
 
     class OutcomeRule(models.TextChoices):
@@ -92,6 +105,10 @@ class Agency(TimeStampedModel):
             raise ValidationError({"dossier_code_pattern": _("Mẫu mã không hợp lệ.")}) from exc
         if "{seq" not in self.dossier_code_pattern:
             raise ValidationError({"dossier_code_pattern": _("Mẫu mã phải có {seq}.")})
+        if "{national" in self.dossier_code_pattern and not self.national_code:
+            raise ValidationError({"national_code": _(
+                "Mẫu mã hồ sơ dùng {national}: phải nhập mã định danh của cơ quan."
+            )})
 
     @property
     def sessions(self) -> tuple:
@@ -104,7 +121,7 @@ class Agency(TimeStampedModel):
 
     def format_code(self, *, day, seq: int) -> str:
         return self.dossier_code_pattern.format(
-            agency=self.code.upper(), yymmdd=day.strftime("%y%m%d"), yyyy=day.strftime("%Y"),
+            agency=self.code.upper(), national=self.national_code, yymmdd=day.strftime("%y%m%d"), yyyy=day.strftime("%Y"),
             mm=day.strftime("%m"), dd=day.strftime("%d"), seq=seq,
         )
 

@@ -53,6 +53,12 @@ def _role(*roles: str):
     return check
 
 
+def _reception_here(instance: "Dossier", user) -> bool:
+    """A reception officer of the agency where the dossier was handed in (a desk anywhere in
+    the province, Decree 118/2025)."""
+    return user.has_role(Role.RECEPTION) and user.agency_code == instance.reception_agency.code
+
+
 def _no_submission_problems(instance: "Dossier") -> bool:
     return not instance.submission_problems
 
@@ -301,6 +307,14 @@ class Dossier(FSMModelMixin, TimeStampedModel):
         conditions=[_no_submission_problems], permission=_is_applicant,
     )
     def submit(self, *, at: datetime, code: str) -> None:
+        self.submitted_at = at
+        self.code = code
+
+    @transition(
+        field=state, source=State.DRAFT, target=State.SUBMITTED, permission=_reception_here,
+    )
+    def register(self, *, at: datetime, code: str) -> None:
+        """Reception registers a dossier handed in at its desk or by post."""
         self.submitted_at = at
         self.code = code
 

@@ -83,8 +83,21 @@ class Result(TimeStampedModel):
 
 
 class Rating(TimeStampedModel):
+    class Channel(models.TextChoices):
+        ONLINE = "online", _("Trực tuyến")
+        DESK = "desk", _("Tại Bộ phận Một cửa")
+
     dossier = models.OneToOneField(
         Dossier, verbose_name=_("hồ sơ"), on_delete=models.CASCADE, related_name="rating",
+    )
+    # Online: the applicant rated on the portal. Desk: reception recorded the applicant's
+    # rating when handing over the result (`recorded_by` is the officer).
+    channel = models.CharField(
+        _("hình thức đánh giá"), max_length=16, choices=Channel.choices, default=Channel.ONLINE,
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("cán bộ ghi nhận"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
     )
     score = models.PositiveSmallIntegerField(
         _("điểm"), validators=[MinValueValidator(1), MaxValueValidator(5)]

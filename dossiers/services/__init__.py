@@ -4,9 +4,11 @@ from .apology import apology_approve, apology_draft
 from .audit import audit_verify, transition_log_append
 from .calendars import calendar_for
 from .catalog import catalog_load
+from .desk import dossier_hand_over_refusal, rating_record_at_desk
 from .documents import document_upload
 from .idempotency import idempotency_lookup, idempotency_store, request_fingerprint
 from .indicators import summary_add
+from .intake import dossier_hand_over, intake_register
 from .notifications import (
     notification_deliver,
     notification_send_overdue,
@@ -43,6 +45,7 @@ from .workflow import (
 
 __all__ = [
     "slip_receipt_render",
+    "dossier_hand_over", "dossier_hand_over_refusal", "intake_register", "rating_record_at_desk",
     "document_signature_decide",
     "apology_approve", "apology_draft", "audit_verify", "calendar_for", "catalog_load",
     "document_upload", "dossier_accept", "dossier_advance_step", "dossier_approve", "dossier_assign", "dossier_claim",

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from integrations.base import DocumentRef, DossierSnapshot, ProgressUpdate, ResultRef
+from integrations.base import DocumentRef, DossierSnapshot, Fee, ProgressUpdate, ResultRef
 from integrations.registry import get_portal_adapter
 
 from ..models import Document, OutboundMessage, Result
@@ -70,15 +70,25 @@ def snapshot_from(message: OutboundMessage, attachments: Attachments | None = No
     p = message.payload
     documents, results = (attachments or Attachments()).of(message.dossier_id)
     applicant = p.get("applicant") or {}
+    handler = p.get("handler") or {}
     return DossierSnapshot(
         code=portal_code(p), procedure_code=p["procedure_code"],
         procedure_name=p["procedure_name"], state=p["state"], transition=p["transition"],
         channel=p["channel"], at=_when(p["at"]), submitted_at=_when(p.get("submitted_at")),
         applicant_name=applicant.get("name", ""),
         applicant_id=applicant.get("tax_code") or applicant.get("citizen_id") or "",
-        agency_code=p["agency"], received_at=_when(p["received_at"]), due_at=_when(p["due_at"]),
+        applicant_email=applicant.get("email", ""), applicant_phone=applicant.get("phone", ""),
+        agency_code=p.get("agency_national_code") or p["agency"],
+        agency_name=p.get("agency_name", ""), summary=p.get("summary", ""),
+        received_at=_when(p["received_at"]), due_at=_when(p["due_at"]),
         completed_at=_when(p["completed_at"]), returned_at=_when(p["returned_at"]),
         note=p.get("reason", ""), documents=documents, results=results,
+        handler_name=handler.get("name", ""), handler_title=handler.get("title", ""),
+        department=handler.get("unit", ""), step_started_at=_when(p.get("step_started_at")),
+        step_due_at=_when(p.get("step_due_at")),
+        new_appointment_at=_when(p.get("new_appointment_at")),
+        fees=tuple(Fee(name=f["name"], amount=f["amount"], kind=f.get("kind", "fee"))
+                   for f in p.get("fees") or ()),
     )
 
 
@@ -86,9 +96,15 @@ def progress_from(message: OutboundMessage, attachments: Attachments | None = No
                   ) -> ProgressUpdate:
     p = message.payload
     results = (attachments or Attachments()).of(message.dossier_id)[1] if p["completed_at"] else ()
+    handler = p.get("handler") or {}
     return ProgressUpdate(
         dossier_code=portal_code(p), state=p["state"], transition=p["transition"],
         at=_when(p["at"]), note=p.get("reason", ""), due_at=_when(p["due_at"]), results=results,
+        handler_name=handler.get("name", ""), handler_title=handler.get("title", ""),
+        department=handler.get("unit", ""), step_started_at=_when(p.get("step_started_at")),
+        step_due_at=_when(p.get("step_due_at")),
+        new_appointment_at=_when(p.get("new_appointment_at")),
+        agency_name=p.get("agency_name", ""),
     )
 
 

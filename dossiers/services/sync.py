@@ -84,8 +84,73 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+# The portals' ChucDanh when the officer's own title is not filled in, by who makes the move.
+RECEPTION_MOVES = frozenset({
+    "register", "hand_over", "accept", "return_for_completion", "refuse_at_reception",
+    "return_result", "hand_over_refusal",
+})
+LEADER_MOVES = frozenset({"approve", "refuse", "send_back", "issue_result", "reschedule"})
+APPLICANT_TITLE = "Người nộp hồ sơ"
+FEE_NAME = "Phí, lệ phí giải quyết thủ tục hành chính"
+
+
+def _default_title(move: str) -> str:
+    if move in RECEPTION_MOVES:
+        return "Cán bộ tiếp nhận và trả kết quả"
+    if move in LEADER_MOVES:
+        return "Lãnh đạo"
+    return "Chuyên viên"
+
+
+def _unit_of(dossier: Dossier, person) -> str:
+    """The handler's unit: their agency (reception or handling) while units are not modelled."""
+    for agency in (dossier.reception_agency, dossier.handling_agency):
+        if agency.code == person.agency_code:
+            return agency.name
+    return dossier.handling_agency.name
+
+
+def handler_of(dossier: Dossier, row: DossierTransition) -> dict:
+    """Who the portals name for a change (NguoiXuLy, ChucDanh, PhongBanXuLy): the officer who
+    made it; for the applicant's own moves, the officer who holds the dossier, else the
+    applicant at the reception desk's unit."""
+    actor = row.actor if row.actor_id else None
+    person = actor if actor is not None and actor.agency_code else None
+    move = row.name
+    if person is None and dossier.assignee_id:
+        person = dossier.assignee
+        role = dossier.current_step.role if dossier.current_step_id else ""
+        move = {"leader": "approve", "reception": "accept"}.get(role, "propose")
+    if person is None:
+        return {"name": dossier.applicant.display_name, "title": APPLICANT_TITLE,
+                "unit": dossier.reception_agency.name}
+    return {"name": person.display_name, "title": person.title or _default_title(move),
+            "unit": _unit_of(dossier, person)}
+
+
+def _step_span(dossier: Dossier, row: DossierTransition) -> tuple:
+    """The current step's start and legal end (NgayBatDau, NgayKetThucTheoQuyDinh); between
+    steps, the change itself and the dossier's legal end; nothing before reception."""
+    if dossier.current_step_id and dossier.step_started_at:
+        return dossier.step_started_at, dossier.step_due_at or dossier.due_at
+    if dossier.received_at:
+        return row.at, dossier.due_at
+    return None, None
+
+
+def fees_of(dossier: Dossier) -> list[dict]:
+    fee = dossier.procedure.fee_vnd
+    return [{"name": FEE_NAME, "amount": int(fee), "kind": "fee"}] if fee else []
+
+
+def summary_of(dossier: Dossier) -> str:
+    """TrichYeuHoSo: the procedure and the applicant, as a register's summary line reads."""
+    return f"{dossier.procedure.name} – {dossier.applicant.display_name}"[:500]
+
+
 def _snapshot_payload(dossier: Dossier, row: DossierTransition) -> dict:
     """What the portals are told, as it stood at the change (read from loaded rows only)."""
+    step_started_at, step_due_at = _step_span(dossier, row)
     return {
         "dossier_id": dossier.pk,
         "code": dossier.code,
@@ -111,7 +176,16 @@ def _snapshot_payload(dossier: Dossier, row: DossierTransition) -> dict:
             "name": dossier.applicant.display_name,
             "tax_code": dossier.applicant.tax_code,
             "citizen_id": dossier.applicant.citizen_id,
+            "email": dossier.applicant.email,
+            "phone": dossier.applicant.phone,
         },
+        "agency_name": dossier.handling_agency.name,
+        "agency_national_code": dossier.handling_agency.national_code,
+        "summary": summary_of(dossier),
+        "fees": fees_of(dossier),
+        "handler": handler_of(dossier, row),
+        "step_started_at": _iso(step_started_at),
+        "step_due_at": _iso(step_due_at),
     }
 
 

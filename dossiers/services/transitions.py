@@ -70,6 +70,7 @@ SPECS: dict[str, TransitionSpec] = {
     spec.name: spec
     for spec in (
         TransitionSpec("submit", notify_applicant=True),
+        TransitionSpec("register", notify_applicant=True),
         TransitionSpec("resubmit", notify_applicant=True),
         TransitionSpec("return_for_completion", REASON_REQUIRED, notify_applicant=True),
         TransitionSpec("refuse_at_reception", REASON_REQUIRED, notify_applicant=True),

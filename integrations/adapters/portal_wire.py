@@ -73,6 +73,12 @@ def dossier_payload(dossier: DossierSnapshot, codes: CodeBook) -> dict:
         "DonViXuLy": dossier.agency_name,
         "TrichYeuHoSo": dossier.summary,
         "NoiDungXuLy": dossier.note,
+        "NguoiXuLy": dossier.handler_name,
+        "ChucDanh": dossier.handler_title,
+        "PhongBanXuLy": dossier.department,
+        "NgayBatDau": format_vn(dossier.step_started_at),
+        "NgayKetThucTheoQuyDinh": format_vn(dossier.step_due_at),
+        "NgayHenTraMoi": format_vn(dossier.new_appointment_at),
         "TaiLieuNop": _documents(dossier.documents),
         "DanhSachGiayToKetQua": _results(dossier.results),
         "DanhSachLePhi": [
@@ -94,6 +100,8 @@ def progress_payload(update: ProgressUpdate, codes: CodeBook) -> dict:
         "NgayBatDau": format_vn(update.step_started_at),
         "NgayKetThucTheoQuyDinh": format_vn(update.step_due_at),
         "NgayHenTra": format_vn(update.due_at),
+        "NgayHenTraMoi": format_vn(update.new_appointment_at),
+        "DonViXuLy": update.agency_name,
         "DanhSachGiayToKetQua": _results(update.results),
     }
 

@@ -46,6 +46,54 @@ class Delivery:
     payload: dict
 
 
+# What every record must fill in (the portal refuses a record with any of them empty).
+HANDLER_FIELDS = ("NguoiXuLy", "ChucDanh", "PhongBanXuLy")
+STEP_FIELDS = ("NgayBatDau", "NgayKetThucTheoQuyDinh")
+DOSSIER_FIELDS = ("TrichYeuHoSo", "MaDonViXuLy", "DonViXuLy", "ChuHoSo", *HANDLER_FIELDS)
+PROGRESS_FIELDS = ("DonViXuLy", *HANDLER_FIELDS, *STEP_FIELDS)
+
+
+def _empty(body: dict, keys) -> str | None:
+    for key in keys:
+        value = body.get(key)
+        if not isinstance(value, str) or not value.strip():
+            return key
+    return None
+
+
+def _bad_fees(fees) -> bool:
+    if not isinstance(fees, list):
+        return True
+    return any(
+        not isinstance(f, dict) or not isinstance(f.get("TenPhiLePhi"), str)
+        or not f["TenPhiLePhi"].strip() or not isinstance(f.get("MucPhi"), int)
+        or isinstance(f.get("MucPhi"), bool) or f["MucPhi"] < 0
+        for f in fees
+    )
+
+
+def _incomplete_dossier(body: dict) -> Reply | None:
+    """A dossier record with a field the portal needs left empty: its summary, the handling
+    unit, the handler, a way to reach the applicant (an email or a phone number), the fee
+    list (empty for a free procedure, each item named and priced), and once received, the
+    current step's start and legal end."""
+    required = list(DOSSIER_FIELDS)
+    if body.get("NgayTiepNhan"):
+        required += STEP_FIELDS
+    if field := _empty(body, required):
+        return _missing(field)
+    if _empty(body, ("Email",)) and _empty(body, ("SoDienThoai",)):
+        return _missing("SoDienThoai")
+    if "DanhSachLePhi" not in body or _bad_fees(body["DanhSachLePhi"]):
+        return error(400, "invalid_field", "Trường DanhSachLePhi không hợp lệ.",
+                     field="DanhSachLePhi")
+    return None
+
+
+def _missing(field: str) -> Reply:
+    return error(400, "missing_field", f"Thiếu trường {field}.", field=field)
+
+
 def _bad_date(body: dict, *keys: str) -> str | None:
     for key in keys:
         value = body.get(key) or ""
@@ -61,12 +109,14 @@ class SimulatedPortal:
 
     def __init__(
         self, system: str, *, username: str, password: str, token_ttl: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, require_complete: bool = True,
     ) -> None:
         self.system = system
         self.username = username
         self.password = password
         self.token_ttl = token_ttl
+        # The portal refuses records with empty fields (handler, step dates, contact...).
+        self.require_complete = require_complete
         self.catalog: list[dict] = [dict(item) for item in DEFAULT_CATALOG]
         self._clock = clock
         self._lock = threading.Lock()
@@ -179,8 +229,11 @@ class SimulatedPortal:
             if not body.get(key):
                 return error(400, "missing_field", field=key)
         if field := _bad_date(body, "ThoiDiemXuLy", "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra",
-                              "NgayKetThucXuLy", "NgayTra"):
+                              "NgayKetThucXuLy", "NgayTra", "NgayBatDau",
+                              "NgayKetThucTheoQuyDinh", "NgayHenTraMoi"):
             return error(400, "invalid_date", field=field)
+        if self.require_complete and (refusal := _incomplete_dossier(body)):
+            return refusal
         if not isinstance(body.get("TaiLieuNop", []), list):
             return error(400, "invalid_field", field="TaiLieuNop")
         code = body["MaHoSo"]
@@ -203,9 +256,12 @@ class SimulatedPortal:
         if not body.get("ThoiDiemXuLy"):
             return error(400, "missing_field", field="ThoiDiemXuLy")
         if field := _bad_date(
-            body, "ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh", "NgayHenTra"
+            body, "ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh", "NgayHenTra",
+            "NgayHenTraMoi",
         ):
             return error(400, "invalid_date", field=field)
+        if self.require_complete and (field := _empty(body, PROGRESS_FIELDS)):
+            return _missing(field)
         with self._lock:
             dossier = self._dossiers.get(code)
             if dossier is None:

@@ -104,7 +104,7 @@ def test_procedure_codes_map_both_ways_per_system_and_default_to_themselves():
 
 
 def test_administrators_edit_the_tables_in_the_admin(admin_client):
-    row = StatusMapping.objects.get(system="national", state="refused")
+    row = StatusMapping.objects.get(system="national", state="refused", transition="")
     url = reverse("admin:integrations_statusmapping_change", args=[row.pk])
     response = admin_client.post(url, {
         "system": "national", "state": "refused", "transition": "", "status_code": 10,

@@ -58,6 +58,9 @@ HISTORY_LABELS = {
     "withdraw": gettext_lazy("Người nộp rút hồ sơ"),
     "reschedule": gettext_lazy("Hẹn lại ngày trả kết quả (phiếu xin lỗi)"),
     "retime": gettext_lazy("Điều chỉnh ngày hẹn do lịch làm việc thay đổi"),
+    "register": gettext_lazy("Tiếp nhận hồ sơ giấy tại Bộ phận Một cửa"),
+    "hand_over": gettext_lazy("Chuyển hồ sơ điện tử cho cơ quan giải quyết"),
+    "hand_over_refusal": gettext_lazy("Trả văn bản từ chối giải quyết"),
 }
 
 VERDICT_TONES = {"valid": "ok", "invalid": "danger", "indeterminate": "warn"}

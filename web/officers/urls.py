@@ -2,10 +2,17 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_desk
 
 urlpatterns = [
     path("hang-doi/", views.queue, name="queue"),
+    path("tiep-nhan/", views_desk.intake, name="intake"),
+    path("tiep-nhan/<int:dossier_id>/", views_desk.intake_done, name="intake_done"),
+    path("ho-so/<int:dossier_id>/tra-tai-quay/", views_desk.desk, name="desk"),
+    path("ho-so/<int:dossier_id>/tra-van-ban-tu-choi/", views_desk.hand_over_refusal,
+         name="hand_over_refusal"),
+    path("ho-so/<int:dossier_id>/danh-gia-tai-quay/", views_desk.desk_rating,
+         name="desk_rating"),
     path("ho-so/<int:dossier_id>/", views.dossier, name="dossier"),
     path("ho-so/<int:dossier_id>/thao-tac/<slug:action>/", views.move, name="move"),
     path("ho-so/<int:dossier_id>/nhan-xu-ly/", views.claim, name="claim"),

@@ -17,6 +17,7 @@ from .applicant import (
     ProcedureListApi,
     RatingCreateApi,
 )
+from .desk import DeskRatingApi, IntakeApi, RefusalHandOverApi
 from .indicators import IndicatorsApi, IndicatorsCsvApi, OverdueCsvApi
 from .officers import (
     ApologyApproveApi,
@@ -49,6 +50,7 @@ from .transitions import (
 )
 
 __all__ = [
+    "DeskRatingApi", "IntakeApi", "RefusalHandOverApi",
     "ApologyApproveApi", "ApologyDraftApi", "DocumentDownloadApi", "DocumentListApi",
     "DocumentUploadApi", "DossierAcceptApi", "DossierAdvanceStepApi", "DossierApproveApi", "DossierAssignApi",
     "DossierClaimApi", "DossierCreateApi", "DossierDetailApi", "DossierFormUpdateApi",

@@ -216,6 +216,8 @@ class PaymentStartApi(ApplicantApi):
     Only the provider's signed callback or our own status query marks the payment paid.
     """
 
+    error_statuses = (502, 503)  # the payment platform refused or did not answer
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField(source="pk")
         amount = serializers.IntegerField()

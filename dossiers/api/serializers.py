@@ -1,6 +1,5 @@
 """Output shapes shared by several API views."""
 
-
 from django.db.models import prefetch_related_objects
 
 from drf_spectacular.utils import extend_schema_field
@@ -17,6 +16,18 @@ from ..models import (
     Procedure,
     ProcessStep,
 )
+
+
+@extend_schema_field({
+    "type": "object",
+    "additionalProperties": True,
+    "description": "The procedure's form: an object valid against the procedure's "
+                   "`form_schema` (GET /api/v1/procedures/{procedure_id}/); a draft may be "
+                   "incomplete, submitting checks it in full.",
+})
+class FormDataField(serializers.JSONField):
+    """A dossier's form data, documented as the object it must be (the services check it
+    against the procedure's form schema and answer invalid_form_data otherwise)."""
 
 
 class ComponentSerializer(serializers.ModelSerializer):
@@ -83,8 +94,10 @@ class _DossierListSerializer(serializers.ListSerializer):
 class DossierSerializer(serializers.ModelSerializer):
     procedure = serializers.SerializerMethodField()
     state_label = serializers.CharField(source="get_state_display")
-    current_step = serializers.CharField(source="current_step.code", default=None)
-    assignee = serializers.IntegerField(source="assignee_id")
+    current_step = serializers.CharField(source="current_step.code", default=None,
+                                         allow_null=True)
+    assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
+    form_data = FormDataField()
     is_overdue = serializers.SerializerMethodField()
     payments = serializers.SerializerMethodField()
 

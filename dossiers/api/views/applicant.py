@@ -4,6 +4,7 @@ from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -17,12 +18,13 @@ from portal.api.mixins import (
 
 from ... import selectors, services
 from ...exceptions import DossierNotFound
-from ...models import Dossier
+from ...models import Dossier, Result
 from ...selectors.queues import dossier_list_page
 from ..serializers import (
     DocumentSerializer,
     DossierOwnerSerializer,
     DossierSerializer,
+    FormDataField,
     ProcedureSerializer,
     TransitionSerializer,
 )
@@ -90,7 +92,7 @@ class DossierListApi(AuthenticatedApi):
 class DossierCreateApi(ApplicantApi):
     class InputSerializer(serializers.Serializer):
         procedure_id = serializers.IntegerField()
-        form_data = serializers.JSONField(required=False, default=dict)
+        form_data = FormDataField(required=False, default=dict)
         on_behalf_name = serializers.CharField(required=False, default="", allow_blank=True,
                                                max_length=255)
 
@@ -115,7 +117,7 @@ class DossierDetailApi(AuthenticatedApi):
 
 class DossierFormUpdateApi(ApplicantApi):
     class InputSerializer(serializers.Serializer):
-        form_data = serializers.JSONField()
+        form_data = FormDataField()
         version = serializers.IntegerField(required=False)
 
     @extend_schema(request=InputSerializer, responses=DossierOwnerSerializer)
@@ -154,8 +156,13 @@ class DocumentListApi(AuthenticatedApi):
         return Response(DocumentSerializer(documents, many=True).data)
 
 
+# What a stored document can be: the upload admits only what its component accepts, judged
+# from the content (dossiers.services.documents), and the download sends that type.
+DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
 class DocumentDownloadApi(AuthenticatedApi):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={(200, media): OpenApiTypes.BINARY for media in DOCUMENT_TYPES})
     def get(self, request, document_id: int):
         document = selectors.document_get_for(user=request.user, document_id=document_id)
         response = FileResponse(
@@ -176,7 +183,19 @@ class DossierTimelineApi(AuthenticatedApi):
 
 
 class DossierResultApi(AuthenticatedApi):
-    @extend_schema(responses=dict)
+    class OutputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=Result.Kind.choices)
+        number = serializers.CharField(allow_blank=True)
+        issued_at = serializers.DateTimeField()
+        electronic = serializers.BooleanField()
+        signed = serializers.BooleanField()
+        sha256 = serializers.CharField(allow_blank=True)
+        outcome = serializers.CharField(allow_blank=True, help_text=" | ".join(
+            Dossier.Outcome.values))
+        file = serializers.CharField(allow_null=True,
+                                     help_text="where to download the signed result (PDF)")
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request, dossier_id: int):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
         result = selectors.dossier_result(dossier=dossier, user=request.user)
@@ -196,6 +215,8 @@ class PaymentStartApi(ApplicantApi):
 
     Only the provider's signed callback or our own status query marks the payment paid.
     """
+
+    error_statuses = (502, 503)  # the payment platform refused or did not answer
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField(source="pk")
@@ -220,7 +241,11 @@ class RatingCreateApi(ApplicantApi):
         comment = serializers.CharField(required=False, default="", allow_blank=True,
                                         max_length=2000)
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    class OutputSerializer(serializers.Serializer):
+        score = serializers.IntegerField()
+        comment = serializers.CharField(allow_blank=True)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request, dossier_id: int):
         data = _validated(self.InputSerializer, request.data)
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
@@ -247,6 +272,8 @@ class DossierResultFileApi(AuthenticatedApi):
 
 class DossierReceiptSlipApi(AuthenticatedApi):
     """Form 01: the receipt and appointment slip of a received dossier (PDF)."""
+
+    error_statuses = (409,)  # the dossier has not been received yet
 
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, dossier_id: int):

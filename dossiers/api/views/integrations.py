@@ -37,6 +37,7 @@ class _SignedApi(PublicApi):
     """No session, no CSRF, no parsing: the raw body is checked before anything reads it."""
 
     parser_classes: list = []
+    error_statuses = (401,)  # a missing, wrong or stale signature
 
 
 class InboundDossierApi(_SignedApi):
@@ -114,6 +115,8 @@ class PaymentStatusQueryApi(_SignedApi):
 
 class PaymentReturnApi(ApplicantApi):
     """The applicant's browser back from the payment page: we ask the provider ourselves."""
+
+    error_statuses = (502, 503)
 
     @extend_schema(responses=PaymentStartApi.OutputSerializer)
     def get(self, request, payment_id: int):

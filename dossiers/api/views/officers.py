@@ -8,7 +8,7 @@ from portal.api.mixins import OfficerApi, PublicApi
 from portal.api.throttling import ClientRateThrottle
 
 from ... import selectors, services
-from ...models import ApologySlip
+from ...models import ApologySlip, Dossier
 from ...selectors.queues import dossier_queue
 from ..serializers import DocumentSerializer, DossierSerializer
 from ._common import _validated
@@ -88,7 +88,11 @@ class QueueApi(OfficerApi):
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100,
                                              default=25)
 
-    @extend_schema(parameters=[FilterSerializer], responses=dict)
+    class PageSerializer(serializers.Serializer):
+        results = DossierSerializer(many=True)
+        next_cursor = serializers.CharField(allow_null=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses=PageSerializer)
     def get(self, request):
         filters = _validated(self.FilterSerializer, request.query_params)
         page = dossier_queue(user=request.user, **filters)
@@ -112,7 +116,22 @@ class DossierLookupApi(PublicApi):
         code = serializers.CharField(max_length=64)
         secret = serializers.CharField(max_length=64)
 
-    @extend_schema(parameters=[FilterSerializer], responses=dict)
+    class OutputSerializer(serializers.Serializer):
+        """What anyone holding the code and the secret may know of a dossier."""
+
+        code = serializers.CharField()
+        procedure = serializers.CharField()
+        state = serializers.ChoiceField(choices=Dossier.State.choices)
+        state_label = serializers.CharField()
+        submitted_at = serializers.DateTimeField(allow_null=True)
+        received_at = serializers.DateTimeField(allow_null=True)
+        due_at = serializers.DateTimeField(allow_null=True)
+        new_appointment_at = serializers.DateTimeField(allow_null=True)
+        completed_at = serializers.DateTimeField(allow_null=True)
+        returned_at = serializers.DateTimeField(allow_null=True)
+        outcome = serializers.CharField(allow_blank=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
     def get(self, request):
         data = _validated(self.FilterSerializer, request.query_params)
         dossier = selectors.dossier_lookup(**data)

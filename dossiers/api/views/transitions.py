@@ -21,6 +21,8 @@ class _TransitionApi(AuthenticatedApi):
     """Base of the one-view-per-transition endpoints; subclasses name their service."""
 
     service = None
+    # Submitting, resubmitting or handing over the result may wait on the fee.
+    error_statuses = (402,)
 
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(required=False)
@@ -44,11 +46,11 @@ class _TransitionApi(AuthenticatedApi):
         return Response(_serialize(dossier, request.user))
 
 
-def _transition_api(name: str, service, *, base=_TransitionApi):
-    return type(
-        f"Dossier{name.title().replace('_', '')}Api", (base,),
-        {"service": staticmethod(service), "name": name, "__doc__": service.__doc__},
-    )
+def _transition_api(name: str, service, *, base=_TransitionApi, error_statuses=None):
+    attrs = {"service": staticmethod(service), "name": name, "__doc__": service.__doc__}
+    if error_statuses:
+        attrs["error_statuses"] = error_statuses
+    return type(f"Dossier{name.title().replace('_', '')}Api", (base,), attrs)
 
 
 class DossierSubmitApi(_TransitionApi):
@@ -99,7 +101,9 @@ DossierAdvanceStepApi = _transition_api("advance_step", services.dossier_advance
 DossierProposeApi = _transition_api("propose", services.dossier_propose)
 DossierSendBackApi = _transition_api("send_back", services.dossier_send_back)
 DossierApproveApi = _transition_api("approve", services.dossier_approve)
-DossierRefuseApi = _transition_api("refuse", services.dossier_refuse)
+# The refusal is a signed paper: the agency's signing service may fail or be unavailable.
+DossierRefuseApi = _transition_api("refuse", services.dossier_refuse,
+                                   error_statuses=(402, 502, 503))
 DossierReturnResultApi = _transition_api("return_result", services.dossier_return_result)
 DossierWithdrawApi = _transition_api("withdraw", services.dossier_withdraw)
 
@@ -107,6 +111,7 @@ DossierWithdrawApi = _transition_api("withdraw", services.dossier_withdraw)
 class DossierIssueResultApi(_TransitionApi):
     service = staticmethod(services.dossier_issue_result)
     name = "issue_result"
+    error_statuses = (402, 502, 503)  # the agency's signing service failed or is unavailable
 
     class InputSerializer(_TransitionApi.InputSerializer):
         kind = serializers.ChoiceField(choices=Result.Kind.choices, default=Result.Kind.LICENCE)

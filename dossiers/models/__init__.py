@@ -24,6 +24,8 @@ from .messaging import IdempotencyRecord, InboundCall, OutboundMessage
 from .notifications import Notification
 from .payments import Payment
 from .results import ApologySlip, Rating, Result
+from .steps import StepRecord
+from .supplements import SupplementRequest
 
 __all__ = [
     "Agency",
@@ -46,4 +48,6 @@ __all__ = [
     "ProcessStep",
     "Rating",
     "Result",
+    "StepRecord",
+    "SupplementRequest",
 ]

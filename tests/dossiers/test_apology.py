@@ -27,7 +27,7 @@ def late_soon(applicant):
 def test_a_leader_approved_slip_tells_the_applicant_and_keeps_the_original_due(
     late_soon, specialist, leader, django_capture_on_commit_callbacks, mailoutbox
 ):
-    with clock.frozen_at(vn(2025, 3, 7, 9)):
+    with clock.frozen_at(vn(2025, 3, 6, 9)):
         slip = services.apology_draft(dossier_id=late_soon.pk, actor=specialist,
                                       new_appointment_at=vn(2025, 3, 14, 16),
                                       reason="Chờ kết quả kiểm tra thực địa")
@@ -54,7 +54,7 @@ def test_the_slip_must_be_drafted_before_the_due_time(late_soon, specialist):
 
 
 def test_only_one_slip_per_dossier(late_soon, specialist):
-    with clock.frozen_at(vn(2025, 3, 7, 9)):
+    with clock.frozen_at(vn(2025, 3, 6, 9)):
         services.apology_draft(dossier_id=late_soon.pk, actor=specialist,
                                new_appointment_at=vn(2025, 3, 14, 16), reason="Chậm")
         with pytest.raises(ApologyNotAllowed):
@@ -63,14 +63,14 @@ def test_only_one_slip_per_dossier(late_soon, specialist):
 
 
 def test_the_new_appointment_must_be_after_the_original_due(late_soon, specialist):
-    with clock.frozen_at(vn(2025, 3, 7, 9)), pytest.raises(InvalidFormData):
+    with clock.frozen_at(vn(2025, 3, 6, 9)), pytest.raises(InvalidFormData):
         services.apology_draft(dossier_id=late_soon.pk, actor=specialist,
                                new_appointment_at=vn(2025, 3, 9, 16), reason="Chậm")
 
 
 def test_a_specialist_cannot_approve_and_a_leader_cannot_approve_nothing(late_soon, specialist,
                                                                         leader):
-    with clock.frozen_at(vn(2025, 3, 7, 9)):
+    with clock.frozen_at(vn(2025, 3, 6, 9)):
         with pytest.raises(ApologyNotAllowed):
             services.apology_approve(dossier_id=late_soon.pk, actor=leader)
         services.apology_draft(dossier_id=late_soon.pk, actor=specialist,
@@ -82,7 +82,7 @@ def test_a_specialist_cannot_approve_and_a_leader_cannot_approve_nothing(late_so
 
 def test_the_slip_through_the_api(late_soon, specialist, leader, applicant, api_client_for):
     draft_url = reverse("api:dossiers:apology", args=[late_soon.pk])
-    with clock.frozen_at(vn(2025, 3, 7, 9)):
+    with clock.frozen_at(vn(2025, 3, 6, 9)):
         denied = api_client_for(applicant).post(draft_url, {}, format="json")
         bad = api_client_for(specialist).post(draft_url, {"reason": "x"}, format="json")
         created = api_client_for(specialist).post(

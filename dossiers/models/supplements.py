@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .catalog import Procedure
 from .dossier import Dossier
 
 
@@ -33,7 +34,10 @@ class SupplementRequest(models.Model):
     answered_at = models.DateTimeField(_("bổ sung lúc"), null=True, blank=True)
     expired_at = models.DateTimeField(_("ghi nhận quá hạn lúc"), null=True, blank=True)
     # What the procedure said to do when the deadline passed (copied when it passed).
-    expiry_action = models.CharField(_("xử lý khi quá hạn"), max_length=16, blank=True)
+    expiry_action = models.CharField(
+        _("xử lý khi quá hạn"), max_length=16, blank=True,
+        choices=Procedure.SupplementExpiry.choices,
+    )
 
     class Meta:
         verbose_name = _("yêu cầu bổ sung hồ sơ")

@@ -57,6 +57,7 @@ HISTORY_LABELS = {
     "return_result": gettext_lazy("Trả kết quả"),
     "withdraw": gettext_lazy("Người nộp rút hồ sơ"),
     "reschedule": gettext_lazy("Hẹn lại ngày trả kết quả (phiếu xin lỗi)"),
+    "supplement_expired": gettext_lazy("Quá hạn bổ sung hồ sơ"),
 }
 
 VERDICT_TONES = {"valid": "ok", "invalid": "danger", "indeterminate": "warn"}

@@ -49,12 +49,15 @@ class _SlipApi(AuthenticatedApi):
 
 
 def _slip_api(name: str, doc: str):
-    view = type(f"Dossier{name.title()}SlipApi", (_SlipApi,), {"slip": name, "__doc__": doc})
-    view.get = extend_schema(
+    def get(self, request, dossier_id: int):
+        return _SlipApi.get(self, request, dossier_id)
+
+    get = extend_schema(
         summary=slips.SLIP_TITLES[name], operation_id=f"dossier_slip_{name}",
         responses={(200, "application/pdf"): OpenApiTypes.BINARY, **_ERRORS},
-    )(view.get)
-    return view
+    )(get)
+    return type(f"Dossier{name.title()}SlipApi", (_SlipApi,),
+                {"slip": name, "__doc__": doc, "get": get})
 
 
 SLIP_VIEWS = {

@@ -1,5 +1,6 @@
 """Process steps: which step a dossier is in, and its own due time."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,10 +65,11 @@ def _taker(record: StepRecord, actor):
 
 
 def step_history_record(*, dossier: Dossier, before: StepState, actor, now: datetime,
-                        cal: sla.WorkingCalendar) -> None:
+                        calendar: Callable[[], sla.WorkingCalendar]) -> None:
     """Keep the step history in line with the move just made: the step left is closed with
     its outcome against its own due time; the step entered is opened with the one who handed
-    it over; a due time moved by a pause follows onto the open row."""
+    it over; a due time moved by a pause follows onto the open row. `calendar` is only called
+    when a step ends (it costs queries)."""
     after = StepState.of(dossier)
     if after == before:
         return
@@ -82,7 +84,7 @@ def step_history_record(*, dossier: Dossier, before: StepState, actor, now: date
     if open_row is not None:
         open_row.ended_at = now
         open_row.taken_by = _taker(open_row, actor)
-        open_row.outcome = sla.outcome(now, open_row.due_at, cal) if open_row.due_at else ""
+        open_row.outcome = sla.outcome(now, open_row.due_at, calendar()) if open_row.due_at else ""
         open_row.save(update_fields=["ended_at", "taken_by", "outcome"])
     if after.step_id is not None:
         StepRecord.objects.create(

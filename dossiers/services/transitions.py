@@ -234,7 +234,7 @@ def transition_run(
         if after:
             after(move)
         step_history_record(dossier=dossier, before=steps_before, actor=actor, now=move.now,
-                            cal=move.calendar)
+                            calendar=lambda: move.calendar)
     except sla.NoWorkingDay as exc:
         raise CalendarWithoutWorkingDays(
             extra={"agency": dossier.handling_agency.code}

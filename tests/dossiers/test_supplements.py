@@ -142,3 +142,17 @@ def test_an_answered_request_never_expires_and_the_command_reports_the_count(
     assert SupplementRequest.objects.get(dossier=other).status == "expired"
     assert not DossierTransition.objects.filter(dossier=accepted,
                                                 name="supplement_expired").exists()
+
+
+def test_the_api_takes_the_reply_deadline(accepted, specialist, api_client_for):
+    endpoint = reverse("api:dossiers:request_supplement", args=[accepted.pk])
+    with clock.frozen_at(MONDAY + timedelta(hours=1)):
+        past = api_client_for(specialist).post(
+            endpoint, {"reason": "Bản vẽ.", "reply_by": "2025-03-01T08:00:00+07:00"},
+            format="json")
+        made = api_client_for(specialist).post(
+            endpoint, {"reason": "Bản vẽ.", "reply_by": "2025-03-12T17:00:00+07:00"},
+            format="json")
+    assert past.status_code == 400 and past.json()["code"] == "invalid_form_data"
+    assert made.status_code == 200, made.json()
+    assert SupplementRequest.objects.get(dossier=accepted).reply_by == vn(2025, 3, 12, 17)

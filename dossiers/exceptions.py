@@ -115,6 +115,18 @@ class ApologyNotAllowed(Conflict):
     default_message = _("Không thể lập phiếu xin lỗi và hẹn lại cho hồ sơ này.")
 
 
+class SupplementNotAllowed(Conflict):
+    code = "supplement_limit_reached"
+    default_message = _(
+        "Hồ sơ đã được yêu cầu bổ sung đủ số lần thủ tục cho phép: không yêu cầu bổ sung thêm."
+    )
+
+
+class ApologyWindowClosed(ApologyNotAllowed):
+    code = "apology_window_closed"
+    default_message = _("Đã quá thời hạn lập hoặc duyệt phiếu xin lỗi và hẹn lại.")
+
+
 class InboundProcedureUnknown(Unprocessable):
     code = "procedure_unknown"
     default_message = _("Thủ tục của hồ sơ không có trong danh mục đang áp dụng.")

@@ -709,6 +709,15 @@ def shift_due_for_pause(
     return calendar.round_up_in_session(calendar._add_ticks(due.astimezone(VN_TZ), paused))
 
 
+def working_days_before(due: datetime, days, calendar: WorkingCalendar) -> datetime:
+    """The instant `days` working days (of the sessions in force) before `due`."""
+    _require_aware(due, "due")
+    value = _as_decimal(days)
+    if value <= 0:
+        return due
+    return calendar._add_ticks(due.astimezone(VN_TZ), -_ticks(value))
+
+
 def due_soon_from(due: datetime, calendar: WorkingCalendar) -> datetime:
     """The instant from which less than one working session (half a day) is left before `due`."""
     _require_aware(due, "due")

@@ -73,3 +73,11 @@ def recheck_unsettled_signatures() -> int:
     from .services.signing import documents_recheck_revocation
 
     return len(documents_recheck_revocation())
+
+
+@shared_task
+def expire_supplement_requests() -> int:
+    """Supplement requests left unanswered past their deadline go to the procedure's action."""
+    from .services.supplements import supplement_expire_due
+
+    return len(supplement_expire_due())

@@ -39,6 +39,11 @@ app.conf.beat_schedule = {
         "task": "dossiers.tasks.verify_pending_signatures",
         "schedule": crontab(minute="*/10"),
     },
+    # Supplement requests past their reply deadline: returned or refused, as the procedure says.
+    "expire-supplement-requests": {
+        "task": "dossiers.tasks.expire_supplement_requests",
+        "schedule": crontab(minute="*/15"),
+    },
     "recheck-unsettled-signatures": {
         "task": "dossiers.tasks.recheck_unsettled_signatures",
         "schedule": crontab(minute="*/30"),

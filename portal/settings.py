@@ -203,6 +203,9 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="motcua@sct.exampl
 EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=30)
 # Managers notified of overdue dossiers when the agency has no manager account with an email.
 OVERDUE_NOTIFY_FALLBACK = env.list("OVERDUE_NOTIFY_FALLBACK", default=[])
+# The apology slip (form 04) must be drafted at the latest this many working days before the
+# due time (Circular 01/2018 says one); a leader approves it before the due time.
+APOLOGY_DRAFT_LEAD_DAYS = env.float("APOLOGY_DRAFT_LEAD_DAYS", default=1.0)
 # Public base URL used in emails and slips.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from . import views as v
+from .views.slips import SLIP_VIEWS
 
 app_name = "dossiers"
 
@@ -54,8 +55,10 @@ urlpatterns = [
          v.DocumentSignatureDecisionApi.as_view(), name="signature_decision"),
     path("dossiers/<int:dossier_id>/result/file/", v.DossierResultFileApi.as_view(),
          name="result_file"),
-    path("dossiers/<int:dossier_id>/slips/receipt/", v.DossierReceiptSlipApi.as_view(),
-         name="receipt_slip"),
+    *[
+        path(f"dossiers/<int:dossier_id>/slips/{name}/", view.as_view(), name=f"{name}_slip")
+        for name, view in SLIP_VIEWS.items()
+    ],
     path("intake/", v.IntakeApi.as_view(), name="intake"),
     path("dossiers/<int:dossier_id>/hand-over-refusal/", v.RefusalHandOverApi.as_view(),
          name="hand_over_refusal"),

@@ -25,6 +25,8 @@ from .messaging import IdempotencyRecord, InboundCall, OutboundMessage
 from .notifications import Notification
 from .payments import Payment
 from .results import ApologySlip, Rating, Result
+from .steps import StepRecord
+from .supplements import SupplementRequest
 
 __all__ = [
     "form_properties",
@@ -48,4 +50,6 @@ __all__ = [
     "ProcessStep",
     "Rating",
     "Result",
+    "StepRecord",
+    "SupplementRequest",
 ]

@@ -243,6 +243,10 @@ class Procedure(TimeStampedModel):
         PAUSE = "pause", _("Tạm dừng, cộng thời gian khi bổ sung")
         RESTART = "restart", _("Tính lại từ đầu khi bổ sung")
 
+    class SupplementExpiry(models.TextChoices):
+        RETURN = "return", _("Bộ phận một cửa trả lại hồ sơ")
+        REFUSE = "refuse", _("Lãnh đạo từ chối giải quyết")
+
     national_code = models.CharField(_("mã TTHC quốc gia"), max_length=32, blank=True)
     name = models.CharField(_("tên thủ tục"), max_length=500)
     name_en = models.CharField(_("tên tiếng Anh"), max_length=500, blank=True)
@@ -269,6 +273,19 @@ class Procedure(TimeStampedModel):
     supplement_clock = models.CharField(
         _("khi yêu cầu bổ sung"), max_length=16, choices=SupplementClock.choices,
         default=SupplementClock.PAUSE,
+    )
+    supplement_max_requests = models.PositiveSmallIntegerField(
+        _("số lần yêu cầu bổ sung tối đa"), default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("Mỗi hồ sơ chỉ được yêu cầu bổ sung một lần, trừ khi thủ tục cho phép hơn."),
+    )
+    supplement_reply_days = models.DecimalField(
+        _("thời hạn bổ sung (ngày làm việc)"), max_digits=5, decimal_places=1,
+        default=Decimal("10"), validators=[MinValueValidator(Decimal("0.5"))],
+    )
+    supplement_expiry = models.CharField(
+        _("khi quá hạn bổ sung"), max_length=16, choices=SupplementExpiry.choices,
+        default=SupplementExpiry.RETURN,
     )
     form_schema = models.JSONField(_("biểu mẫu (JSON Schema)"), default=dict, blank=True)
     legal_basis = models.JSONField(_("căn cứ pháp lý"), default=list, blank=True)

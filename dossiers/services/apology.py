@@ -2,14 +2,18 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import clock
 from portal.roles import Role
 
+from .. import sla
 from ..exceptions import (
     ApologyNotAllowed,
+    ApologyWindowClosed,
     DossierNotFound,
     InvalidFormData,
     ReasonRequired,
@@ -17,6 +21,7 @@ from ..exceptions import (
 )
 from ..models import ApologySlip, Dossier
 from .audit import transition_log_append
+from .calendars import calendar_for
 from .transitions import dossier_locked, effects_queue
 
 
@@ -25,6 +30,21 @@ def _officer_of(dossier: Dossier, actor, role: str) -> None:
         raise DossierNotFound()
     if not actor.has_role(role):
         raise TransitionForbidden()
+
+
+def _fmt(value: datetime | None) -> str:
+    return timezone.localtime(value).strftime("%H:%M %d/%m/%Y") if value else ""
+
+
+def _days_text(days: float) -> str:
+    return f"{days:g}".replace(".", ",")
+
+
+def apology_draft_deadline(dossier: Dossier) -> datetime:
+    """The last moment the apology slip may be drafted: `APOLOGY_DRAFT_LEAD_DAYS` working days
+    before the due time, counted on the handling agency's calendar."""
+    return sla.working_days_before(dossier.due_at, settings.APOLOGY_DRAFT_LEAD_DAYS,
+                                   calendar_for(dossier.handling_agency))
 
 
 @transaction.atomic(durable=True)
@@ -39,10 +59,14 @@ def apology_draft(
     now = clock.now()
     if dossier.state not in Dossier.IN_PROGRESS_STATES or dossier.due_at is None:
         raise ApologyNotAllowed(_("Hồ sơ không còn trong quá trình giải quyết."))
-    if now >= dossier.due_at:
-        raise ApologyNotAllowed(
-            _("Phiếu xin lỗi phải lập trước ngày hẹn trả kết quả."),
-            extra={"due_at": dossier.due_at.isoformat()},
+    latest = apology_draft_deadline(dossier)
+    if now > latest:
+        raise ApologyWindowClosed(
+            _("Phiếu xin lỗi phải lập chậm nhất %(days)s ngày làm việc trước thời hạn trả kết "
+              "quả, tức là trước %(latest)s (hạn trả kết quả: %(due)s).") % {
+                "days": _days_text(settings.APOLOGY_DRAFT_LEAD_DAYS), "latest": _fmt(latest),
+                "due": _fmt(dossier.due_at)},
+            extra={"due_at": dossier.due_at.isoformat(), "latest": latest.isoformat()},
         )
     if ApologySlip.objects.filter(dossier=dossier).exists():
         raise ApologyNotAllowed(_("Mỗi hồ sơ chỉ được hẹn lại một lần."))
@@ -71,6 +95,12 @@ def apology_approve(*, dossier_id: int, actor) -> ApologySlip:
     if dossier.state not in Dossier.IN_PROGRESS_STATES:
         raise ApologyNotAllowed(_("Hồ sơ không còn trong quá trình giải quyết."))
     now = clock.now()
+    if dossier.due_at is None or now >= dossier.due_at:
+        raise ApologyWindowClosed(
+            _("Phiếu xin lỗi phải được lãnh đạo duyệt trước thời hạn trả kết quả (%(due)s).")
+            % {"due": _fmt(dossier.due_at)},
+            extra={"due_at": dossier.due_at.isoformat() if dossier.due_at else None},
+        )
     slip.status = ApologySlip.Status.APPROVED
     slip.approved_by = actor
     slip.approved_at = now

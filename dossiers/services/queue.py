@@ -13,6 +13,7 @@ from ..exceptions import DossierNotFound, InvalidTransition, StaleVersion, Trans
 from ..models import Dossier, Notification, Rating
 from .indicators import summary_add
 from .notifications import notification_queue
+from .steps import step_take
 from .transitions import dossier_locked
 
 User = get_user_model()
@@ -39,6 +40,7 @@ def dossier_claim(*, dossier_id: int, actor, version: int | None = None) -> Doss
     dossier.assignee = actor
     dossier.version += 1
     dossier.save(update_fields=["assignee", "version", "updated_at"])
+    step_take(dossier=dossier, officer=actor)
     return dossier
 
 
@@ -64,6 +66,7 @@ def dossier_assign(
     dossier.assignee = assignee
     dossier.version += 1
     dossier.save(update_fields=["assignee", "version", "updated_at"])
+    step_take(dossier=dossier, officer=assignee)
     return dossier
 
 

@@ -2,6 +2,7 @@
 withdrawal; every state change goes through `transitions.transition_run`."""
 
 from collections.abc import Callable
+from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -16,6 +17,12 @@ from ..models import ClockInterval, Dossier, Procedure, Result
 from .indicators import summary_add
 from .signing import result_sign_for
 from .steps import step_close, step_enter, step_first
+from .supplements import (
+    supplement_answer,
+    supplement_check_allowed,
+    supplement_open,
+    supplement_reply_by,
+)
 from .transitions import SPECS, Move, check_move, reason_clean, transition_run
 from .workflow import SUBMISSION_PREFETCH
 
@@ -75,16 +82,32 @@ def _resume_prepare(move: Move) -> dict:
 
 @transaction.atomic(durable=True)
 def dossier_request_supplement(
-    *, dossier_id: int, actor, reason: str, version: int | None = None
+    *, dossier_id: int, actor, reason: str, version: int | None = None,
+    reply_by: datetime | None = None,
 ) -> Dossier:
-    """The specialist asks for a supplement (form 02); the clock pauses or will restart."""
+    """The specialist asks for a supplement (form 02): what is missing (one line each, with
+    why) and by when (`reply_by`, or the procedure's reply time); at most as many times as the
+    procedure allows. The clock pauses or will restart."""
     policy = Procedure.objects.filter(dossiers=dossier_id).values_list(
         "supplement_clock", flat=True
     ).first()
+    pause = _pause(ClockInterval.Kind.SUPPLEMENT, policy or Procedure.SupplementClock.PAUSE)
+    deadline = {}
+
+    def prepare(move: Move) -> dict:
+        supplement_check_allowed(move.dossier)
+        deadline["at"] = supplement_reply_by(move.dossier, move.now, move.calendar, reply_by)
+        return {}
+
+    def after(move: Move) -> None:
+        pause(move)
+        supplement_open(dossier=move.dossier, actor=move.actor, now=move.now,
+                        reason=move.reason, reply_by=deadline["at"])
+        move.details["reply_by"] = deadline["at"].isoformat()
+
     return transition_run(
         dossier_id=dossier_id, actor=actor, name="request_supplement", reason=reason,
-        version=version,
-        after=_pause(ClockInterval.Kind.SUPPLEMENT, policy or Procedure.SupplementClock.PAUSE),
+        version=version, prepare=prepare, after=after,
     )
 
 
@@ -92,9 +115,13 @@ def dossier_request_supplement(
 def dossier_supply(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
     """The applicant answers the supplement request; the submission checks apply again, and the
     clock resumes or restarts."""
+
+    def after(move: Move) -> None:
+        supplement_answer(dossier=move.dossier, now=move.now)
+
     return transition_run(
         dossier_id=dossier_id, actor=actor, name="supply", version=version,
-        prepare=_resume_prepare, prefetch=SUBMISSION_PREFETCH,
+        prepare=_resume_prepare, after=after, prefetch=SUBMISSION_PREFETCH,
     )
 
 

@@ -15,13 +15,28 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.utils import translation
 
-from portal.papers import date_words, paper_render, place_date, qr_png_data_uri, time_words
+from portal.papers import (
+    date_words,
+    paper_render,
+    place_date,
+    qr_png_data_uri,
+    time_words,
+    vn_local,
+)
 from signatures.results import FONT_DIR
 
 from .. import sla
 from ..exceptions import InvalidTransition
-from ..models import ApologySlip, Document, Dossier, DossierTransition, ProcessStep
-from .calendars import calendar_for
+from ..models import (
+    ApologySlip,
+    Document,
+    Dossier,
+    DossierTransition,
+    ProcessStep,
+    StepRecord,
+    SupplementRequest,
+)
+from .supplements import EXPIRED, supplement_items
 
 RECEPTION_UNIT = "Bộ phận tiếp nhận và trả kết quả"
 
@@ -46,6 +61,10 @@ STEP_LABELS = {
     "withdraw": "Rút hồ sơ",
     "reschedule": "Hẹn lại ngày trả kết quả",
     "retime": "Điều chỉnh ngày hẹn do lịch làm việc thay đổi",
+    EXPIRED: "Quá hạn bổ sung hồ sơ",
+    "register": "Tiếp nhận hồ sơ giấy tại Bộ phận Một cửa",
+    "hand_over": "Chuyển hồ sơ điện tử cho cơ quan giải quyết",
+    "hand_over_refusal": "Trả văn bản từ chối giải quyết",
 }
 OUTCOME_LABELS = {sla.EARLY: "Trước hạn", sla.ON_TIME: "Đúng hạn", sla.LATE: "Quá hạn"}
 
@@ -125,7 +144,10 @@ def _last(dossier: Dossier, *names: str) -> DossierTransition | None:
 
 def _base_context(dossier: Dossier, *, issued_at: datetime | None) -> dict:
     procedure = dossier.procedure
+    url = lookup_url(dossier)
     return {
+        "lookup_url": url,
+        "qr": qr_png_data_uri(url),
         "dossier": dossier,
         "code": dossier.code or "",
         "reception_agency": dossier.reception_agency.name,
@@ -175,7 +197,6 @@ def slip_receipt_render(*, dossier: Dossier) -> bytes:
         )
     dossier = _dossier(dossier)
     accepted = _last(dossier, "accept")
-    url = lookup_url(dossier)
     procedure = dossier.procedure
     context = {
         **_base_context(dossier, issued_at=dossier.received_at),
@@ -187,27 +208,12 @@ def slip_receipt_render(*, dossier: Dossier) -> bytes:
         "new_appointment_at": (time_words(dossier.new_appointment_at)
                                if dossier.new_appointment_at else ""),
         "officer": accepted.actor_label if accepted else "",
-        "lookup_url": url,
         "lookup_secret": dossier.lookup_secret,
-        "qr": qr_png_data_uri(url),
     }
     return _render("receipt", context)
 
 
 # --- form 02: supplement or completion request ------------------------------------------------
-
-
-def _items(text: str) -> list[str]:
-    """The numbered things to supply: one per line of the reason, list marks dropped."""
-    items = []
-    for line in (text or "").splitlines():
-        line = line.strip().lstrip("-•*+").strip()
-        head, dot, rest = line.partition(".")
-        if dot and head.isdigit() and rest.strip():
-            line = rest.strip()
-        if line:
-            items.append(line)
-    return items
 
 
 @_in_vietnamese
@@ -219,11 +225,15 @@ def slip_supplement_render(*, dossier: Dossier) -> bytes:
         raise InvalidTransition(
             "Hồ sơ chưa có yêu cầu bổ sung, hoàn thiện.", extra={"state": dossier.state})
     at_reception = row.name == "return_for_completion"
+    request = None if at_reception else (
+        SupplementRequest.objects.filter(dossier=dossier).order_by("-requested_at", "-id").first())
     context = {
         **_base_context(dossier, issued_at=row.at),
         "at_reception": at_reception,
         "issuer": dossier.reception_agency.name if at_reception else dossier.handling_agency.name,
-        "items": _items(row.reason),
+        "items": (request.items if request and request.items else supplement_items(row.reason)),
+        "reply_by": time_words(request.reply_by) if request else "",
+        "lookup_secret": dossier.lookup_secret,
         "officer": row.actor_label,
         "received_at": time_words(dossier.received_at) if dossier.received_at else "",
         "submitted_at": time_words(dossier.submitted_at) if dossier.submitted_at else "",
@@ -246,6 +256,7 @@ def slip_refusal_render(*, dossier: Dossier) -> bytes:
         **_base_context(dossier, issued_at=row.at),
         "reason": row.reason,
         "officer": row.actor_label,
+        "lookup_secret": dossier.lookup_secret,
         "submitted_at": time_words(dossier.submitted_at) if dossier.submitted_at else "",
     }
     return _render("refusal", context)
@@ -255,12 +266,13 @@ def slip_refusal_render(*, dossier: Dossier) -> bytes:
 
 
 @_in_vietnamese
-def slip_apology_render(*, dossier: Dossier) -> bytes:
-    """Form 04: the agency apologises for the delay and sets the new appointment."""
+def slip_apology_render(*, dossier: Dossier, draft_allowed: bool = True) -> bytes:
+    """Form 04: the agency apologises for the delay and sets the new appointment (a draft is
+    printed marked as such, for the officers only: `draft_allowed`)."""
     dossier = _dossier(dossier)
     slip = (ApologySlip.objects.select_related("drafted_by", "approved_by")
             .filter(dossier=dossier).first())
-    if slip is None:
+    if slip is None or (not draft_allowed and slip.status != ApologySlip.Status.APPROVED):
         raise InvalidTransition(
             "Hồ sơ chưa có phiếu xin lỗi và hẹn lại.", extra={"state": dossier.state})
     approved = slip.status == ApologySlip.Status.APPROVED
@@ -273,6 +285,7 @@ def slip_apology_render(*, dossier: Dossier) -> bytes:
         "new_appointment_at": time_words(slip.new_appointment_at),
         "reason": slip.reason,
         "signer": (slip.approved_by.display_name if approved and slip.approved_by else ""),
+        "lookup_secret": dossier.lookup_secret,
     }
     return _render("apology", context)
 
@@ -285,43 +298,64 @@ class ControlRow:
     what: str
     step: str
     at: str
-    actor: str
+    giver: str
+    taker: str
+    due: str
     timeliness: str
     note: str
 
 
+def _short(value: datetime | None) -> str:
+    """`08:30 01/12/2026` in Vietnam time: the table of form 05 has narrow columns."""
+    return vn_local(value).strftime("%H:%M %d/%m/%Y") if value else ""
+
+
+def _name(user) -> str:
+    return user.display_name if user is not None else ""
+
+
+# The moves that finish the handling: their result is the dossier's against its due time.
+FINISHING = ("refuse", "issue_result")
+
+
 def _control_rows(dossier: Dossier) -> list[ControlRow]:
+    """One row per logged change: a handover names who gave and who took the dossier, the due
+    time of the step it closed and how that step ended (kept in the step history)."""
     steps = {s.code: s for s in ProcessStep.objects.filter(procedure=dossier.procedure)}
-    calendar = calendar_for(dossier.handling_agency)
-    rows, step_due, step = [], None, ""
+    records = list(StepRecord.objects.filter(dossier=dossier)
+                   .select_related("step", "handed_by", "taken_by").order_by("started_at", "id"))
+    started = {r.started_at: r for r in records}
+    ended = {r.ended_at: r for r in records if r.ended_at}
+    rows = []
     for row in DossierTransition.objects.filter(dossier=dossier).order_by("id"):
-        details = row.details or {}
-        timeliness = ""
-        if details.get("outcome"):
-            timeliness = OUTCOME_LABELS.get(details["outcome"], "")
-        elif step_due is not None and row.name in ("advance_step", "propose", "approve"):
-            timeliness = OUTCOME_LABELS[sla.outcome(row.at, step_due, calendar)]
-        # The due time of the step the dossier is in from this row on: logged when a step
-        # is entered by a handover, or computed the way `steps.step_enter` did at reception.
-        if details.get("step_due_at"):
-            step_due = datetime.fromisoformat(details["step_due_at"])
-        elif row.step != step:
-            entered = steps.get(row.step)
-            step_due = (sla.due_at(row.at, entered.budget_days, calendar,
-                                   kind=dossier.procedure.duration_kind) if entered else None)
-        step = row.step
+        closed, opened = ended.get(row.at), started.get(row.at)
+        timeliness, due = "", ""
+        if row.name in FINISHING and dossier.outcome:
+            timeliness = OUTCOME_LABELS.get(dossier.outcome, "")
+            due = _short(dossier.due_at)
+        elif closed is not None:
+            timeliness = OUTCOME_LABELS.get(closed.outcome, "")
+            due = _short(closed.due_at)
+        taker = ""
+        if row.name in ("submit", "resubmit"):
+            taker = RECEPTION_UNIT
+        elif row.name == "return_result":
+            taker = dossier.applicant.display_name
+        elif opened is not None:
+            taker = _name(opened.taken_by) or f"{opened.step.name} ({opened.step.get_role_display()})"
         rows.append(ControlRow(
             what=STEP_LABELS.get(row.name, row.name),
             step=steps[row.step].name if row.step in steps else "",
-            at=time_words(row.at), actor=row.actor_label, timeliness=timeliness,
-            note=row.reason,
+            at=_short(row.at), giver=row.actor_label, taker=taker, due=due,
+            timeliness=timeliness, note=row.reason,
         ))
     return rows
 
 
 @_in_vietnamese
 def slip_control_render(*, dossier: Dossier) -> bytes:
-    """Form 05: each handover of the dossier, when, by whom, and whether it was on time."""
+    """Form 05: each handover of the dossier, when, who gave it and who took it, the due time
+    of the step and whether it was done early, on time or late."""
     dossier = _dossier(dossier)
     if not dossier.code:
         raise InvalidTransition("Hồ sơ chưa được nộp.", extra={"state": dossier.state})
@@ -332,3 +366,57 @@ def slip_control_render(*, dossier: Dossier) -> bytes:
         "due_at": time_words(dossier.due_at) if dossier.due_at else "",
     }
     return _render("control", context)
+
+
+# --- which slips a dossier has ------------------------------------------------------------------
+
+# The endpoint names of the five forms, in the Circular's order.
+SLIP_NAMES = ("receipt", "completion", "refusal", "apology", "control")
+SLIP_TITLES = {
+    "receipt": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "completion": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "refusal": "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
+    "apology": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+    "control": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+}
+SLIP_FILES = {"receipt": "tiep-nhan", "completion": "bo-sung", "refusal": "tu-choi",
+              "apology": "xin-loi", "control": "kiem-soat"}
+
+
+def slips_available(*, dossier: Dossier, officer: bool) -> list[str]:
+    """The slips the dossier has now, by name (what a page links to): three cheap queries."""
+    names = []
+    if dossier.received_at is not None:
+        names.append("receipt")
+    logged = set(DossierTransition.objects.filter(
+        dossier=dossier, name__in=("request_supplement", "return_for_completion",
+                                   "refuse_at_reception")).values_list("name", flat=True))
+    if logged & {"request_supplement", "return_for_completion"}:
+        names.append("completion")
+    if "refuse_at_reception" in logged:
+        names.append("refusal")
+    apology = ApologySlip.objects.filter(dossier=dossier).values_list("status", flat=True).first()
+    if apology == ApologySlip.Status.APPROVED or (apology and officer):
+        names.append("apology")
+    if dossier.received_at is not None:
+        names.append("control")
+    return names
+
+
+def slip_render(*, dossier: Dossier, name: str, officer: bool) -> bytes:
+    """The PDF of slip `name` of the dossier; 409 when the dossier has no such slip (yet)."""
+    if name == "receipt":
+        return slip_receipt_render(dossier=dossier)
+    if name == "completion":
+        return slip_supplement_render(dossier=dossier)
+    if name == "refusal":
+        return slip_refusal_render(dossier=dossier)
+    if name == "apology":
+        return slip_apology_render(dossier=dossier, draft_allowed=officer)
+    if name == "control":
+        if dossier.received_at is None:
+            raise InvalidTransition(
+                "Hồ sơ chưa được tiếp nhận nên chưa có phiếu kiểm soát quá trình giải quyết.",
+                extra={"state": dossier.state})
+        return slip_control_render(dossier=dossier)
+    raise ValueError(f"no such slip: {name}")

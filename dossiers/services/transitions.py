@@ -46,6 +46,7 @@ from ..models import Dossier, Notification
 from .audit import transition_log_append
 from .calendars import calendar_for
 from .notifications import notification_queue
+from .steps import StepState, step_history_record
 from .sync import outbox_enqueue
 
 REASON_REQUIRED, REASON_OPTIONAL, REASON_NONE = "required", "optional", "none"
@@ -223,6 +224,7 @@ def transition_run(
 
     move = Move(dossier=dossier, actor=actor, spec=spec, now=clock.now(), reason=reason,
                 clock_effect=spec.clock_effect)
+    steps_before = StepState.of(dossier)
     try:
         kwargs = prepare(move) if prepare else {}
         from_state = dossier.state
@@ -232,6 +234,8 @@ def transition_run(
             dossier.reason = reason
         if after:
             after(move)
+        step_history_record(dossier=dossier, before=steps_before, actor=actor, now=move.now,
+                            calendar=lambda: move.calendar)
     except sla.NoWorkingDay as exc:
         raise CalendarWithoutWorkingDays(
             extra={"agency": dossier.handling_agency.code}

@@ -14,7 +14,14 @@ import pytest
 from pypdf import PdfReader
 
 from dossiers import services
-from dossiers.models import Agency, DocumentComponent, Dossier, Result
+from dossiers.models import (
+    Agency,
+    DocumentComponent,
+    Dossier,
+    Result,
+    StepRecord,
+    SupplementRequest,
+)
 from dossiers.services import slips
 from portal import clock, papers
 from portal.roles import Role
@@ -366,6 +373,7 @@ def test_the_process_control_slip_follows_each_handover(received, desk, tmp_path
     with clock.frozen_at(day + timedelta(hours=2)):
         services.dossier_issue_result(dossier_id=received.pk, actor=desk["leader"],
                                       number="7/GP-SCT")
+    review = StepRecord.objects.get(dossier=received, step__role=Role.SPECIALIST)
 
     content = slips.slip_control_render(dossier=received)
 
@@ -374,10 +382,135 @@ def test_the_process_control_slip_follows_each_handover(received, desk, tmp_path
         "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Tiếp nhận hồ sơ, chuyển xử lý",
         "Trình phê duyệt", "Phê duyệt", "Ban hành kết quả", "Đủ điều kiện cấp.",
         "Lê Thị Hồng Nhung", "Trần Quốc Việt", "Nguyễn Văn Đức", "Thẩm định",
-        papers.time_words(day),
+        "Bên giao", "Bên nhận", "Hạn xử lý",
+        papers.vn_local(day).strftime("%H:%M %d/%m/%Y"),  # when the review step was handed on
+        papers.vn_local(review.due_at).strftime("%H:%M %d/%m/%Y"),  # that step's own due time
     ])
-    # Each step handed over within its budget, the result well before the appointment.
+    # The review step, the approval step and the result: each within its time, early.
     assert text.count("Trước hạn") == 3 and "Quá hạn" not in text
+
+
+# --- the five slips: one set of checks ------------------------------------------------------
+
+A4 = (595.28, 841.89)
+MM = 72 / 25.4
+
+
+@pytest.fixture
+def every_slip(received, desk, fresh_signer):
+    """A dossier with a supplement request answered, an approved apology and a result; and a
+    dossier refused at reception: between them, all five slips."""
+    with clock.frozen_at(NIGHT + timedelta(hours=2)):
+        services.dossier_request_supplement(
+            dossier_id=received.pk, actor=desk["specialist"],
+            reason="Bản vẽ mặt bằng cửa hàng: bản đã nộp không có xác nhận của đơn vị thiết kế.")
+    with clock.frozen_at(NIGHT + timedelta(hours=8)):
+        services.dossier_supply(dossier_id=received.pk, actor=desk["applicant"])
+    due = Dossier.objects.get(pk=received.pk).due_at
+    with clock.frozen_at(NIGHT + timedelta(days=1)):
+        services.apology_draft(dossier_id=received.pk, actor=desk["specialist"],
+                               new_appointment_at=due + timedelta(days=3),
+                               reason="Chờ ý kiến của Công an tỉnh.")
+        services.apology_approve(dossier_id=received.pk, actor=desk["leader"])
+    from tests.dossiers.factories import DossierFactory
+
+    refused = DossierFactory(applicant=desk["applicant"], procedure=desk["procedure"],
+                             submitted=True)
+    with clock.frozen_at(NIGHT):
+        services.dossier_refuse_at_reception(dossier_id=refused.pk, actor=desk["reception"],
+                                             reason="Không thuộc thẩm quyền.")
+    received.refresh_from_db()
+    refused.refresh_from_db()
+    return {"receipt": received, "completion": received, "refusal": refused,
+            "apology": received, "control": received}
+
+
+def _qr_found(content: bytes, url: str) -> bool:
+    """Some picture on some page is the QR code of `url`, module for module."""
+    expected = papers.qr_matrix(url)
+    size = len(expected)
+    for page in PdfReader(BytesIO(content)).pages:
+        for picture in page.images:
+            image = picture.image.convert("L")
+            if image.width != image.height:
+                continue
+            cell = image.width / size
+            seen = [[image.getpixel((int((j + 0.5) * cell), int((i + 0.5) * cell))) < 128
+                     for j in range(size)] for i in range(size)]
+            if seen == expected:
+                return True
+    return False
+
+
+def _ink_in_side_margins(png) -> list[str]:
+    """Dark pixels in the left and right page margins of a rendered page: text or a table
+    running past the type area shows there first."""
+    from PIL import Image
+
+    image = Image.open(png).convert("L")
+    dpi = image.width / (A4[0] / 72)
+    left, right = int(20 * MM / 72 * dpi), int(10 * MM / 72 * dpi)  # margins are 25 and 15 mm
+    found = []
+    for name, (x0, x1) in {"left": (0, left), "right": (image.width - right, image.width)}.items():
+        box = image.crop((x0, 0, x1, image.height))
+        if box.getextrema()[0] < 128:
+            found.append(f"{png.name}: ink in the {name} margin")
+    return found
+
+
+@pytest.mark.parametrize("name", slips.SLIP_NAMES)
+def test_each_slip_has_the_header_motto_code_and_qr_on_a4_without_overflow(
+        every_slip, desk, tmp_path, name):
+    dossier = every_slip[name]
+
+    content = slips.slip_render(dossier=dossier, name=name, officer=True)
+
+    assert_paper(content, tmp_path, must_have=[
+        dossier.code, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+        LONG_AGENCY, APPLICANT, slips.SLIP_TITLES[name],
+    ])
+    for page in PdfReader(BytesIO(content)).pages:
+        box = page.mediabox
+        assert (round(float(box.width), 0), round(float(box.height), 0)) == (595, 842)
+    assert _qr_found(content, slips.lookup_url(dossier))
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is needed to render the pages")
+    pdf = tmp_path / f"{name}.pdf"
+    pdf.write_bytes(content)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(tmp_path / name)], check=True)
+    pngs = sorted(tmp_path.glob(f"{name}*.png"))
+    assert len(pngs) == len(PdfReader(BytesIO(content)).pages) >= 1
+    assert [p for png in pngs for p in _ink_in_side_margins(png)] == []
+
+
+def test_the_completion_slip_lists_what_is_missing_why_and_by_when(every_slip, tmp_path):
+    dossier = every_slip["completion"]
+    request = SupplementRequest.objects.get(dossier=dossier)
+
+    text = assert_paper(slips.slip_render(dossier=dossier, name="completion", officer=False),
+                        tmp_path, must_have=[
+        "Bản vẽ mặt bằng cửa hàng: bản đã nộp không có xác nhận của đơn vị thiết kế.",
+        "Thời hạn bổ sung, hoàn thiện hồ sơ: trước " + papers.time_words(request.reply_by),
+    ])
+    assert "Thời hạn bổ sung" in text
+
+
+def test_slips_that_do_not_apply_are_refused_and_drafts_stay_with_the_officers(
+        received, desk):
+    from dossiers.exceptions import InvalidTransition
+
+    assert slips.slips_available(dossier=received, officer=False) == ["receipt", "control"]
+    for name in ("completion", "refusal", "apology"):
+        with pytest.raises(InvalidTransition):
+            slips.slip_render(dossier=received, name=name, officer=True)
+    with clock.frozen_at(NIGHT + timedelta(hours=1)):
+        services.apology_draft(dossier_id=received.pk, actor=desk["specialist"],
+                               new_appointment_at=received.due_at + timedelta(days=2),
+                               reason="Chờ ý kiến.")
+    assert "apology" in slips.slips_available(dossier=received, officer=True)
+    assert "apology" not in slips.slips_available(dossier=received, officer=False)
+    with pytest.raises(InvalidTransition):
+        slips.slip_render(dossier=received, name="apology", officer=False)
 
 
 # --- QR codes, dates and the fetcher ------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("ho-so-cua-toi/", v.dossier_list, name="dossiers"),
     path("ho-so-cua-toi/<int:dossier_id>/", v.dossier_detail, name="dossier"),
     path("ho-so-cua-toi/<int:dossier_id>/phieu-hen.pdf", v.receipt_slip, name="receipt_slip"),
+    path("ho-so-cua-toi/<int:dossier_id>/phieu/<slug:name>.pdf", v.slip, name="slip"),
     path("ho-so-cua-toi/<int:dossier_id>/ket-qua.pdf", v.result_file, name="result_file"),
     path("ho-so-cua-toi/<int:dossier_id>/giay-to/<int:document_id>/", v.document_download,
          name="document"),

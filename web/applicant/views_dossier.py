@@ -33,6 +33,7 @@ from portal.exceptions import DomainError
 
 from ..access import applicant_required
 from ..files import private_file
+from ..slips import SLIP_LABELS, slip_links, slip_response
 from .forms_dossier import SCORE_LABELS, RatingForm, WithdrawForm
 
 S = Dossier.State
@@ -233,6 +234,7 @@ def _detail_context(request, dossier: Dossier, *, withdraw_form=None, rating_for
         "rating": rating,
         "score_label": SCORE_LABELS.get(rating.score) if rating else "",
         "rating_form": rating_form or RatingForm(),
+        "slips": slip_links(dossier, officer=False, skip=("receipt",)),
     }
 
 
@@ -278,6 +280,20 @@ def receipt_slip(request, dossier_id: int):
     response["Content-Disposition"] = f'attachment; filename="tiep-nhan-{dossier.code}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_GET
+@applicant_required
+def slip(request, dossier_id: int, name: str):
+    """One of the slips the applicant holds (forms 01 to 05; an apology once approved)."""
+    if name not in SLIP_LABELS:
+        raise Http404
+    dossier = _dossier(request, dossier_id)
+    try:
+        return slip_response(dossier, name, officer=False, inline=False)
+    except DomainError as exc:
+        _refusal(request, exc)
+        return redirect(_url("dossier", dossier))
 
 
 @require_GET

@@ -61,6 +61,7 @@ HISTORY_LABELS = {
     "register": gettext_lazy("Tiếp nhận hồ sơ giấy tại Bộ phận Một cửa"),
     "hand_over": gettext_lazy("Chuyển hồ sơ điện tử cho cơ quan giải quyết"),
     "hand_over_refusal": gettext_lazy("Trả văn bản từ chối giải quyết"),
+    "supplement_expired": gettext_lazy("Quá hạn bổ sung hồ sơ"),
 }
 
 VERDICT_TONES = {"valid": "ok", "invalid": "danger", "indeterminate": "warn"}

@@ -21,6 +21,7 @@ urlpatterns = [
     path("ho-so/<int:dossier_id>/phieu-xin-loi/duyet/", views.apology_approve,
          name="apology_approve"),
     path("ho-so/<int:dossier_id>/giay-tiep-nhan.pdf", views.receipt_slip, name="receipt_slip"),
+    path("ho-so/<int:dossier_id>/phieu/<slug:name>.pdf", views.slip, name="slip"),
     path("ho-so/<int:dossier_id>/ket-qua.pdf", views.result_file, name="result_file"),
     path("tai-lieu/<int:document_id>/tai-ve/", views.document_download, name="document"),
     path("tai-lieu/<int:document_id>/quyet-dinh-chu-ky/", views.signature_decide,

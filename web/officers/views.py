@@ -18,12 +18,14 @@ from dossiers.selectors.queues import (
     dossier_queue_counts,
     queue_states,
 )
+from dossiers.services.supplements import supplement_expired_for
 from portal import clock
 from portal.exceptions import DomainError
 from portal.roles import Role
 
 from ..access import officer_required
 from ..files import private_file
+from ..slips import SLIP_LABELS, slip_links, slip_response
 from .display import (
     HISTORY_LABELS,
     OFFICER_MOVES,
@@ -191,6 +193,8 @@ def _workspace(request, dossier: Dossier, *, bound=None, status: int = 200, erro
         "payments": sorted(dossier.payments.all(), key=lambda p: p.pk),
         "result": selectors.dossier_result(dossier=dossier),
         "steps": list(dossier.procedure.steps.all()),
+        "slips": slip_links(dossier, officer=True),
+        "supplement_expired": supplement_expired_for(dossier),
         "error": error,
     }
     return render(request, "web/officers/dossier.html", context, status=status)
@@ -370,6 +374,20 @@ def receipt_slip(request, dossier_id: int):
     response["Content-Disposition"] = f'inline; filename="tiep-nhan-{dossier.code}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@officer_required
+@require_GET
+def slip(request, dossier_id: int, name: str):
+    """One of the five slips of the dossier (forms 01 to 05), drafts included."""
+    if name not in SLIP_LABELS:
+        raise Http404
+    dossier = _dossier_or_404(request, dossier_id)
+    try:
+        return slip_response(dossier, name, officer=True, inline=True)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(_workspace_url(dossier))
 
 
 @officer_required

@@ -1,6 +1,6 @@
 """The catalog and the applicant's dossiers: drafting, documents, payment, result."""
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -267,18 +267,4 @@ class DossierResultFileApi(AuthenticatedApi):
                                 filename=f"ket-qua-{dossier.code}.pdf",
                                 content_type="application/pdf")
         response["X-Content-Type-Options"] = "nosniff"
-        return response
-
-
-class DossierReceiptSlipApi(AuthenticatedApi):
-    """Form 01: the receipt and appointment slip of a received dossier (PDF)."""
-
-    error_statuses = (409,)  # the dossier has not been received yet
-
-    @extend_schema(responses={(200, "application/pdf"): bytes})
-    def get(self, request, dossier_id: int):
-        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
-        content = services.slip_receipt_render(dossier=dossier)
-        response = HttpResponse(content, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="tiep-nhan-{dossier.code}.pdf"'
         return response

@@ -91,9 +91,30 @@ DossierRefuseAtReceptionApi = _transition_api(
     "refuse_at_reception", services.dossier_refuse_at_reception
 )
 DossierAcceptApi = _transition_api("accept", services.dossier_accept)
-DossierRequestSupplementApi = _transition_api(
-    "request_supplement", services.dossier_request_supplement
-)
+class DossierRequestSupplementApi(_TransitionApi):
+    """The specialist asks for a supplement: `reason` lists what is missing, one line each with
+    why; `reply_by` is the deadline (default: the procedure's reply time)."""
+
+    service = staticmethod(services.dossier_request_supplement)
+    name = "request_supplement"
+
+    class InputSerializer(_TransitionApi.InputSerializer):
+        reply_by = serializers.DateTimeField(required=False)
+
+    def call(self, request, dossier: Dossier, data: dict) -> Dossier:
+        return self.service(dossier_id=dossier.pk, actor=request.user,
+                            version=data.get("version"), reason=data.get("reason", ""),
+                            reply_by=data.get("reply_by"))
+
+    @extend_schema(request=InputSerializer, responses=DossierSerializer)
+    def post(self, request, dossier_id: int):
+        data = _validated(self.InputSerializer, request.data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        dossier = self.call(request, dossier, data)
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier.pk)
+        return Response(_serialize(dossier, request.user))
+
+
 DossierSupplyApi = _transition_api("supply", services.dossier_supply)
 DossierSuspendApi = _transition_api("suspend", services.dossier_suspend)
 DossierResumeApi = _transition_api("resume", services.dossier_resume)

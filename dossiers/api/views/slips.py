@@ -1,0 +1,75 @@
+"""The five slips of Circular 01/2018 as PDFs, scoped like the dossier itself."""
+
+from django.http import HttpResponse
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import BasePermission
+
+from portal.api.mixins import AuthenticatedApi
+from portal.roles import Role
+
+from ... import selectors
+from ...services import slips
+
+
+class ReadsDossiers(BasePermission):
+    """Applicants (their own dossiers), officers and managers (their agency's); an
+    administrator configures the portal and reads no dossier."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated
+                    and user.has_role(Role.APPLICANT, *Role.OFFICERS, Role.MANAGER))
+
+
+_ERRORS = {
+    403: OpenApiResponse(description="Not a role that reads dossiers."),
+    404: OpenApiResponse(description="No such dossier, or not the user's to see."),
+    409: OpenApiResponse(
+        description="The slip does not apply to the dossier in its state "
+                    "(code `invalid_transition`)."),
+}
+
+
+class _SlipApi(AuthenticatedApi):
+    permission_classes = [*AuthenticatedApi.permission_classes, ReadsDossiers]
+    slip = ""
+
+    def get(self, request, dossier_id: int):
+        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        officer = dossier.applicant_id != request.user.pk
+        content = slips.slip_render(dossier=dossier, name=self.slip, officer=officer)
+        response = HttpResponse(content, content_type="application/pdf")
+        filename = f"{slips.SLIP_FILES[self.slip]}-{dossier.code}.pdf"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _slip_api(name: str, doc: str):
+    def get(self, request, dossier_id: int):
+        return _SlipApi.get(self, request, dossier_id)
+
+    get = extend_schema(
+        summary=slips.SLIP_TITLES[name], operation_id=f"dossier_slip_{name}",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **_ERRORS},
+    )(get)
+    return type(f"Dossier{name.title()}SlipApi", (_SlipApi,),
+                {"slip": name, "__doc__": doc, "get": get})
+
+
+SLIP_VIEWS = {
+    "receipt": _slip_api("receipt", "Form 01: receipt and appointment, once received."),
+    "completion": _slip_api(
+        "completion", "Form 02: request to complete (at reception) or supplement (in "
+        "processing) the dossier: what is missing, why, and by when."),
+    "refusal": _slip_api("refusal", "Form 03: refusal to receive, with the reason."),
+    "apology": _slip_api(
+        "apology", "Form 04: apology and new appointment; the applicant gets it once a "
+        "leader approved it, officers also see the draft."),
+    "control": _slip_api(
+        "control", "Form 05: process control: every handover, who gave and who took the "
+        "dossier, when, the step's due time and whether it was early, on time or late."),
+}

@@ -94,7 +94,7 @@ def test_the_backfill_rebuilds_the_history_from_the_log(accepted, specialist, le
                              "handed_by", "taken_by"))
     StepRecord.objects.all().delete()
 
-    migration = importlib.import_module("dossiers.migrations.0015_step_records_backfill")
+    migration = importlib.import_module("dossiers.migrations.0018_step_records_backfill")
     migration.backfill(apps, None)
 
     rebuilt = list(StepRecord.objects.filter(dossier=accepted).order_by("started_at")

@@ -48,9 +48,9 @@ def _start_session_clock(sender, request, user, **kwargs) -> None:
     now = time.time()
     session[SIGNED_IN_AT] = now
     session[LAST_SEEN_AT] = now
-    # The cookie and the stored session end a little after the idle limit; the middleware
-    # below is what ends it on time.
-    session.set_expiry(settings.STAFF_SESSION_IDLE_SECONDS + 2 * LAST_SEEN_RESOLUTION_SECONDS)
+    # The cookie and the stored session last no longer than the maximum; the middleware below
+    # ends the session on time (idle or too old) and says why.
+    session.set_expiry(settings.STAFF_SESSION_MAX_SECONDS)
 
 
 class StaffSessionMiddleware:

@@ -37,11 +37,12 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(
             _("Tài khoản demo, mật khẩu %(password)s:") % {"password": DEMO_PASSWORD}))
+        totp_label = _("mã xác thực (TOTP):")
         for username, role, name, *_rest in ACCOUNTS:
             self.stdout.write(f"  {username:<12} {role:<14} {name}")
             if role != Role.APPLICANT:
                 device = totp_device_confirmed(user=User.objects.get(username=username))
-                self.stdout.write(f"  {'':<12} {_('mã xác thực (TOTP):')} {device.config_url}")
+                self.stdout.write(f"  {'':<12} {totp_label} {device.config_url}")
         self.stdout.write(_(
             "Cán bộ đăng nhập bằng mật khẩu rồi mã 6 chữ số: thêm địa chỉ otpauth:// ở trên vào "
             "ứng dụng xác thực, hoặc xem mã hiện tại bằng: manage.py otp_code <tên đăng nhập>."))

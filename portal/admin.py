@@ -4,8 +4,20 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from django_otp.admin import OTPAdminSite
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import TokenProxy
+
 from .models import User
 
+# The admin opens only to a session verified by the second factor (sign-in at /dang-nhap/).
+admin.site.__class__ = OTPAdminSite
+# Devices and API tokens are managed with manage.py (reset_second_factor, issue_api_token);
+# the libraries' admin pages would show their secrets and speak English.
+for _model in (TOTPDevice, StaticDevice, TokenProxy):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 admin.site.site_header = _("Quản trị Một Cửa")
 admin.site.site_title = _("Quản trị Một Cửa")
 admin.site.index_title = _("Danh mục, lịch làm việc, kết nối và tài khoản cán bộ")

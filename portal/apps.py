@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("Cổng Một Cửa")
+
+    def ready(self) -> None:
+        from . import signin  # noqa: F401 - connects the sign-in log and the session clock

@@ -1,5 +1,6 @@
 """Settings, read from the environment (see .env.example)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -38,6 +39,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served by the portal (no CDN)
     "django_htmx",
@@ -57,9 +63,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Staff: idle and absolute session limits, then the second step before any page.
+    "portal.signin.StaffSessionMiddleware",
+    "web.second_factor.middleware.SecondFactorMiddleware",
+    # Last, as django-axes asks: turns a lockout into the portal's 429 page or JSON error.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -115,6 +127,27 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LOGIN_URL = "/dang-nhap/"
+# The lockout check first (django-axes, by account and by address), then the password.
+AUTHENTICATION_BACKENDS = [
+    "portal.signin.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGNIN_LOCKOUT_MINUTES", default=15))
+# Either counter locks: the account's failures from anywhere, the address's on any account.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_VERBOSE = False  # failures and lockouts are logged by portal.signin
+AXES_CLIENT_IP_CALLABLE = "portal.api.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "web.second_factor.lockout.lockout_response"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Lockouts are lifted with manage.py axes_reset_username / axes_reset_ip (README).
+AXES_ENABLE_ADMIN = False
+# A right password must not clear the count: wrong second-factor codes count too.
+AXES_RESET_ON_SUCCESS = False
+# Staff (every role of portal.roles.Role.STAFF) give a TOTP code after the password.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Một Cửa")
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_MINUTES", default=30) * 60
+STAFF_SESSION_MAX_SECONDS = env.int("STAFF_SESSION_MAX_HOURS", default=12) * 3600
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 # Uploaded dossier documents live outside any web root and are served only through a view
@@ -133,9 +166,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 REST_FRAMEWORK = {
+    # The pages' session (staff verified by their second factor) and tokens for scripts;
+    # HTTP Basic only for local scripts against the demo, never with debug off.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "portal.api.authentication.VerifiedSessionAuthentication",
+        "portal.api.authentication.ApiTokenAuthentication",
+        *(["portal.api.authentication.DebugBasicAuthentication"] if DEBUG else []),
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.AutoSchema",
@@ -310,7 +346,5 @@ OIDC_USE_NONCE = True
 OIDC_TIMEOUT = (INTEGRATIONS_CONNECT_TIMEOUT, INTEGRATIONS_READ_TIMEOUT)
 OIDC_AUTHENTICATION_CALLBACK_URL = "web:oidc_callback"
 LOGIN_REDIRECT_URL_FAILURE = LOGIN_URL
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "portal.identity.IdentityBackend",
-]
+# Electronic identity signs applicants in after the password backends (see above).
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "portal.identity.IdentityBackend"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -13,6 +14,8 @@ api_v1 = [
 urlpatterns = [
     path("health/", views.health, name="health"),
     path("xac-thuc/", include("signatures.urls")),
+    # One sign-in for everyone, with its second step: the admin's own form is not used.
+    path("admin/login/", RedirectView.as_view(url="/dang-nhap/", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

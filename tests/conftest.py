@@ -1,5 +1,6 @@
 """Personas, API clients and a helper for small valid files."""
 
+from django.test import Client
 from django.utils import translation
 
 import pytest
@@ -9,6 +10,7 @@ from dossiers.models import Agency
 from portal.roles import Role
 
 from .dossiers.factories import AgencyFactory, UserFactory
+from .second_factor import force_login_verified
 
 # The smallest files whose type the sniffer recognises from content.
 PDF_BYTES = (
@@ -28,6 +30,13 @@ def _default_language():
     from the portal's language again."""
     yield
     translation.activate("vi")
+
+
+@pytest.fixture(autouse=True)
+def _staff_sessions_pass_the_second_factor(monkeypatch):
+    """`client.force_login(officer)` stands for a whole sign-in, second factor included (see
+    tests/second_factor.py); tests of the second step use `force_login_unverified`."""
+    monkeypatch.setattr(Client, "force_login", force_login_verified)
 
 
 @pytest.fixture

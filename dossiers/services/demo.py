@@ -1,5 +1,6 @@
 """Demo data: the role accounts and dossiers walked through the real services in the past."""
 
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from portal import clock
 from portal.roles import Role
+from portal.second_factor import totp_device_set
 from signatures import devpki
 from signatures.models import TrustedCertificate
 from signatures.results import FONT_DIR
@@ -95,6 +97,12 @@ CHANNELS = {
 }
 
 
+def demo_totp_key(username: str) -> str:
+    """The demo staff account's fixed TOTP key (hex), published with the demo password so
+    that anyone can add it to an authenticator app; real accounts enrol their own."""
+    return hashlib.sha1(f"motcua-demo-totp:{username}".encode()).hexdigest()  # noqa: S324
+
+
 @dataclass
 class DemoSummary:
     accounts: list[str] = field(default_factory=list)
@@ -120,6 +128,8 @@ def demo_accounts_ensure() -> dict[str, object]:
         user.set_password(DEMO_PASSWORD)
         user.save()
         user.groups.add(Group.objects.get_or_create(name=role)[0])
+        if role != Role.APPLICANT:
+            totp_device_set(user=user, key_hex=demo_totp_key(username), name="Demo")
         users[username] = user
     applicant_group = Group.objects.get_or_create(name=Role.APPLICANT)[0]
     for username, name, tax_code in EXTRA_APPLICANTS:

@@ -10,6 +10,7 @@ declares itself with @extend_schema for a status is kept.
 
 from http import HTTPStatus
 
+from drf_spectacular.authentication import BasicScheme, SessionScheme, TokenScheme
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.plumbing import force_instance, is_serializer
 from drf_spectacular.utils import OpenApiResponse
@@ -97,3 +98,17 @@ class AutoSchema(BaseAutoSchema):
                     str(status), direction=direction,
                 )
         return responses
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The pages' session cookie; staff sessions count once their second factor is given."""
+
+    target_class = "portal.api.authentication.VerifiedSessionAuthentication"
+
+
+class ApiTokenScheme(TokenScheme):
+    target_class = "portal.api.authentication.ApiTokenAuthentication"
+
+
+class DebugBasicScheme(BasicScheme):
+    target_class = "portal.api.authentication.DebugBasicAuthentication"

@@ -10,6 +10,7 @@ from django.db.models import Sum
 from django.test import Client
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dossiers.models import Agency, DailySummary, Dossier, DossierTransition, Procedure, Rating
 from dossiers.services import audit_verify
@@ -166,6 +167,13 @@ def test_seed_demo_command_prints_its_progress_and_the_accounts(db):
         assert any(
             line.split()[:2] == [username, role] for line in output.splitlines()
         ), username
+        # Each staff account's authenticator URI is printed beside it; applicants have none.
+        device = TOTPDevice.objects.filter(user__username=username, confirmed=True).first()
+        if role == Role.APPLICANT:
+            assert device is None, username
+        else:
+            assert device.config_url.startswith("otpauth://totp/")
+            assert f"mã xác thực (TOTP): {device.config_url}" in output, username
 
 
 def test_the_demo_seed_builds_a_complete_demo(seeded):

@@ -173,9 +173,9 @@ def test_unauthenticated_request_is_refused_as_not_authenticated(api_client_for)
     )
 
 
-def test_wrong_password_is_refused_as_authentication_failed(api_client_for):
+def test_wrong_token_is_refused_as_authentication_failed(api_client_for):
     client = api_client_for()
-    client.credentials(HTTP_AUTHORIZATION="Basic dXNlcjpzYWk=")  # user:sai
+    client.credentials(HTTP_AUTHORIZATION="Token sai-ma-truy-cap")
 
     response = client.get(reverse("api:dossiers:list"))
 

@@ -2,11 +2,16 @@ import logging
 import time
 from contextlib import contextmanager
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from dossiers.models import Dossier
 from dossiers.services.demo import ACCOUNTS, DEMO_PASSWORD, demo_seed
+from portal.roles import Role
+from portal.second_factor import totp_device_confirmed
+
+User = get_user_model()
 
 
 class Command(BaseCommand):
@@ -32,8 +37,15 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(
             _("Tài khoản demo, mật khẩu %(password)s:") % {"password": DEMO_PASSWORD}))
+        totp_label = _("mã xác thực (TOTP):")
         for username, role, name, *_rest in ACCOUNTS:
             self.stdout.write(f"  {username:<12} {role:<14} {name}")
+            if role != Role.APPLICANT:
+                device = totp_device_confirmed(user=User.objects.get(username=username))
+                self.stdout.write(f"  {'':<12} {totp_label} {device.config_url}")
+        self.stdout.write(_(
+            "Cán bộ đăng nhập bằng mật khẩu rồi mã 6 chữ số: thêm địa chỉ otpauth:// ở trên vào "
+            "ứng dụng xác thực, hoặc xem mã hiện tại bằng: manage.py otp_code <tên đăng nhập>."))
 
     def _progress(self, line: str) -> None:
         self.stdout.write(line)

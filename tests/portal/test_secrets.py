@@ -29,12 +29,13 @@ TOKENS = {
     "Stripe live key": re.compile(r"\b[rs]k_live_[0-9A-Za-z]{16,}"),
     "JSON web token": re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
 }
-SECRET_NAME = r"(?:secret|passw(?:or)?d|passphrase|token|api[_-]?key|private[_-]?key|access[_-]?key|pin)"
+SENSITIVE_WORDS = r"(?:secret|passw(?:or)?d|passphrase|token|api[_-]?key|private[_-]?key|access[_-]?key|pin)"
 ASSIGNMENT = re.compile(
-    r"(?i)[\w.-]*" + SECRET_NAME + r"[\w.-]*[\"']?\s*(?:=|:|=>)\s*[bru]?[\"']([^\"'\s]{16,})[\"']"
+    r"(?i)[\w.-]*" + SENSITIVE_WORDS + r"[\w.-]*[\"']?\s*(?:=|:|=>)\s*[bru]?[\"']([^\"'\s]{16,})[\"']"
 )
 # An environment file's line: NAME=value, unquoted.
-ENV_LINE = re.compile(r"(?im)^\s*(?:export\s+)?[A-Z0-9_]*" + SECRET_NAME + r"[A-Z0-9_]*=([^\s\"'#]{16,})\s*$")
+ENV_LINE = re.compile(r"(?m)^\s*(?:export\s+)?[A-Z0-9_]*(?:SECRET|PASSWORD|TOKEN|API_KEY|"
+                      r"PRIVATE_KEY|ACCESS_KEY|PIN)[A-Z0-9_]*=([^\s\"'#]{16,})\s*$")
 MIN_ENTROPY = 3.5  # bits per character: hex and base64 keys lie above, words and names below
 # What looks like a secret and is not one, each with its reason (path, value).
 ALLOWED = {

@@ -221,7 +221,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],  # Swagger UI's and the admin's icons are data: URIs
+        "img-src": ["'self'", "data:"],  # Swagger UI draws its icons as data: SVG images
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],

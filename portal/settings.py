@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served by the portal (no CDN)
     "django_htmx",
+    "csp",
     "portal",
     "dossiers",
     "signatures",
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Staff: idle and absolute session limits, then the second step before any page.
     "portal.signin.StaffSessionMiddleware",
@@ -257,12 +259,37 @@ LOGGING = {
     },
 }
 
+# Every page: only the portal's own files run or style it (no inline script or style, no
+# eval), no page frames it, forms post only to it. A view that needs more widens its own
+# policy with csp.decorators and says why (the payment page, web/applicant/views_dossier.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Swagger UI draws its icons as data: SVG images
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
-    SECURE_CONTENT_TYPE_NOSNIFF = True
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+    # Only names under the portal's own host (it has none of its own); the province's other
+    # sites are the parent domain's, which this header does not reach.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload (security.W021): the preload list takes only registrable domains, and the
+    # portal is served from a name under the province's domain, whose owner alone may submit it.
+    "security.W021",
+]
 
 # --- signatures: trust store, revocation fetch allowlist, result signer -----------------
 # Revocation data is fetched only from these hosts ("host" or "host:port"); URLs inside
@@ -317,6 +344,9 @@ PAYMENT_BENEFICIARY_ACCOUNT = env("PAYMENT_BENEFICIARY_ACCOUNT", default="")
 PAYMENT_BENEFICIARY_BANK = env("PAYMENT_BENEFICIARY_BANK", default="")
 PAYMENT_BENEFICIARY_NAME = env("PAYMENT_BENEFICIARY_NAME", default="")
 PAYMENT_NOTIFY_URL = env("PAYMENT_NOTIFY_URL", default="")
+# Where the platform's payment page lives when not on PAYMENT_PLATFORM_URL's host: the fee page
+# lets its form lead there (Content-Security-Policy form-action, web/csp.py).
+PAYMENT_PAGE_ORIGINS = env.list("PAYMENT_PAGE_ORIGINS", default=[])
 PAYMENT_CALLBACK_WINDOW_SECONDS = env.int("PAYMENT_CALLBACK_WINDOW_SECONDS", default=600)
 # Inbound calls (portals pushing to us) are refused unless this secret is set.
 INBOUND_HMAC_SECRET = env("INBOUND_HMAC_SECRET", default="")

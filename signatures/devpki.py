@@ -180,7 +180,7 @@ def make_ocsp_response(issuer: Issued, cert: x509.Certificate, *, this_update: d
 
     status = ocsp.OCSPCertStatus.REVOKED if revoked_at else ocsp.OCSPCertStatus.GOOD
     builder = ocsp.OCSPResponseBuilder().add_response(
-        cert=cert, issuer=issuer.cert, algorithm=hashes.SHA1(), cert_status=status,
+        cert=cert, issuer=issuer.cert, algorithm=hashes.SHA1(), cert_status=status,  # nosec B303  # CertID hash (RFC 6960), demo PKI
         this_update=this_update, next_update=next_update, revocation_time=revoked_at,
         revocation_reason=x509.ReasonFlags.key_compromise if revoked_at else None,
     ).responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)

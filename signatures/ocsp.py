@@ -122,7 +122,7 @@ def ocsp_refresh(
     for target in targets:
         request = (
             ocsp.OCSPRequestBuilder()
-            .add_certificate(target.cert, target.issuer, hashes.SHA1())  # noqa: S303 - CertID
+            .add_certificate(target.cert, target.issuer, hashes.SHA1())  # noqa: S303 - CertID  # nosec B303  # RFC 6960's CertID hash
             .build().public_bytes(serialization.Encoding.DER)
         )
         for url in target.urls:

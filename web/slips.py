@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dossiers.models import Dossier
 from dossiers.services import slips
+from portal.downloads import bytes_download
 
 SLIP_LABELS = {
     "receipt": _("Giấy tiếp nhận hồ sơ và hẹn trả kết quả (mẫu 01)"),
@@ -33,9 +34,5 @@ def slip_links(dossier: Dossier, *, officer: bool, skip: tuple[str, ...] = ()) -
 def slip_response(dossier: Dossier, name: str, *, officer: bool, inline: bool) -> HttpResponse:
     """The PDF; raises the service's error when the slip does not apply."""
     content = slips.slip_render(dossier=dossier, name=name, officer=officer)
-    response = HttpResponse(content, content_type="application/pdf")
-    disposition = "inline" if inline else "attachment"
-    response["Content-Disposition"] = (
-        f'{disposition}; filename="{slips.SLIP_FILES[name]}-{dossier.code}.pdf"')
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return bytes_download(content, filename=f"{slips.SLIP_FILES[name]}-{dossier.code}.pdf",
+                          inline=inline)

@@ -23,14 +23,14 @@ def summary_add(*, dossier: Dossier, at: datetime, **counts: int) -> None:
     quoted = [connection.ops.quote_name(c) for c in cols]
     # One upsert: insert the day's row or add to it; the same SQL on SQLite and PostgreSQL.
     sql = (
-        f"INSERT INTO {table} (agency_id, procedure_id, channel, day, "
+        f"INSERT INTO {table} (agency_id, procedure_id, channel, day, "  # nosec B608  # quoted model names only; values are parameters
         + ", ".join(quoted)
         + ", "
         + ", ".join(
             connection.ops.quote_name(c) for c in DailySummary.COUNTERS if c not in counts
         )
         + ") VALUES (%s, %s, %s, %s"
-        + ", %s" * len(DailySummary.COUNTERS)
+        + ", %s" * len(DailySummary.COUNTERS)  # nosec B608  # placeholders only
         + ") ON CONFLICT (agency_id, procedure_id, channel, day) DO UPDATE SET "
         + ", ".join(f"{q} = {table}.{q} + excluded.{q}" for q in quoted)
     )

@@ -101,7 +101,7 @@ def dossier_code_allocate(agency: Agency, at: datetime) -> str:
     # One atomic upsert hands out the next number, unique under concurrent submissions.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (agency_id, day, value) VALUES (%s, %s, 1) "
+            f"INSERT INTO {table} (agency_id, day, value) VALUES (%s, %s, 1) "  # nosec B608  # the table is the model's quoted name; values are parameters
             f"ON CONFLICT (agency_id, day) DO UPDATE SET value = {table}.value + 1 "
             "RETURNING value",
             [agency.pk, day],

@@ -34,6 +34,15 @@ PHONE = {
     "has_touch": True,
 }
 DEFAULT_TIMEOUT_MS = 10_000
+# Every Content-Security-Policy violation becomes a console error the guards record, whether or
+# not the browser also logs its own "Refused to ..." line.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.violatedDirective + " blocked "
+    + (event.blockedURI || "inline") + " at " + (event.sourceFile || event.documentURI)
+    + ":" + event.lineNumber);
+});
+"""
 LOAD_FAILED = "Failed to load resource: the server responded with a status of"
 
 
@@ -168,6 +177,7 @@ def new_context(browser, live_server, guards, request):
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         context.route("**/*", guards.route)
+        context.add_init_script(CSP_LISTENER)
         context.on("page", guards.watch)
         contexts.append(context)
         return context

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -29,9 +29,11 @@ from dossiers.services.payments import payment_payable, payment_refresh_for
 from dossiers.services.queue import rating_allowed
 from dossiers.services.transitions import SPECS
 from portal import clock
+from portal.downloads import bytes_download
 from portal.exceptions import DomainError
 
 from ..access import applicant_required
+from ..csp import payment_form_action
 from ..files import private_file
 from ..slips import SLIP_LABELS, slip_links, slip_response
 from .forms_dossier import SCORE_LABELS, RatingForm, WithdrawForm
@@ -276,10 +278,7 @@ def receipt_slip(request, dossier_id: int):
     except DomainError as exc:
         _refusal(request, exc)
         return redirect(_url("dossier", dossier))
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="tiep-nhan-{dossier.code}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return bytes_download(content, filename=f"tiep-nhan-{dossier.code}.pdf")
 
 
 @require_GET
@@ -306,8 +305,7 @@ def document_download(request, dossier_id: int, document_id: int):
         raise Http404(str(exc.message)) from exc
     if document.dossier_id != dossier.pk:
         raise Http404(_("Không tìm thấy giấy tờ."))
-    return private_file(document.file, filename=document.original_name,
-                        content_type=document.content_type)
+    return private_file(document.file, filename=document.original_name)
 
 
 @require_GET
@@ -323,8 +321,7 @@ def result_file(request, dossier_id: int):
     if result is None or not result.file:
         messages.error(request, _("Hồ sơ chưa có kết quả điện tử."))
         return redirect(_url("dossier", dossier))
-    return private_file(result.file, filename=f"ket-qua-{dossier.code}.pdf",
-                        content_type="application/pdf")
+    return private_file(result.file, filename=f"ket-qua-{dossier.code}.pdf")
 
 
 @require_POST
@@ -370,6 +367,7 @@ def dossier_rate(request, dossier_id: int):
 
 @require_http_methods(["GET", "POST"])
 @applicant_required
+@payment_form_action
 def dossier_pay(request, dossier_id: int):
     """The fee, and a button that opens the payment at the provider and goes there."""
     dossier = _dossier(request, dossier_id)

@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from dossiers.selectors.indicators import FIGURE_LABELS, RATES
+from portal.downloads import bytes_download
 
 from .forms import month_label
 
@@ -100,6 +101,4 @@ def xlsx_response(rows: list[dict], filename: str, *, described) -> HttpResponse
     about.column_dimensions["B"].width = 80
     buffer = BytesIO()
     book.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return bytes_download(buffer.getvalue(), filename=filename, fallback=XLSX_TYPE)

@@ -3,7 +3,7 @@ scoping and queue selectors and changes a dossier only through the services the 
 service's refusal becomes a message on the page."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from dossiers.selectors.queues import (
 )
 from dossiers.services.supplements import supplement_expired_for
 from portal import clock
+from portal.downloads import bytes_download
 from portal.exceptions import DomainError
 from portal.roles import Role
 
@@ -357,8 +358,7 @@ def document_download(request, document_id: int):
         document = selectors.document_get_for(user=request.user, document_id=document_id)
     except DossierNotFound as exc:
         raise Http404 from exc
-    return private_file(document.file, filename=document.original_name,
-                        content_type=document.content_type)
+    return private_file(document.file, filename=document.original_name)
 
 
 @officer_required
@@ -370,10 +370,9 @@ def receipt_slip(request, dossier_id: int):
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect(_workspace_url(dossier))
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="tiep-nhan-{dossier.code}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    # Inline by design: reception opens the slip in the browser's PDF viewer to print it at the
+    # counter; the portal made these bytes itself, nothing uploaded is ever shown inline.
+    return bytes_download(content, filename=f"tiep-nhan-{dossier.code}.pdf", inline=True)
 
 
 @officer_required
@@ -397,5 +396,4 @@ def result_file(request, dossier_id: int):
     result = selectors.dossier_result(dossier=dossier)
     if result is None or not result.file:
         raise Http404
-    return private_file(result.file, filename=f"ket-qua-{dossier.code}.pdf",
-                        content_type="application/pdf")
+    return private_file(result.file, filename=f"ket-qua-{dossier.code}.pdf")

@@ -1,6 +1,5 @@
 """The catalog and the applicant's dossiers: drafting, documents, payment, result."""
 
-from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -15,6 +14,7 @@ from portal.api.mixins import (
     AuthenticatedApi,
     PublicApi,
 )
+from portal.downloads import file_download
 
 from ... import selectors, services
 from ...exceptions import DossierNotFound
@@ -165,13 +165,7 @@ class DocumentDownloadApi(AuthenticatedApi):
     @extend_schema(responses={(200, media): OpenApiTypes.BINARY for media in DOCUMENT_TYPES})
     def get(self, request, document_id: int):
         document = selectors.document_get_for(user=request.user, document_id=document_id)
-        response = FileResponse(
-            document.file.open("rb"), as_attachment=True, filename=document.original_name,
-            content_type=document.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return file_download(document.file, filename=document.original_name)
 
 
 class DossierTimelineApi(AuthenticatedApi):
@@ -263,8 +257,4 @@ class DossierResultFileApi(AuthenticatedApi):
         result = selectors.dossier_result(dossier=dossier, user=request.user)
         if result is None or not result.file:
             raise DossierNotFound(_("Hồ sơ chưa có kết quả điện tử."))
-        response = FileResponse(result.file.open("rb"), as_attachment=True,
-                                filename=f"ket-qua-{dossier.code}.pdf",
-                                content_type="application/pdf")
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return file_download(result.file, filename=f"ket-qua-{dossier.code}.pdf")

@@ -1,12 +1,11 @@
 """The five slips of Circular 01/2018 as PDFs, scoped like the dossier itself."""
 
-from django.http import HttpResponse
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import BasePermission
 
 from portal.api.mixins import AuthenticatedApi
+from portal.downloads import bytes_download
 from portal.roles import Role
 
 from ... import selectors
@@ -40,12 +39,8 @@ class _SlipApi(AuthenticatedApi):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
         officer = dossier.applicant_id != request.user.pk
         content = slips.slip_render(dossier=dossier, name=self.slip, officer=officer)
-        response = HttpResponse(content, content_type="application/pdf")
         filename = f"{slips.SLIP_FILES[self.slip]}-{dossier.code}.pdf"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return bytes_download(content, filename=filename)
 
 
 def _slip_api(name: str, doc: str):

@@ -1,5 +1,6 @@
 """The domain models, one module per sub-domain, re-exported here."""
 
+from .access_log import PersonalDataAccess
 from .catalog import (
     Agency,
     AgencySeason,
@@ -7,6 +8,7 @@ from .catalog import (
     HolidayOverride,
     Procedure,
     ProcessStep,
+    Unit,
 )
 from .documents import (
     Document,
@@ -42,8 +44,10 @@ __all__ = [
     "Notification",
     "OutboundMessage",
     "Payment",
+    "PersonalDataAccess",
     "Procedure",
     "ProcessStep",
     "Rating",
     "Result",
+    "Unit",
 ]

@@ -1,5 +1,6 @@
 """Writes of the dossier domain: catalog, drafting, workflow, documents, payments, queues."""
 
+from .access_log import personal_data_read_record
 from .apology import apology_approve, apology_draft
 from .audit import audit_verify, transition_log_append
 from .calendars import calendar_for
@@ -55,3 +56,4 @@ __all__ = [
     "payment_confirm", "payment_record_at_counter", "payment_start", "rating_create",
     "request_fingerprint", "summary_add", "transition_log_append",
 ]
+__all__ += ["personal_data_read_record"]

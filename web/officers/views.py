@@ -200,7 +200,9 @@ def _workspace(request, dossier: Dossier, *, bound=None, status: int = 200, erro
 @require_GET
 def dossier(request, dossier_id: int):
     """One dossier of the officer's agency: its papers, history, clock and the moves open now."""
-    return _workspace(request, _dossier_or_404(request, dossier_id))
+    dossier = _dossier_or_404(request, dossier_id)
+    services.personal_data_read_record(request, dossier=dossier)
+    return _workspace(request, dossier)
 
 
 def _service_call(request, dossier: Dossier, form, call, success: str, anchor: str = ""):
@@ -353,6 +355,7 @@ def document_download(request, document_id: int):
         document = selectors.document_get_for(user=request.user, document_id=document_id)
     except DossierNotFound as exc:
         raise Http404 from exc
+    services.personal_data_read_record(request, dossier=document.dossier, document=document)
     return private_file(document.file, filename=document.original_name,
                         content_type=document.content_type)
 
@@ -366,6 +369,7 @@ def receipt_slip(request, dossier_id: int):
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect(_workspace_url(dossier))
+    services.personal_data_read_record(request, dossier=dossier, what="receipt_slip")
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="tiep-nhan-{dossier.code}.pdf"'
     response["Cache-Control"] = "private, no-store"
@@ -379,5 +383,6 @@ def result_file(request, dossier_id: int):
     result = selectors.dossier_result(dossier=dossier)
     if result is None or not result.file:
         raise Http404
+    services.personal_data_read_record(request, dossier=dossier, what="result")
     return private_file(result.file, filename=f"ket-qua-{dossier.code}.pdf",
                         content_type="application/pdf")

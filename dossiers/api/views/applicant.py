@@ -106,6 +106,7 @@ class DossierDetailApi(AuthenticatedApi):
     @extend_schema(responses=DossierSerializer)
     def get(self, request, dossier_id: int):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        services.personal_data_read_record(request, dossier=dossier)
         body = _serialize(dossier, request.user)
         body["documents"] = DocumentSerializer(
             selectors.dossier_documents(dossier=dossier), many=True
@@ -158,6 +159,7 @@ class DocumentDownloadApi(AuthenticatedApi):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, document_id: int):
         document = selectors.document_get_for(user=request.user, document_id=document_id)
+        services.personal_data_read_record(request, dossier=document.dossier, document=document)
         response = FileResponse(
             document.file.open("rb"), as_attachment=True, filename=document.original_name,
             content_type=document.content_type,
@@ -238,6 +240,7 @@ class DossierResultFileApi(AuthenticatedApi):
         result = selectors.dossier_result(dossier=dossier, user=request.user)
         if result is None or not result.file:
             raise DossierNotFound(_("Hồ sơ chưa có kết quả điện tử."))
+        services.personal_data_read_record(request, dossier=dossier, what="result")
         response = FileResponse(result.file.open("rb"), as_attachment=True,
                                 filename=f"ket-qua-{dossier.code}.pdf",
                                 content_type="application/pdf")
@@ -252,6 +255,7 @@ class DossierReceiptSlipApi(AuthenticatedApi):
     def get(self, request, dossier_id: int):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
         content = services.slip_receipt_render(dossier=dossier)
+        services.personal_data_read_record(request, dossier=dossier, what="receipt_slip")
         response = HttpResponse(content, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="tiep-nhan-{dossier.code}.pdf"'
         return response

@@ -124,9 +124,9 @@ def test_the_database_refuses_raw_changes_on_postgresql(row):
 
     for sql in ("UPDATE dossiers_personaldataaccess SET route = 'x'",
                 "DELETE FROM dossiers_personaldataaccess"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
+        with (pytest.raises(DatabaseError, match="append-only"), transaction.atomic(),
+              connection.cursor() as cursor):
+            cursor.execute(sql)
     assert PersonalDataAccess.objects.filter(route="api:dossiers:detail").count() == 1
 
 

@@ -56,6 +56,8 @@ urlpatterns = [
          name="result_file"),
     path("dossiers/<int:dossier_id>/slips/receipt/", v.DossierReceiptSlipApi.as_view(),
          name="receipt_slip"),
+    path("dossiers/<int:dossier_id>/audit-export/", v.DossierAuditExportApi.as_view(),
+         name="audit_export"),
     path("queue/", v.QueueApi.as_view(), name="queue"),
     path("indicators/", v.IndicatorsApi.as_view(), name="indicators"),
     path("indicators.csv", v.IndicatorsCsvApi.as_view(), name="indicators_csv"),

@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('at', models.DateTimeField(db_index=True, verbose_name='thời điểm')),
                 ('user_label', models.CharField(max_length=255, verbose_name='tên người truy cập')),
-                ('what', models.CharField(choices=[('dossier', 'Hồ sơ'), ('document', 'Giấy tờ'), ('result', 'Kết quả giải quyết'), ('receipt_slip', 'Giấy tiếp nhận và hẹn trả kết quả')], max_length=16, verbose_name='nội dung truy cập')),
+                ('what', models.CharField(choices=[('dossier', 'Hồ sơ'), ('document', 'Giấy tờ'), ('result', 'Kết quả giải quyết'), ('receipt_slip', 'Giấy tiếp nhận và hẹn trả kết quả'), ('history', 'Nhật ký xử lý')], max_length=16, verbose_name='nội dung truy cập')),
                 ('route', models.CharField(max_length=128, verbose_name='đường dẫn')),
                 ('path', models.CharField(max_length=512, verbose_name='địa chỉ yêu cầu')),
                 ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='địa chỉ IP')),

@@ -34,6 +34,7 @@ class PersonalDataAccess(models.Model):
         DOCUMENT = "document", _("Giấy tờ")
         RESULT = "result", _("Kết quả giải quyết")
         RECEIPT_SLIP = "receipt_slip", _("Giấy tiếp nhận và hẹn trả kết quả")
+        HISTORY = "history", _("Nhật ký xử lý")
 
     at = models.DateTimeField(_("thời điểm"), db_index=True)
     user = models.ForeignKey(

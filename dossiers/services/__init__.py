@@ -3,6 +3,7 @@
 from .access_log import personal_data_read_record
 from .apology import apology_approve, apology_draft
 from .audit import audit_verify, transition_log_append
+from .audit_export import audit_export
 from .calendars import calendar_for
 from .catalog import catalog_load
 from .documents import document_upload
@@ -56,4 +57,4 @@ __all__ = [
     "payment_confirm", "payment_record_at_counter", "payment_start", "rating_create",
     "request_fingerprint", "summary_add", "transition_log_append",
 ]
-__all__ += ["personal_data_read_record"]
+__all__ += ["audit_export", "personal_data_read_record"]

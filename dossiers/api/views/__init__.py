@@ -17,6 +17,7 @@ from .applicant import (
     ProcedureListApi,
     RatingCreateApi,
 )
+from .audit import DossierAuditExportApi
 from .indicators import IndicatorsApi, IndicatorsCsvApi, OverdueCsvApi
 from .officers import (
     ApologyApproveApi,
@@ -48,6 +49,7 @@ from .transitions import (
 )
 
 __all__ = [
+    "DossierAuditExportApi",
     "ApologyApproveApi", "ApologyDraftApi", "DocumentDownloadApi", "DocumentListApi",
     "DocumentUploadApi", "DossierAcceptApi", "DossierAdvanceStepApi", "DossierApproveApi", "DossierAssignApi",
     "DossierClaimApi", "DossierCreateApi", "DossierDetailApi", "DossierFormUpdateApi",

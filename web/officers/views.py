@@ -222,6 +222,10 @@ def _service_call(request, dossier: Dossier, form, call, success: str, anchor: s
         return _workspace(request, fresh, bound=form, status=exc.http_status,
                           error=str(exc.message))
     messages.success(request, success)
+    if not selectors.dossier_list_for(user=request.user).filter(pk=dossier.pk).exists():
+        # The move took the dossier out of the officer's sight (a specialist's proposal
+        # leaves the unit's step): back to the queue, not to a page that is now a 404.
+        return redirect("web:officers:queue")
     return redirect(_workspace_url(dossier, anchor))
 
 

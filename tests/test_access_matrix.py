@@ -18,12 +18,14 @@ import json
 import os
 from contextlib import contextmanager
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client, override_settings
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, include, reverse
+from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
 import pytest
@@ -420,17 +422,47 @@ def _observe(key: str, world) -> dict[str, str]:
     return seen
 
 
+def _walked(resolver=None) -> list[str]:
+    return sorted({key for key, path in _walk(resolver) if _skip_reason(key, path) is None})
+
+
+def _rule_gaps(routes: list[str]) -> list[str]:
+    """What is wrong with ROUTES for these routes: one message per problem."""
+    missing = [key for key in routes if key not in ROUTES]
+    stale = sorted(set(ROUTES) - set(routes))
+    problems = []
+    if missing:
+        problems.append(
+            "Routes with no access rule; add each to ROUTES in tests/test_access_matrix.py, "
+            "e.g. " + ", ".join(f'"{key}": SCOPED' for key in missing)
+            + " (or PUBLIC, OWN_APPLICANT, OFFICER_OBJECT, only(...), roles_only(...))"
+        )
+    if stale:
+        problems.append(f"ROUTES names routes that no longer exist: {stale}")
+    return problems
+
+
 def test_every_route_has_a_rule():
     """A new route fails here until ROUTES says who may use it (or SKIPPED why not)."""
-    missing = [key for key in ALL_ROUTES if key not in ROUTES]
-    stale = sorted(set(ROUTES) - set(ALL_ROUTES))
+    assert not _rule_gaps(ALL_ROUTES), "\n".join(_rule_gaps(ALL_ROUTES))
 
-    assert not missing, (
-        "Routes with no access rule; add each to ROUTES in tests/test_access_matrix.py, e.g. "
-        + ", ".join(f'"{key}": SCOPED' for key in missing)
-        + " (PUBLIC, SCOPED, OWN_APPLICANT, OFFICER_OBJECT, only(...), roles_only(...))"
-    )
-    assert not stale, f"ROUTES names routes that no longer exist: {stale}"
+
+def test_a_new_route_without_a_rule_is_named_in_the_failure():
+    from django.urls import path
+
+    def view(request):  # pragma: no cover - never called
+        raise AssertionError
+
+    urlconf = SimpleNamespace(urlpatterns=[
+        path("ho-so-moi/<int:dossier_id>/", view, name="brand_new"),
+        path("", include(get_resolver().urlconf_name)),
+    ])
+
+    gaps = _rule_gaps(_walked(URLResolver(RegexPattern(r"^/"), urlconf)))
+
+    assert len(gaps) == 1
+    assert '"brand_new": SCOPED' in gaps[0]
+    assert "tests/test_access_matrix.py" in gaps[0]
 
 
 @pytest.mark.parametrize("key", [k for k in ALL_ROUTES if k in ROUTES])

@@ -181,7 +181,8 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
     """Who opened which dossier's personal data: read here, never changed or removed. It names
     the dossier by its number only, so an administrator reads no dossier's contents here."""
 
-    list_display = ["at", "user_label", "dossier_id", "what", "document_id", "route", "ip"]
+    list_display = ["at", "user_label", "dossier_number", "what", "document_number", "route",
+                    "ip"]
     list_filter = ["what"]
     search_fields = ["user_label", "user__username", "=dossier__id", "ip"]
     date_hierarchy = "at"
@@ -190,3 +191,11 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
 
     def get_actions(self, request):
         return {}  # no bulk action: the log is never deleted
+
+    @admin.display(description=_("số hồ sơ"), ordering="dossier_id")
+    def dossier_number(self, obj: PersonalDataAccess) -> int:
+        return obj.dossier_id
+
+    @admin.display(description=_("số giấy tờ"))
+    def document_number(self, obj: PersonalDataAccess) -> str:
+        return str(obj.document_id or "—")

@@ -14,8 +14,10 @@ from .models import (
     HolidayOverride,
     InboundCall,
     OutboundMessage,
+    PersonalDataAccess,
     Procedure,
     ProcessStep,
+    Unit,
 )
 from .models.catalog import AgencySeason
 
@@ -62,12 +64,24 @@ class AgencySeasonInline(admin.TabularInline):
     extra = 0
 
 
+class UnitInline(admin.TabularInline):
+    model = Unit
+    extra = 0
+
+
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "morning_start", "morning_end", "afternoon_start",
                     "afternoon_end", "dossier_code_pattern", "outcome_rule"]
     search_fields = ["code", "name"]
-    inlines = [AgencySeasonInline]
+    inlines = [AgencySeasonInline, UnitInline]
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "agency"]
+    list_filter = ["agency"]
+    search_fields = ["code", "name"]
 
 
 @admin.register(HolidayOverride)
@@ -160,3 +174,28 @@ class InboundCallAdmin(ReadOnlyAdmin):
     list_display = ["source", "key", "response_status", "created_at"]
     list_filter = ["source"]
     exclude = ["response_body"]  # what we answered about a dossier
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ReadOnlyAdmin):
+    """Who opened which dossier's personal data: read here, never changed or removed. It names
+    the dossier by its number only, so an administrator reads no dossier's contents here."""
+
+    list_display = ["at", "user_label", "dossier_number", "what", "document_number", "route",
+                    "ip"]
+    list_filter = ["what"]
+    search_fields = ["user_label", "user__username", "=dossier__id", "ip"]
+    date_hierarchy = "at"
+    list_select_related = False
+    show_full_result_count = False
+
+    def get_actions(self, request):
+        return {}  # no bulk action: the log is never deleted
+
+    @admin.display(description=_("số hồ sơ"), ordering="dossier_id")
+    def dossier_number(self, obj: PersonalDataAccess) -> int:
+        return obj.dossier_id
+
+    @admin.display(description=_("số giấy tờ"))
+    def document_number(self, obj: PersonalDataAccess) -> str:
+        return str(obj.document_id or "—")

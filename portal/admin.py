@@ -47,7 +47,7 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (_("Hồ sơ người dùng"), {"fields": ("full_name", "kind", "tax_code", "citizen_id",
-                                            "phone", "agency_code")}),
+                                            "phone", "agency_code", "unit_code")}),
     )
     list_display = ["username", "full_name", "kind", "agency_code", "is_staff"]
     list_filter = ["kind", "agency_code", "groups"]

@@ -33,6 +33,11 @@ class User(AbstractUser):
     title = models.CharField(_("chức danh"), max_length=128, blank=True)
     # Officers belong to one agency; the code keeps the kernel free of the dossiers app.
     agency_code = models.CharField(_("mã cơ quan"), max_length=32, blank=True, db_index=True)
+    # A specialist's unit (phòng chuyên môn) within that agency, by its code, for the same reason.
+    unit_code = models.CharField(
+        _("mã phòng chuyên môn"), max_length=32, blank=True,
+        help_text=_("Mã phòng chuyên môn của cán bộ trong cơ quan; để trống nếu không thuộc phòng nào."),
+    )
 
     class Meta:
         verbose_name = _("người dùng")

@@ -64,6 +64,8 @@ urlpatterns = [
          name="hand_over_refusal"),
     path("dossiers/<int:dossier_id>/rating/desk/", v.DeskRatingApi.as_view(),
          name="desk_rating"),
+    path("dossiers/<int:dossier_id>/audit-export/", v.DossierAuditExportApi.as_view(),
+         name="audit_export"),
     path("queue/", v.QueueApi.as_view(), name="queue"),
     path("indicators/", v.IndicatorsApi.as_view(), name="indicators"),
     path("indicators.csv", v.IndicatorsCsvApi.as_view(), name="indicators_csv"),

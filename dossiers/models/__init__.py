@@ -1,5 +1,6 @@
 """The domain models, one module per sub-domain, re-exported here."""
 
+from .access_log import PersonalDataAccess
 from .catalog import (
     Agency,
     AgencySeason,
@@ -7,6 +8,7 @@ from .catalog import (
     HolidayOverride,
     Procedure,
     ProcessStep,
+    Unit,
     form_properties,
 )
 from .documents import (
@@ -46,10 +48,12 @@ __all__ = [
     "Notification",
     "OutboundMessage",
     "Payment",
+    "PersonalDataAccess",
     "Procedure",
     "ProcessStep",
     "Rating",
     "Result",
     "StepRecord",
     "SupplementRequest",
+    "Unit",
 ]

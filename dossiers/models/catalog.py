@@ -126,6 +126,29 @@ class Agency(TimeStampedModel):
         )
 
 
+class Unit(TimeStampedModel):
+    """A professional unit (phòng chuyên môn) of an agency: it owns process steps, and its
+    specialists see the dossiers whose current step it owns. Officers name their unit by
+    `User.unit_code` (the kernel user does not know the catalog), within their agency."""
+
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="units", verbose_name=_("cơ quan")
+    )
+    code = models.SlugField(_("mã phòng"), max_length=32)
+    name = models.CharField(_("tên phòng chuyên môn"), max_length=255)
+
+    class Meta:
+        verbose_name = _("phòng chuyên môn")
+        verbose_name_plural = _("phòng chuyên môn")
+        ordering = ["agency", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "code"], name="unit_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class AgencySeason(models.Model):
     """Working hours in force every year between two days, both included (summer hours, for
     instance); a season whose end comes before its start runs across the new year. Days that
@@ -362,6 +385,11 @@ class ProcessStep(models.Model):
         ],
     )
     budget_days = models.DecimalField(_("thời gian (ngày)"), max_digits=6, decimal_places=2)
+    unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="steps",
+        verbose_name=_("phòng chuyên môn"),
+        help_text=_("Phòng thực hiện bước này; để trống nếu cả cơ quan cùng xử lý."),
+    )
 
     class Meta:
         verbose_name = _("bước xử lý")
@@ -375,6 +403,13 @@ class ProcessStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.name}"
+
+    def clean(self) -> None:
+        if (self.unit_id and self.procedure_id
+                and self.unit.agency_id != self.procedure.agency_id):
+            raise ValidationError(
+                {"unit": _("Phòng chuyên môn phải thuộc cơ quan thực hiện thủ tục.")}
+            )
 
 
 class DocumentComponent(models.Model):

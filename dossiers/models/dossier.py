@@ -45,9 +45,30 @@ def _is_applicant(instance: "Dossier", user) -> bool:
     return user.pk == instance.applicant_id and user.has_role(Role.APPLICANT)
 
 
+def unit_bound(user) -> bool:
+    """A specialist placed in a unit (and holding no agency-wide role) works on the dossiers
+    whose current step that unit owns and those assigned to them; a specialist in no unit
+    (an agency not divided into units) works on the agency's, as reception and leaders do."""
+    return bool(
+        getattr(user, "unit_code", "") and user.has_role(Role.SPECIALIST)
+        and not user.has_role(Role.RECEPTION, Role.LEADER, Role.MANAGER)
+    )
+
+
+def in_unit_scope(instance: "Dossier", user) -> bool:
+    """Whether the unit rule lets the user at this dossier (the agency is checked apart)."""
+    if not unit_bound(user) or instance.assignee_id == user.pk:
+        return True
+    unit = instance.current_unit
+    return unit is not None and unit.code == user.unit_code and unit.agency_id == (
+        instance.handling_agency_id
+    )
+
+
 def _role(*roles: str):
     def check(instance: "Dossier", user) -> bool:
-        return user.has_role(*roles) and user.agency_code == instance.handling_agency.code
+        return (user.has_role(*roles) and user.agency_code == instance.handling_agency.code
+                and in_unit_scope(instance, user))
 
     check.__name__ = f"has_role_{'_'.join(roles)}"
     return check
@@ -85,7 +106,7 @@ def _step_owner(instance: "Dossier", user) -> bool:
     step = instance.current_step
     return (
         step is not None and user.has_role(step.role)
-        and user.agency_code == instance.handling_agency.code
+        and user.agency_code == instance.handling_agency.code and in_unit_scope(instance, user)
     )
 
 
@@ -284,6 +305,12 @@ class Dossier(FSMModelMixin, TimeStampedModel):
     def result_fee_outstanding(self) -> bool:
         p = self.procedure
         return p.fee_vnd > 0 and p.fee_due == Procedure.FeeDue.RESULT and not self.fee_paid
+
+    @property
+    def current_unit(self):
+        """The unit (phòng chuyên môn) holding the dossier: the owner of its current step, or
+        None while the step belongs to the whole agency."""
+        return self.current_step.unit if self.current_step_id else None
 
     @property
     def next_step(self) -> ProcessStep | None:

@@ -188,13 +188,15 @@ def dossier_list_page(
 
 def dossier_assignable_officers(*, dossier: Dossier) -> QuerySet:
     """Active officers of the dossier's handling agency a leader may hand it to: those of the
-    current step's role, or every officer when the dossier has no current step."""
+    current step's role (for a specialist's step owned by a unit, of that unit), or every
+    officer when the dossier has no current step."""
     from django.contrib.auth import get_user_model
 
     roles = (dossier.current_step.role,) if dossier.current_step_id else Role.OFFICERS
-    return (
-        get_user_model().objects
-        .filter(is_active=True, agency_code=dossier.handling_agency.code,
-                groups__name__in=roles)
-        .distinct().order_by("full_name", "username")
+    officers = get_user_model().objects.filter(
+        is_active=True, agency_code=dossier.handling_agency.code, groups__name__in=roles
     )
+    unit = dossier.current_unit
+    if unit is not None and dossier.current_step.role == Role.SPECIALIST:
+        officers = officers.filter(unit_code=unit.code)  # the unit that owns the step
+    return officers.distinct().order_by("full_name", "username")

@@ -9,6 +9,7 @@ from portal.roles import Role
 
 from ..exceptions import DossierNotFound, LookupNotFound, PaymentRequired
 from ..models import Document, Dossier, DossierTransition, Procedure, Result
+from ..models.dossier import unit_bound
 
 
 def procedure_list(*, sector: str | None = None, search: str | None = None) -> QuerySet:
@@ -21,9 +22,10 @@ def procedure_list(*, sector: str | None = None, search: str | None = None) -> Q
 
 
 def dossier_list_for(*, user) -> QuerySet:
-    """Dossiers the user may see: applicants their own, staff their agency's."""
+    """Dossiers the user may see: applicants their own, staff their agency's, a specialist
+    placed in a unit that unit's and those assigned to them."""
     qs = Dossier.objects.select_related(
-        "procedure", "handling_agency", "reception_agency", "assignee", "current_step",
+        "procedure", "handling_agency", "reception_agency", "assignee", "current_step__unit",
         "applicant",
     ).prefetch_related("payments")
     if user.has_role(*Role.STAFF):
@@ -31,10 +33,18 @@ def dossier_list_for(*, user) -> QuerySet:
             return qs.none()  # administrators configure the portal; they do not read dossiers
         if user.has_role(Role.MANAGER) and not user.agency_code:
             return qs.exclude(state=Dossier.State.DRAFT)  # a provincial manager sees all
-        return qs.exclude(state=Dossier.State.DRAFT).filter(
+        qs = qs.exclude(state=Dossier.State.DRAFT).filter(
             Q(handling_agency__code=user.agency_code) | Q(reception_agency__code=user.agency_code)
         )
+        if unit_bound(user):
+            qs = qs.filter(
+                Q(assignee=user)
+                | Q(current_step__unit__code=user.unit_code,
+                    current_step__unit__agency__code=user.agency_code)
+            )
+        return qs
     return qs.filter(applicant=user)
+
 
 
 def dossier_get_for(*, user, dossier_id: int) -> Dossier:

@@ -1,7 +1,9 @@
 """Writes of the dossier domain: catalog, drafting, workflow, documents, payments, queues."""
 
+from .access_log import personal_data_read_record
 from .apology import apology_approve, apology_draft
 from .audit import audit_verify, transition_log_append
+from .audit_export import audit_export
 from .calendars import calendar_for
 from .catalog import catalog_load
 from .desk import dossier_hand_over_refusal, rating_record_at_desk
@@ -58,3 +60,4 @@ __all__ = [
     "payment_confirm", "payment_record_at_counter", "payment_start", "rating_create",
     "request_fingerprint", "summary_add", "transition_log_append",
 ]
+__all__ += ["audit_export", "personal_data_read_record"]

@@ -8,8 +8,9 @@ from datetime import UTC
 from ..models import Dossier, DossierTransition
 
 
-def transition_digest(row: DossierTransition) -> str:
-    payload = {
+def transition_payload(row: DossierTransition) -> dict:
+    """The fields a row's hash covers, as the chain hashes them (also what an export holds)."""
+    return {
         "dossier": row.dossier_id,
         "name": row.name,
         "from": row.from_state,
@@ -24,6 +25,10 @@ def transition_digest(row: DossierTransition) -> str:
         "details": row.details,
         "prev": row.prev_hash,
     }
+
+
+def transition_digest(row: DossierTransition) -> str:
+    payload = transition_payload(row)
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -26,7 +26,7 @@ from signatures.models import TrustedCertificate
 from signatures.results import FONT_DIR
 from signatures.services import revocation_record_store, trust_anchor_import
 
-from ..models import Agency, Dossier, Procedure, Result, form_properties
+from ..models import Agency, Dossier, Procedure, ProcessStep, Result, Unit, form_properties
 from .calendars import calendar_for
 from .catalog import catalog_load
 from .documents import document_upload
@@ -144,6 +144,34 @@ def demo_accounts_ensure() -> dict[str, object]:
         user.groups.add(applicant_group)
         users[username] = user
     return users
+
+
+# The demo agency's two units (phòng chuyên môn) and the sectors whose review each owns.
+DEMO_UNITS = {
+    "qltm": ("Phòng Quản lý thương mại", None),
+    "qlcn": ("Phòng Quản lý công nghiệp", ("Điện", "Hóa chất", "Kinh doanh khí",
+                                             "Công nghiệp tiêu dùng",
+                                             "Vật liệu nổ công nghiệp, tiền chất thuốc nổ")),
+}
+
+
+def demo_units_ensure() -> dict[str, Unit]:
+    """The demo agency's units; each specialist step of its procedures goes to one of them,
+    and the demo specialist (`chuyenvien`) belongs to the trade unit."""
+    agency = Agency.objects.filter(code="SCT").first()
+    if agency is None:
+        return {}
+    units = {
+        code: Unit.objects.update_or_create(agency=agency, code=code,
+                                            defaults={"name": name})[0]
+        for code, (name, _sectors) in DEMO_UNITS.items()
+    }
+    steps = ProcessStep.objects.filter(procedure__agency=agency, role=Role.SPECIALIST)
+    industry = DEMO_UNITS["qlcn"][1]
+    steps.filter(procedure__sector__in=industry).update(unit=units["qlcn"])
+    steps.exclude(procedure__sector__in=industry).update(unit=units["qltm"])
+    User.objects.filter(username="chuyenvien").update(unit_code="qltm")
+    return units
 
 
 class _Walker:
@@ -439,6 +467,7 @@ def demo_seed(
     say(_("Tài khoản demo: %(count)d (%(roles)d theo vai trò, %(others)d doanh nghiệp mẫu)") % {
         "count": len(users), "roles": len(ACCOUNTS), "others": len(EXTRA_APPLICANTS)})
     if Dossier.objects.exists():
+        demo_units_ensure()
         summary.skipped = True
         summary.dossiers = Dossier.objects.count()
         say(_("Hồ sơ demo: đã có %(count)d hồ sơ, không thêm hồ sơ mới") % {
@@ -463,6 +492,8 @@ def demo_seed(
                     "done": done, "total": dossiers, "percent": done * 100 // dossiers})
         with clock.frozen_at(now):
             summary.overdue = len(dossier_flag_overdue(now=now))
+    # The units come after the walk: there the one demo specialist does every review.
+    demo_units_ensure()
     summary.dossiers = sum(summary.by_state.values())
     say(_("Hồ sơ quá hạn đã báo cho cán bộ: %(count)d") % {"count": summary.overdue})
     return summary

@@ -11,6 +11,7 @@ from portal.roles import Role
 
 from ..exceptions import DossierNotFound, InvalidTransition, StaleVersion, TransitionForbidden
 from ..models import Dossier, Notification, Rating
+from ..models.dossier import in_unit_scope
 from .indicators import summary_add
 from .notifications import notification_queue
 from .steps import step_take
@@ -20,7 +21,8 @@ User = get_user_model()
 
 
 def _check_officer(dossier: Dossier, actor) -> None:
-    if not (actor.has_role(*Role.OFFICERS) and actor.agency_code == dossier.handling_agency.code):
+    if not (actor.has_role(*Role.OFFICERS) and actor.agency_code == dossier.handling_agency.code
+            and in_unit_scope(dossier, actor)):
         raise DossierNotFound()
     if dossier.state not in Dossier.IN_PROGRESS_STATES + (Dossier.State.SUBMITTED,):
         raise InvalidTransition(_("Hồ sơ không còn trong quá trình xử lý."))

@@ -24,6 +24,7 @@ from ..exceptions import (
     TransitionForbidden,
 )
 from ..models import Document, Dossier, Result
+from ..models.dossier import in_unit_scope
 from .slips import paper_place
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,8 @@ def document_signature_decide(*, document_id: int, actor, accept: bool, note: st
         .filter(pk=document_id).first()
     )
     agency = document.dossier.handling_agency.code if document else None
-    if document is None or not (actor.has_role(*Role.STAFF) and actor.agency_code == agency):
+    if document is None or not (actor.has_role(*Role.STAFF) and actor.agency_code == agency
+                                and in_unit_scope(document.dossier, actor)):
         raise DossierNotFound()
     if not actor.has_role(Role.RECEPTION, Role.SPECIALIST, Role.LEADER):
         raise TransitionForbidden()

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dossiers import selectors, services
 from dossiers.exceptions import DossierNotFound, InvalidFormData, StaleVersion
-from dossiers.models import ApologySlip, Dossier
+from dossiers.models import ApologySlip, Dossier, PersonalDataAccess
 from dossiers.selectors.queues import (
     dossier_assignable_officers,
     dossier_queue,
@@ -205,7 +205,9 @@ def _workspace(request, dossier: Dossier, *, bound=None, status: int = 200, erro
 @require_GET
 def dossier(request, dossier_id: int):
     """One dossier of the officer's agency: its papers, history, clock and the moves open now."""
-    return _workspace(request, _dossier_or_404(request, dossier_id))
+    dossier = _dossier_or_404(request, dossier_id)
+    services.personal_data_read_record(request, dossier=dossier)
+    return _workspace(request, dossier)
 
 
 def _service_call(request, dossier: Dossier, form, call, success: str, anchor: str = ""):
@@ -225,6 +227,10 @@ def _service_call(request, dossier: Dossier, form, call, success: str, anchor: s
         return _workspace(request, fresh, bound=form, status=exc.http_status,
                           error=str(exc.message))
     messages.success(request, success)
+    if not selectors.dossier_list_for(user=request.user).filter(pk=dossier.pk).exists():
+        # The move took the dossier out of the officer's sight (a specialist's proposal
+        # leaves the unit's step): back to the queue, not to a page that is now a 404.
+        return redirect("web:officers:queue")
     return redirect(_workspace_url(dossier, anchor))
 
 
@@ -358,6 +364,7 @@ def document_download(request, document_id: int):
         document = selectors.document_get_for(user=request.user, document_id=document_id)
     except DossierNotFound as exc:
         raise Http404 from exc
+    services.personal_data_read_record(request, dossier=document.dossier, document=document)
     return private_file(document.file, filename=document.original_name)
 
 
@@ -370,6 +377,7 @@ def receipt_slip(request, dossier_id: int):
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect(_workspace_url(dossier))
+    services.personal_data_read_record(request, dossier=dossier, what="receipt_slip")
     # Inline by design: reception opens the slip in the browser's PDF viewer to print it at the
     # counter; the portal made these bytes itself, nothing uploaded is ever shown inline.
     return bytes_download(content, filename=f"tiep-nhan-{dossier.code}.pdf", inline=True)
@@ -383,7 +391,10 @@ def slip(request, dossier_id: int, name: str):
         raise Http404
     dossier = _dossier_or_404(request, dossier_id)
     try:
-        return slip_response(dossier, name, officer=True, inline=True)
+        response = slip_response(dossier, name, officer=True, inline=True)
+        services.personal_data_read_record(request, dossier=dossier,
+                                           what=PersonalDataAccess.What.SLIP)
+        return response
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect(_workspace_url(dossier))
@@ -396,4 +407,5 @@ def result_file(request, dossier_id: int):
     result = selectors.dossier_result(dossier=dossier)
     if result is None or not result.file:
         raise Http404
+    services.personal_data_read_record(request, dossier=dossier, what="result")
     return private_file(result.file, filename=f"ket-qua-{dossier.code}.pdf")

@@ -16,6 +16,7 @@ from .applicant import (
     ProcedureListApi,
     RatingCreateApi,
 )
+from .audit import DossierAuditExportApi
 from .desk import DeskRatingApi, IntakeApi, RefusalHandOverApi
 from .indicators import IndicatorsApi, IndicatorsCsvApi, OverdueCsvApi
 from .officers import (
@@ -50,6 +51,7 @@ from .transitions import (
 
 __all__ = [
     "DeskRatingApi", "IntakeApi", "RefusalHandOverApi",
+    "DossierAuditExportApi",
     "ApologyApproveApi", "ApologyDraftApi", "DocumentDownloadApi", "DocumentListApi",
     "DocumentUploadApi", "DossierAcceptApi", "DossierAdvanceStepApi", "DossierApproveApi", "DossierAssignApi",
     "DossierClaimApi", "DossierCreateApi", "DossierDetailApi", "DossierFormUpdateApi",

@@ -108,6 +108,7 @@ class DossierDetailApi(AuthenticatedApi):
     @extend_schema(responses=DossierSerializer)
     def get(self, request, dossier_id: int):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
+        services.personal_data_read_record(request, dossier=dossier)
         body = _serialize(dossier, request.user)
         body["documents"] = DocumentSerializer(
             selectors.dossier_documents(dossier=dossier), many=True
@@ -165,6 +166,7 @@ class DocumentDownloadApi(AuthenticatedApi):
     @extend_schema(responses={(200, media): OpenApiTypes.BINARY for media in DOCUMENT_TYPES})
     def get(self, request, document_id: int):
         document = selectors.document_get_for(user=request.user, document_id=document_id)
+        services.personal_data_read_record(request, dossier=document.dossier, document=document)
         return file_download(document.file, filename=document.original_name)
 
 
@@ -257,4 +259,5 @@ class DossierResultFileApi(AuthenticatedApi):
         result = selectors.dossier_result(dossier=dossier, user=request.user)
         if result is None or not result.file:
             raise DossierNotFound(_("Hồ sơ chưa có kết quả điện tử."))
+        services.personal_data_read_record(request, dossier=dossier, what="result")
         return file_download(result.file, filename=f"ket-qua-{dossier.code}.pdf")

@@ -9,7 +9,8 @@ from portal.downloads import bytes_download
 from portal.roles import Role
 
 from ... import selectors
-from ...services import slips
+from ...models import PersonalDataAccess
+from ...services import personal_data_read_record, slips
 
 
 class ReadsDossiers(BasePermission):
@@ -39,6 +40,7 @@ class _SlipApi(AuthenticatedApi):
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
         officer = dossier.applicant_id != request.user.pk
         content = slips.slip_render(dossier=dossier, name=self.slip, officer=officer)
+        personal_data_read_record(request, dossier=dossier, what=PersonalDataAccess.What.SLIP)
         filename = f"{slips.SLIP_FILES[self.slip]}-{dossier.code}.pdf"
         return bytes_download(content, filename=filename)
 

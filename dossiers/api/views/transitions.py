@@ -1,5 +1,7 @@
 """One endpoint per workflow transition, and the idempotent submit."""
 
+import contextlib
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -8,7 +10,7 @@ from portal.api.mixins import AuthenticatedApi
 from portal.api.permissions import IsApplicant
 
 from ... import selectors, services
-from ...exceptions import InvalidFormData
+from ...exceptions import DossierNotFound, InvalidFormData
 from ...models import Dossier, Result
 from ...services.transitions import SPECS
 from ..serializers import DossierOwnerSerializer, DossierSerializer
@@ -42,7 +44,10 @@ class _TransitionApi(AuthenticatedApi):
         data = _validated(self.InputSerializer, request.data)
         dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier_id)
         dossier = self.call(request, dossier, data)
-        dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier.pk)
+        # The move may take the dossier out of the actor's sight (a proposal leaves the
+        # unit's step): then the answer shows it as the move left it.
+        with contextlib.suppress(DossierNotFound):
+            dossier = selectors.dossier_get_for(user=request.user, dossier_id=dossier.pk)
         return Response(_serialize(dossier, request.user))
 
 

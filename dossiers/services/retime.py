@@ -23,6 +23,7 @@ from .. import sla
 from ..models import Agency, ClockInterval, Dossier, Procedure
 from .audit import transition_log_append
 from .calendars import calendar_for
+from .steps import StepState, step_history_record
 from .transitions import dossier_locked, effects_queue
 
 RETIME = "retime"
@@ -192,6 +193,7 @@ def _retime_one(move: Retiming, *, actor, reason: str) -> bool:
         return False
     cal = calendar_for(dossier.handling_agency)
     now = clock.now()
+    before = StepState.of(dossier)
     dossier.due_at = move.new_due_at
     dossier.due_soon_at = sla.due_soon_from(move.new_due_at, cal)
     dossier.step_due_at = move.new_step_due_at
@@ -207,5 +209,7 @@ def _retime_one(move: Retiming, *, actor, reason: str) -> bool:
     )
     dossier.save(update_fields=["due_at", "due_soon_at", "step_due_at", "overdue_notified_at",
                                 "version", "audit_head", "updated_at"])
+    step_history_record(dossier=dossier, before=before, actor=actor, now=now,
+                        calendar=lambda: cal)
     effects_queue(dossier=dossier, log=log, notify=True)
     return True

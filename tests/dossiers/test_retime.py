@@ -11,7 +11,13 @@ from django.core.management import CommandError, call_command
 import pytest
 
 from dossiers import services
-from dossiers.models import Dossier, DossierTransition, HolidayOverride, OutboundMessage
+from dossiers.models import (
+    Dossier,
+    DossierTransition,
+    HolidayOverride,
+    OutboundMessage,
+    StepRecord,
+)
 from dossiers.services.audit import audit_verify
 from dossiers.services.retime import retime_apply, retime_plan
 from dossiers.sla import VN_TZ
@@ -73,7 +79,9 @@ def test_applying_moves_logs_pushes_and_tells_the_applicant(
     assert len(plan.moves) == 1
     dossier.refresh_from_db()
     assert dossier.due_at == vn(2026, 3, 10, 8, 0)
-    assert dossier.step_due_at is not None
+    assert dossier.step_due_at == vn(2026, 3, 6, 8, 0)  # the review step's 3 days, moved too
+    open_step = StepRecord.objects.get(dossier=dossier, ended_at__isnull=True)
+    assert open_step.due_at == dossier.step_due_at  # the step history follows
     log = dossier.transitions.order_by("id").last()
     assert dossier.transitions.count() == logs_before + 1
     assert (log.name, log.reason) == ("retime", "Nghỉ bù theo thông báo mới")

@@ -100,7 +100,7 @@ CHANNELS = {
 def demo_totp_key(username: str) -> str:
     """The demo staff account's fixed TOTP key (hex), published with the demo password so
     that anyone can add it to an authenticator app; real accounts enrol their own."""
-    return hashlib.sha1(f"motcua-demo-totp:{username}".encode()).hexdigest()  # noqa: S324
+    return hashlib.sha1(f"motcua-demo-totp:{username}".encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 import pytest
 
-from dossiers.models import ClockInterval, Document, Dossier, Payment, Result, Unit
+from dossiers.models import ApologySlip, ClockInterval, Document, Dossier, Payment, Result, Unit
 from portal.roles import Role
 
 from .conftest import PDF_BYTES
@@ -90,6 +90,13 @@ OFFICERS = ("reception", "specialist", "specialist_other_unit", "leader", "leade
 SUPERVISORS = ("leader", "manager", "leader_other_agency")
 OWN_APPLICANT = role_then_scope("applicant", "other_applicant")  # 404 for another's dossier
 OFFICER_OBJECT = role_then_scope(*OFFICERS)  # officers of the dossier's agency and unit
+# Those who read dossiers (applicants, officers, managers), each within their scope; the
+# administrator configures the portal and reads none (403).
+READS_DOSSIERS = role_then_scope(*APPLICANTS, *OFFICERS, "manager")
+RECEPTION_OBJECT = role_then_scope("reception")  # the desk's pages: reception only
+# Sign-in with the electronic identity: public once configured; tests run without a provider,
+# where both steps answer 404 to everyone.
+OIDC_OFF = {actor: HIDE for actor in ACTORS}
 
 ROUTES: dict[str, dict[str, str]] = {
     # public pages and endpoints
@@ -133,7 +140,11 @@ ROUTES: dict[str, dict[str, str]] = {
     "api:dossiers:timeline": SCOPED,
     "api:dossiers:result": SCOPED,
     "api:dossiers:result_file": SCOPED,
-    "api:dossiers:receipt_slip": SCOPED,
+    "api:dossiers:receipt_slip": READS_DOSSIERS,
+    "api:dossiers:completion_slip": READS_DOSSIERS,
+    "api:dossiers:refusal_slip": READS_DOSSIERS,
+    "api:dossiers:apology_slip": READS_DOSSIERS,
+    "api:dossiers:control_slip": READS_DOSSIERS,
     # the API: officers' work
     "api:dossiers:queue": roles_only(*OFFICERS),
     "api:dossiers:audit_export": OFFICER_OBJECT,
@@ -155,15 +166,29 @@ ROUTES: dict[str, dict[str, str]] = {
     "api:dossiers:refuse": only("leader"),
     "api:dossiers:issue_result": only("leader"),
     "api:dossiers:return_result": only("reception"),
+    # the API: the reception desk
+    "api:dossiers:intake": roles_only("reception"),
+    "api:dossiers:hand_over_refusal": only("reception", base=OFFICER_OBJECT),
+    "api:dossiers:desk_rating": only("reception", base=OFFICER_OBJECT),
     # the API: indicators for supervisors
     "api:dossiers:indicators": roles_only(*SUPERVISORS),
     "api:dossiers:indicators_csv": roles_only(*SUPERVISORS),
     "api:dossiers:overdue_csv": roles_only(*SUPERVISORS),
+    "api:dossiers:scorecard": roles_only(*SUPERVISORS),
+    "api:dossiers:scorecard_list": roles_only(*SUPERVISORS),
+    # signing in: the electronic identity, the staff's second step (a signed-in user who needs
+    # no code, or has given it, is sent on)
+    "web:oidc_start": OIDC_OFF,
+    "web:oidc_callback": OIDC_OFF,
+    "web:second_factor": roles_only(*ACTORS),
+    "web:second_factor_enrol": roles_only(*ACTORS),
+    "web:second_factor_qr": roles_only(*ACTORS),
     # applicants' pages
     "web:applicant:dossiers": roles_only(*APPLICANTS),
     "web:applicant:file_start": roles_only(*APPLICANTS),
     "web:applicant:dossier": OWN_APPLICANT,
     "web:applicant:receipt_slip": OWN_APPLICANT,
+    "web:applicant:slip": OWN_APPLICANT,
     "web:applicant:result_file": OWN_APPLICANT,
     "web:applicant:document": OWN_APPLICANT,
     "web:applicant:pay": OWN_APPLICANT,
@@ -181,6 +206,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "web:officers:queue": roles_only(*OFFICERS),
     "web:officers:dossier": OFFICER_OBJECT,
     "web:officers:receipt_slip": OFFICER_OBJECT,
+    "web:officers:slip": OFFICER_OBJECT,
     "web:officers:result_file": OFFICER_OBJECT,
     "web:officers:document": OFFICER_OBJECT,
     "web:officers:claim": OFFICER_OBJECT,
@@ -189,11 +215,18 @@ ROUTES: dict[str, dict[str, str]] = {
     "web:officers:apology_draft": only("specialist", base=OFFICER_OBJECT),
     "web:officers:apology_approve": only("leader", base=OFFICER_OBJECT),
     "web:officers:signature_decide": OFFICER_OBJECT,
+    "web:officers:intake": roles_only("reception"),
+    "web:officers:intake_done": RECEPTION_OBJECT,
+    "web:officers:desk": RECEPTION_OBJECT,
+    "web:officers:hand_over_refusal": RECEPTION_OBJECT,
+    "web:officers:desk_rating": RECEPTION_OBJECT,
     # supervisors' pages
     "web:managers:dashboard": roles_only(*SUPERVISORS),
     "web:managers:dossiers": roles_only(*SUPERVISORS),
     "web:managers:export_csv": roles_only(*SUPERVISORS),
     "web:managers:export_xlsx": roles_only(*SUPERVISORS),
+    "web:managers:scorecard": roles_only(*SUPERVISORS),
+    "web:managers:scorecard_dossiers": roles_only(*SUPERVISORS),
 }
 
 # The dossier's state while a route is asked for, where the default (`processing`, on the
@@ -222,6 +255,37 @@ STATES = {
     "web:applicant:file_resubmit": "needs_completion",
 }
 REASON = "Lý do kiểm tra quyền truy cập"
+
+
+def _logged(name: str):
+    """The dossier's log records `name` by the reception officer, as the workflow would."""
+    def record(users: dict, dossier: Dossier) -> None:
+        from dossiers.services.audit import transition_log_append
+
+        dossier = Dossier.objects.get(pk=dossier.pk)
+        transition_log_append(
+            dossier=dossier, name=name, from_state=dossier.state, to_state=dossier.state,
+            actor=users["reception"], actor_label=users["reception"].display_name,
+            at=timezone.now(), reason=REASON, step="", clock_effect="", details={})
+        dossier.save(update_fields=["audit_head"])
+    return record
+
+
+def _apology_approved(users: dict, dossier: Dossier) -> None:
+    due = Dossier.objects.get(pk=dossier.pk).due_at or timezone.now()
+    ApologySlip.objects.create(
+        dossier=dossier, status=ApologySlip.Status.APPROVED, original_due_at=due,
+        new_appointment_at=due + timedelta(days=3), reason=REASON,
+        drafted_by=users["specialist"], approved_by=users["leader"], approved_at=timezone.now())
+
+
+# What the dossier must already hold while a route is asked for, where without it the route
+# would answer 409 (a slip the dossier does not have) before showing who may read it.
+RECORDS = {
+    "api:dossiers:completion_slip": _logged("request_supplement"),
+    "api:dossiers:refusal_slip": _logged("refuse_at_reception"),
+    "api:dossiers:apology_slip": _apology_approved,
+}
 # What a request sends, where an empty one would be refused (400) before the rule is checked.
 # "{name}" is filled from the world's parameters; a callable is called for each request.
 DATA = {
@@ -238,6 +302,12 @@ DATA = {
     "api:dossiers:apology": {"new_appointment_at": "2030-01-02T08:00:00+07:00",
                              "reason": REASON},
     "api:dossiers:signature_decision": {"accept": True, "note": REASON},
+    "api:dossiers:desk_rating": {"score": 5},
+    "api:dossiers:intake": lambda: {
+        "procedure": "{procedure_id}", "channel": "counter", "applicant_kind": "citizen",
+        "applicant_name": "Nguyễn Văn Kiểm", "id_number": "045090001234", "phone": "0912345678",
+        "address": "Đông Hà, Quảng Trị", "scan_don_de_nghi": _pdf()},
+    "web:officers:desk_rating": {"score": "5"},
     "web:officers:move": {"version": "{version}", "reason": REASON},
     "web:officers:claim": {"version": "{version}"},
     "web:officers:assign": {"version": "{version}", "assignee_id": "{specialist_id}"},
@@ -333,7 +403,8 @@ def world(db):
     params = {"dossier": dossier, "specialist_id": users["specialist"].pk,
               "version": dossier.version, "dossier_id": dossier.pk, "document_id": document.pk, "payment_id": payment.pk,
               "procedure_id": procedure.pk, "component_code": "don_de_nghi",
-              "action": "request_supplement"}
+              "action": "request_supplement", "name": "receipt",
+              "group": "transparency", "count": "applicable"}
     return users, params
 
 
@@ -410,6 +481,8 @@ def _observe(key: str, world) -> dict[str, str]:
     state = STATES.get(key)
     if state:
         _put_in_state(params["dossier"], state)
+    if key in RECORDS:
+        RECORDS[key](users, params["dossier"])
     url = _url(key, params)
     seen = {}
     demo_signing = override_settings(DEMO_SIGNING=key == "web:applicant:file_demo_sign")

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from portal import clock
 from portal.roles import Role
 
-from ..exceptions import DossierNotFound, InvalidTransition
+from ..exceptions import DossierNotFound, InvalidTransition, TransitionForbidden
 from ..models import Dossier, Rating
 from .audit import transition_log_append
 from .indicators import summary_add
@@ -17,8 +17,10 @@ from .transitions import dossier_locked, effects_queue
 
 def _reception_of(dossier: Dossier, actor) -> None:
     """A reception officer of the agency that handles the dossier or of the desk that took it."""
+    if not actor.has_role(Role.RECEPTION):
+        raise TransitionForbidden(_("Chỉ cán bộ Bộ phận Một cửa thực hiện việc này."))
     agencies = (dossier.handling_agency.code, dossier.reception_agency.code)
-    if not (actor.has_role(Role.RECEPTION) and actor.agency_code in agencies):
+    if actor.agency_code not in agencies:
         raise DossierNotFound()
 
 

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 import pytest
 
 from dossiers import services
-from dossiers.exceptions import DossierNotFound, InvalidFormData, InvalidTransition
+from dossiers.exceptions import InvalidFormData, InvalidTransition, TransitionForbidden
 from dossiers.models import Document, Dossier, DossierTransition, OutboundMessage, Rating
 from dossiers.selectors.queues import dossier_queue
 from dossiers.services.intake import ApplicantIdentity, PaperScan
@@ -209,7 +209,7 @@ def test_reception_records_the_rating_given_at_the_desk(reception, procedure, sp
                              state=Dossier.State.RETURNED)
     dossier.returned_at = dossier.completed_at
     dossier.save()
-    with pytest.raises(DossierNotFound):
+    with pytest.raises(TransitionForbidden):  # the agency's specialist: not the desk's work
         services.rating_record_at_desk(dossier_id=dossier.pk, actor=specialist, score=5)
 
     rating = services.rating_record_at_desk(dossier_id=dossier.pk, actor=reception, score=2,

@@ -599,7 +599,8 @@ def measure_submission(base, ctx, results, seconds) -> None:
         _row("submission_http_p95_at_half_bare_rate", round(half["p95_ms"], 1), "ms",
              round(base_run["p95_ms"], 1), "< 150", half["p95_ms"] < 150,
              rate=round(half["rate"], 1), errors=half["errors"]),
-        _row("submission_queries", len(queries), "queries", 3, "<= 10", len(queries) <= 10),
+        _row("submission_queries", len(queries), "queries", 3, "<= 10", len(queries) <= 10,
+             note="one create in process, session and user lookups included"),
     ]
 
 
@@ -618,9 +619,15 @@ def measure_queue(base, ctx, results, seconds) -> None:
     states = ("submitted", "processing", "awaiting_supplement", "suspended", "pending_approval",
               "approved", "needs_completion")
     marks = ", ".join("%s" for _ in states)
+    # The bare query of the same size: the agency's dossiers by due time, 25 of them. (With the
+    # open states as a filter too, PostgreSQL walks the due_at index through every closed
+    # dossier first; that variant is kept beside it as `open_states_p50_ms`.)
     baseline, baseline_p50 = _sql_p95(
+        "SELECT id FROM dossiers_dossier WHERE handling_agency_id = %s ORDER BY due_at LIMIT 25",
+        [sct.pk])
+    _, open_states_p50 = _sql_p95(
         f"SELECT id FROM dossiers_dossier WHERE handling_agency_id = %s AND state IN ({marks}) "
-        "ORDER BY due_at LIMIT 25", [sct.pk, *states])
+        "ORDER BY due_at LIMIT 25", [sct.pk, *states], count=50)
     for label, params in (("first", {}), (f"deep_{pages}_pages", {"cursor": cursor} if cursor
                                           else {}), ("overdue", {"due": "overdue"})):
         run = run_load(officer, lambda s, p=params: s.get(url, params=p, timeout=60), clients=1,
@@ -628,6 +635,7 @@ def measure_queue(base, ctx, results, seconds) -> None:
         results.append(_row(f"queue_page_{label}_p95", round(run["p95_ms"], 1), "ms",
                             round(baseline, 2), "< 15", run["p95_ms"] < 15,
                             p50_ms=round(run["p50_ms"], 1), baseline_p50_ms=round(baseline_p50, 2),
+                            open_states_p50_ms=round(open_states_p50, 2),
                             errors=run["errors"], requests=run["count"]))
 
 
@@ -735,7 +743,8 @@ def write_markdown() -> Path:
             baseline = "—" if row["baseline"] is None else f"{row['baseline']:,}"
             extra = ", ".join(f"{k} {v}" for k, v in row.items()
                               if k in ("p50_ms", "baseline_p50_ms", "p95_ms", "rows",
-                                       "seconds", "rate", "errors")
+                                       "seconds", "rate", "errors", "note",
+                                       "open_states_p50_ms")
                               and v not in (0, None))
             value = f"{row['value']:,} {row['unit']}" + (f" ({extra})" if extra else "")
             lines.append(f"| {row['name']} | {value} | {baseline} | {row['goal']} | "

@@ -769,7 +769,17 @@ def main() -> None:
     args = parser.parse_args()
     n = args.dossiers or (20_000 if args.sqlite else 1_000_000)
     services = Services()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    def interrupted(signum, _frame) -> None:
+        # Ctrl-C or a kill: stop what this run started, whatever the threads were doing.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sys.stderr.write("\ninterrupted: stopping gunicorn, Redis and PostgreSQL ...\n")
+        services.stop()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         run(args, n, services)
     finally:

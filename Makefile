@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test test-deps lint serve clean system-deps messages audit
+.PHONY: install demo test test-deps lint serve clean system-deps messages audit bench
 
 # Debian packages the portal needs at run time: pango for WeasyPrint (the printed slips and
 # results), DejaVu fonts, gettext to compile the translation catalogs. Installed when missing
@@ -90,6 +90,14 @@ audit: install
 	$(BIN)/bandit -q -r portal dossiers signatures integrations web -x '*/migrations/*' \
 	  --severity-level medium
 	$(BIN)/python .ci/dependency_audit.py
+
+# The benchmark at scale (not part of `make test`): starts its own PostgreSQL and Redis, seeds
+# a million dossiers, drives gunicorn on loopback. BENCH_ARGS="--dossiers 50000" for a smaller
+# run, "--sqlite" for the embedded default. Writes bench/results/latest.json and bench/RESULTS.md.
+BENCH_PACKAGES := postgresql redis-server
+bench: install
+	$(call apt_ensure,$(BENCH_PACKAGES))
+	$(BIN)/python bench/scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media

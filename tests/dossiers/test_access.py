@@ -35,7 +35,7 @@ def contents(agency, applicant, specialist):
     payment = Payment.objects.create(dossier=dossier, amount=1_200_000, mode="before",
                                      channel="online", provider="fake")
     ids = {"dossier_id": dossier.pk, "document_id": document.pk, "payment_id": payment.pk,
-           "procedure_id": dossier.procedure_id}
+           "procedure_id": dossier.procedure_id, "group": "progress", "count": "all"}
     words = [dossier.code, SECRET_FORM_VALUE, SECRET_FILE_NAME, applicant.display_name,
              specialist.display_name]
     return ids, words

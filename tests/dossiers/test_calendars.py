@@ -63,8 +63,10 @@ def _change_form(agency, seasons: list[dict]) -> dict:
         "code": agency.code, "name": agency.name, "parent": "",
         "morning_start": "07:30", "morning_end": "11:30", "afternoon_start": "13:00",
         "afternoon_end": "17:00", "dossier_code_pattern": agency.dossier_code_pattern,
+        "outcome_rule": agency.outcome_rule, "national_code": agency.national_code,
         "seasons-TOTAL_FORMS": str(len(seasons)), "seasons-INITIAL_FORMS": "0",
         "seasons-MIN_NUM_FORMS": "0", "seasons-MAX_NUM_FORMS": "1000",
+        "units-TOTAL_FORMS": "0", "units-INITIAL_FORMS": "0",
     }
     for i, season in enumerate(seasons):
         data.update({f"seasons-{i}-{key}": value for key, value in season.items()})

@@ -168,6 +168,8 @@ def test_the_api_asks_for_a_reason_exactly_when_the_transition_needs_one(name, m
         seen.update(kwargs)
         raise RuntimeError("stop")
 
+    if name == "register":
+        return  # the desk's intake endpoint makes it, with the whole paper dossier
     view = TRANSITIONS[name]
     if name == "issue_result":
         return  # its own view passes number and kind, never a reason

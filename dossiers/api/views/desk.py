@@ -5,12 +5,13 @@ import json
 
 from django.urls import reverse
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from portal.api.mixins import OfficerApi
+from portal.api.schema import ErrorSerializer
 
 from ... import selectors, services
 from ...exceptions import InvalidFormData
@@ -19,11 +20,7 @@ from ...services.intake import ApplicantIdentity, PaperScan
 from ..serializers import DossierSerializer
 from ._common import _validated
 
-ERROR = inline_serializer("DeskError", fields={
-    "code": serializers.CharField(),
-    "message": serializers.CharField(),
-    "extra": serializers.DictField(),
-})
+ERROR = ErrorSerializer  # the one error shape every endpoint sends
 
 
 def _errors(extra: dict) -> dict:

@@ -10,6 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from portal.api.mixins import SupervisorApi
+from portal.api.schema import ErrorSerializer
 
 from ...models import Dossier
 from ...selectors.scorecard import (
@@ -96,9 +97,9 @@ class ScorecardPagination(PageNumberPagination):
 
 
 _ERRORS = {
-    400: OpenApiResponse(description="invalid filter (a date, date_from after date_to, an "
+    400: OpenApiResponse(ErrorSerializer, description="invalid filter (a date, date_from after date_to, an "
                                      "unknown group or count)"),
-    403: OpenApiResponse(description="not a manager or leader, or another agency's figures"),
+    403: OpenApiResponse(ErrorSerializer, description="not a manager or leader, or another agency's figures"),
 }
 
 

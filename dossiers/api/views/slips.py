@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import BasePermission
 
 from portal.api.mixins import AuthenticatedApi
+from portal.api.schema import ErrorSerializer
 from portal.downloads import bytes_download
 from portal.roles import Role
 
@@ -24,10 +25,11 @@ class ReadsDossiers(BasePermission):
 
 
 _ERRORS = {
-    403: OpenApiResponse(description="Not a role that reads dossiers."),
-    404: OpenApiResponse(description="No such dossier, or not the user's to see."),
+    403: OpenApiResponse(ErrorSerializer, description="Not a role that reads dossiers."),
+    404: OpenApiResponse(ErrorSerializer,
+                         description="No such dossier, or not the user's to see."),
     409: OpenApiResponse(
-        description="The slip does not apply to the dossier in its state "
+        ErrorSerializer, description="The slip does not apply to the dossier in its state "
                     "(code `invalid_transition`)."),
 }
 

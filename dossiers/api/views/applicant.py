@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from portal.api.fields import ID_MAX
 from portal.api.mixins import (
     ApplicantApi,
     AuthenticatedApi,
@@ -62,7 +63,7 @@ class DossierListApi(AuthenticatedApi):
 
     class FilterSerializer(serializers.Serializer):
         state = serializers.ChoiceField(choices=Dossier.State.choices, required=False)
-        procedure = serializers.IntegerField(required=False)
+        procedure = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
         agency = serializers.CharField(required=False, max_length=32,
                                        help_text="code of the handling agency")
         overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -91,7 +92,7 @@ class DossierListApi(AuthenticatedApi):
 
 class DossierCreateApi(ApplicantApi):
     class InputSerializer(serializers.Serializer):
-        procedure_id = serializers.IntegerField()
+        procedure_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
         form_data = FormDataField(required=False, default=dict)
         on_behalf_name = serializers.CharField(required=False, default="", allow_blank=True,
                                                max_length=255)
@@ -119,7 +120,7 @@ class DossierDetailApi(AuthenticatedApi):
 class DossierFormUpdateApi(ApplicantApi):
     class InputSerializer(serializers.Serializer):
         form_data = FormDataField()
-        version = serializers.IntegerField(required=False)
+        version = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
 
     @extend_schema(request=InputSerializer, responses=DossierOwnerSerializer)
     def put(self, request, dossier_id: int):

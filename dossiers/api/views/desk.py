@@ -10,6 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from portal.api.fields import ID_MAX
 from portal.api.mixins import OfficerApi
 from portal.api.schema import ErrorSerializer
 
@@ -43,7 +44,7 @@ class IntakeApi(OfficerApi):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        procedure = serializers.IntegerField()
+        procedure = serializers.IntegerField(min_value=1, max_value=ID_MAX)
         # counter | post; anything else is refused by the service with the field named.
         channel = serializers.CharField(max_length=32, help_text="counter hoặc post.")
         applicant_kind = serializers.ChoiceField(choices=["citizen", "business"])

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from portal.api.fields import ID_MAX
 from portal.api.mixins import OfficerApi, PublicApi
 from portal.api.throttling import ClientRateThrottle
 
@@ -50,7 +51,7 @@ class ApologyApproveApi(OfficerApi):
 
 class DossierClaimApi(OfficerApi):
     class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(required=False)
+        version = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
 
     @extend_schema(request=InputSerializer, responses=DossierSerializer)
     def post(self, request, dossier_id: int):
@@ -63,8 +64,8 @@ class DossierClaimApi(OfficerApi):
 
 class DossierAssignApi(OfficerApi):
     class InputSerializer(serializers.Serializer):
-        assignee_id = serializers.IntegerField()
-        version = serializers.IntegerField(required=False)
+        assignee_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
+        version = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
 
     @extend_schema(request=InputSerializer, responses=DossierSerializer)
     def post(self, request, dossier_id: int):
@@ -79,7 +80,7 @@ class QueueApi(OfficerApi):
     class FilterSerializer(serializers.Serializer):
         state = serializers.CharField(required=False)
         step = serializers.CharField(required=False)
-        procedure = serializers.IntegerField(required=False)
+        procedure = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
         assignee = serializers.CharField(required=False)
         due = serializers.ChoiceField(choices=["overdue", "soon"], required=False)
         code = serializers.CharField(required=False, max_length=64,

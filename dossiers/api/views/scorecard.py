@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from portal.api.fields import ID_MAX
 from portal.api.mixins import SupervisorApi
 from portal.api.schema import ErrorSerializer
 
@@ -29,7 +30,7 @@ class ScorecardFilterSerializer(serializers.Serializer):
         required=False, max_length=32,
         help_text="agency code; managers and leaders of an agency read their own only, a "
                   "provincial manager (no agency) any or, without it, every agency")
-    procedure = serializers.IntegerField(required=False, min_value=1)
+    procedure = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     date_from = serializers.DateField(
         required=False, help_text="first day of the period (Vietnam day); default: the first "
                                   "of date_to's month")

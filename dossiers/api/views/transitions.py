@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from portal.api.fields import ID_MAX
 from portal.api.mixins import AuthenticatedApi
 from portal.api.permissions import IsApplicant
 
@@ -27,7 +28,7 @@ class _TransitionApi(AuthenticatedApi):
     error_statuses = (402,)
 
     class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(required=False)
+        version = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
         reason = serializers.CharField(required=False, default="", allow_blank=True,
                                        max_length=4000)
 

@@ -122,6 +122,21 @@ class SupplementNotAllowed(Conflict):
     )
 
 
+class SupplementNotLapsed(Conflict):
+    code = "supplement_not_lapsed"
+    default_message = _(
+        "Hồ sơ chưa quá hạn bổ sung: chỉ trả lại hoặc từ chối khi hạn bổ sung đã qua mà "
+        "người nộp chưa bổ sung."
+    )
+
+
+class SupplementExpiryOtherAction(Conflict):
+    code = "supplement_expiry_other_action"
+    default_message = _(
+        "Thủ tục quy định cách xử lý khác khi quá hạn bổ sung hồ sơ."
+    )
+
+
 class ApologyWindowClosed(ApologyNotAllowed):
     code = "apology_window_closed"
     default_message = _("Đã quá thời hạn lập hoặc duyệt phiếu xin lỗi và hẹn lại.")

@@ -647,6 +647,25 @@ class WorkingCalendar:
         return self._day(self._working_on_or_after(day)).spans[-1][1]
 
 
+# A dossier reaching the desk after this local time is handed on the next working day.
+HANDOVER_CUTOFF = time(15, 0)
+
+
+def reception_due(arrived: datetime, calendar: WorkingCalendar) -> datetime:
+    """The legal end of the reception step (Decree 61/2018, art. 19(1)): the desk hands a
+    dossier to the unit that handles it within the working day it arrived, or, arriving after
+    15:00 (or outside working hours, counted from the next session), by the end of the first
+    session of the next working day."""
+    _require_aware(arrived, "arrived")
+    start = calendar.next_working_instant(arrived).astimezone(VN_TZ)
+    if start.time() < HANDOVER_CUTOFF:
+        return calendar.end_of_working_day(start.date())
+    following = calendar.next_working_instant(calendar.end_of_working_day(start.date()))
+    following = following.astimezone(VN_TZ)
+    first = calendar.sessions_on(following.date())[0]
+    return datetime.combine(following.date(), first.end, tzinfo=VN_TZ)
+
+
 def ceil_quarter_hour(moment: datetime) -> datetime:
     """Round up to the next quarter hour (an exact quarter hour stays)."""
     local = moment.astimezone(VN_TZ)

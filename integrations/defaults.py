@@ -14,6 +14,10 @@ administrators see and edit every row. Choices, using GLOSSARY.md:
   processing (supply, resume, send_back) is 4.
 - pending_approval 4 and approved 4: still processing, only the step changes.
 - awaiting_supplement 5; suspended 8; withdrawn 7.
+- returned_unanswered 8: the supplement asked for never came and reception returned the
+  dossier; processing stopped without a decision ("dừng xử lý"), the applicant did not
+  withdraw it (7) and no result was issued (9).
+- refused via refuse_unanswered 9: like any refusal, a signed notice is the result.
 - refused 9: processing ended with a refusal notice as the result; our workflow has no return
   step after a refusal, and the national portal counts completion at 9.
 - result_ready 9; returned 10.
@@ -42,6 +46,7 @@ DEFAULT_STATUS_CODES: dict[tuple[str, str], int] = {
     ("result_ready", ""): 9,
     ("returned", ""): 10,
     ("withdrawn", ""): 7,
+    ("returned_unanswered", ""): 8,
 }
 
 

@@ -23,6 +23,8 @@ TRANSITIONS = {
     "issue_result": v.DossierIssueResultApi,
     "return_result": v.DossierReturnResultApi,
     "withdraw": v.DossierWithdrawApi,
+    "return_unanswered": v.DossierReturnUnansweredApi,
+    "refuse_unanswered": v.DossierRefuseUnansweredApi,
 }
 
 urlpatterns = [

@@ -80,6 +80,13 @@ def _reception_here(instance: "Dossier", user) -> bool:
     return user.has_role(Role.RECEPTION) and user.agency_code == instance.reception_agency.code
 
 
+def _reception_handling_or_desk(instance: "Dossier", user) -> bool:
+    """A reception officer of the handling agency, or of the desk where the dossier was handed
+    in: a result is handed out where the applicant filed it (Decree 118/2025)."""
+    return user.has_role(Role.RECEPTION) and user.agency_code in (
+        instance.handling_agency.code, instance.reception_agency.code)
+
+
 def _no_submission_problems(instance: "Dossier") -> bool:
     return not instance.submission_problems
 
@@ -96,6 +103,19 @@ def _complete_if_filed_by_a_portal(instance: "Dossier") -> bool:
     # The same checks as a submission here (and as `supply` and `resubmit` later): form,
     # mandatory papers, their signatures, a fee due at submission (recorded at the desk).
     return not instance.submission_problems
+
+
+def _supplement_lapsed(instance: "Dossier") -> bool:
+    """The reply deadline of the supplement the dossier waits for has passed."""
+    return instance.supplement_lapsed is not None
+
+
+def _expiry_says_return(instance: "Dossier") -> bool:
+    return instance.procedure.supplement_expiry == Procedure.SupplementExpiry.RETURN
+
+
+def _expiry_says_refuse(instance: "Dossier") -> bool:
+    return instance.procedure.supplement_expiry == Procedure.SupplementExpiry.REFUSE
 
 
 def _result_fee_settled(instance: "Dossier") -> bool:
@@ -134,6 +154,8 @@ class Dossier(FSMModelMixin, TimeStampedModel):
         RESULT_READY = "result_ready", _("Chờ trả kết quả")
         RETURNED = "returned", _("Đã trả kết quả")
         WITHDRAWN = "withdrawn", _("Rút hồ sơ")
+        # Ended because the supplement asked for never came: reception returned the papers.
+        RETURNED_UNANSWERED = "returned_unanswered", _("Trả lại do không bổ sung")
 
     OPEN_STATES = (
         State.DRAFT, State.SUBMITTED, State.NEEDS_COMPLETION, State.PROCESSING,
@@ -301,6 +323,23 @@ class Dossier(FSMModelMixin, TimeStampedModel):
     def fee_paid(self) -> bool:
         return any(p.holds_fee for p in self.payments.all())
 
+    @cached_property
+    def supplement_lapsed(self):
+        """The supplement request whose reply deadline has passed unanswered (marked expired
+        or not yet), while the dossier still waits for it; None otherwise."""
+        from portal import clock
+
+        from .supplements import SupplementRequest
+
+        if self.state != self.State.AWAITING_SUPPLEMENT:
+            return None
+        request = (SupplementRequest.objects.filter(dossier=self)
+                   .exclude(status=SupplementRequest.Status.ANSWERED)
+                   .order_by("-requested_at", "-id").first())
+        if request is None or request.reply_by > clock.now():
+            return None
+        return request
+
     @property
     def result_fee_outstanding(self) -> bool:
         p = self.procedure
@@ -455,10 +494,32 @@ class Dossier(FSMModelMixin, TimeStampedModel):
 
     @transition(
         field=state, source=State.RESULT_READY, target=State.RETURNED,
-        conditions=[_result_fee_settled], permission=_role(Role.RECEPTION),
+        conditions=[_result_fee_settled], permission=_reception_handling_or_desk,
     )
     def return_result(self, *, at: datetime) -> None:
         self.returned_at = at
+
+    @transition(
+        field=state, source=State.AWAITING_SUPPLEMENT, target=State.RETURNED_UNANSWERED,
+        conditions=[_supplement_lapsed, _expiry_says_return], permission=_role(Role.RECEPTION),
+    )
+    def return_unanswered(self, *, at: datetime) -> None:
+        """Reception returns the dossier whose supplement never came: it ends without a
+        decision (no outcome), the papers go back with form 02 listing what was missing."""
+        self.returned_at = at
+        self.paused_at = None
+
+    @transition(
+        field=state, source=State.AWAITING_SUPPLEMENT, target=State.REFUSED,
+        conditions=[_supplement_lapsed, _expiry_says_refuse], permission=_role(Role.LEADER),
+    )
+    def refuse_unanswered(self, *, at: datetime, outcome: str, due_at: datetime) -> None:
+        """The leader refuses the dossier whose supplement never came (signed notice): the
+        unanswered wait is added to the due time, as a supply would have, before the outcome."""
+        self.paused_at = None
+        self.due_at = due_at
+        self.completed_at = at
+        self.outcome = outcome
 
     @transition(
         field=state, source=WITHDRAWABLE_STATES, target=State.WITHDRAWN,

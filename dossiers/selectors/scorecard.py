@@ -177,11 +177,13 @@ def _completed(scope: Scope) -> QuerySet:
 
 
 def _open_at_end(scope: Scope) -> QuerySet:
-    """Received before the end, neither completed nor withdrawn by then."""
+    """Received before the end, neither completed, withdrawn nor handed back by then (a
+    dossier returned unanswered ends without a decision, like a withdrawn one)."""
     end = scope.end
     return _dossiers(scope).filter(received_at__lt=end).filter(
         Q(completed_at__isnull=True) | Q(completed_at__gte=end),
         Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=end),
+        Q(returned_at__isnull=True) | Q(returned_at__gte=end),
     )
 
 

@@ -80,7 +80,8 @@ def payment_bill_code(dossier: Dossier) -> str:
 RETURN_URL_NAME = "web:applicant:payment_return"
 
 # A dossier in one of these states takes no payment: withdrawn, refused at reception, or done.
-NO_PAYMENT_STATES = (Dossier.State.WITHDRAWN, Dossier.State.REJECTED, Dossier.State.RETURNED)
+NO_PAYMENT_STATES = (Dossier.State.WITHDRAWN, Dossier.State.REJECTED, Dossier.State.RETURNED,
+                     Dossier.State.RETURNED_UNANSWERED)
 
 
 def _return_url(payment: Payment) -> str:

@@ -7,13 +7,17 @@ from datetime import datetime
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from django_fsm import can_proceed
 
 from portal.roles import Role
 from signatures.services import SignedResult, issued_document_discard
 
 from .. import sla
 from ..exceptions import DossierNotFound, InvalidFormData
-from ..models import ClockInterval, Dossier, Procedure, Result
+from ..models import ClockInterval, Dossier, Procedure, Result, SupplementRequest
 from .indicators import summary_add
 from .signing import result_sign_for
 from .steps import step_close, step_enter, step_first
@@ -23,7 +27,14 @@ from .supplements import (
     supplement_open,
     supplement_reply_by,
 )
-from .transitions import SPECS, Move, check_move, reason_clean, transition_run
+from .transitions import (
+    SPECS,
+    Move,
+    check_move,
+    condition_failure,
+    reason_clean,
+    transition_run,
+)
 from .workflow import SUBMISSION_PREFETCH
 
 STEP_PREFETCH = ("procedure__steps",)
@@ -283,9 +294,112 @@ def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None =
         dossier_id=dossier_id, actor=actor, reason=reason, version=version, issuing=issuing))
 
 
+# --- a supplement left unanswered past its deadline --------------------------------------
+
+
+def _unanswered_precheck(dossier_id: int, actor, name: str, version: int | None) -> Dossier:
+    """The move's checks, read without the lock: state, role, then the deadline and the
+    procedure's action (each refusal with its own code)."""
+    dossier = Dossier.objects.select_related("handling_agency", "procedure").filter(
+        pk=dossier_id).first()
+    if dossier is None:
+        raise DossierNotFound()
+    check_move(dossier, name=name, actor=actor, version=version)
+    if not can_proceed(getattr(dossier, name)):
+        raise condition_failure(dossier, name)
+    return dossier
+
+
+def _unanswered_pause_close(move: Move) -> None:
+    """End the supplement pause at the reply deadline: the applicant's time is not counted
+    against the agency, the time the agency then takes to act is. The request is closed as
+    expired (if the daily run has not marked it yet)."""
+    request = move.dossier.supplement_lapsed
+    ended = min(request.reply_by, move.now)
+    pause = ClockInterval.objects.select_for_update().filter(
+        dossier=move.dossier, ended_at__isnull=True).first()
+    if pause is not None:
+        pause.ended_at = max(ended, pause.started_at)
+        pause.working_minutes = max(
+            0, int(move.calendar.working_minutes_between(pause.started_at, pause.ended_at)))
+        pause.save(update_fields=["ended_at", "working_minutes"])
+        move.details["paused_working_minutes"] = pause.working_minutes
+        move.details["pause"] = pause
+    if request.status == SupplementRequest.Status.OPEN:
+        request.status = SupplementRequest.Status.EXPIRED
+        request.expired_at = move.now
+        request.expiry_action = move.dossier.procedure.supplement_expiry
+        request.save(update_fields=["status", "expired_at", "expiry_action"])
+    move.details["request"] = request.pk
+    move.details["reply_by"] = request.reply_by.isoformat()
+
+
+def _unanswered_reason(dossier: Dossier, reason: str) -> str:
+    """The officer's reason, else what was asked for and never supplied (the notice and the
+    timeline say it; printed in Vietnamese like the papers)."""
+    reason = (reason or "").strip()
+    if reason:
+        return reason
+    request = dossier.supplement_lapsed
+    items = "; ".join(request.items) if request and request.items else ""
+    deadline = request.reply_by.astimezone(sla.VN_TZ).strftime("%H:%M %d/%m/%Y") if request \
+        else ""
+    with translation.override("vi"):
+        text = _("Người nộp không bổ sung hồ sơ trong thời hạn (hạn bổ sung %(deadline)s).") % {
+            "deadline": deadline}
+        if items:
+            text += " " + _("Nội dung cần bổ sung: %(items)s.") % {"items": items.rstrip(".")}
+    return text
+
+
+@transaction.atomic(durable=True)
+def dossier_return_unanswered(*, dossier_id: int, actor, reason: str = "",
+                              version: int | None = None) -> Dossier:
+    """Reception returns the dossier whose supplement never came, as the procedure says: the
+    dossier ends without a decision and without an outcome; form 02 lists what was missing."""
+    dossier = _unanswered_precheck(dossier_id, actor, "return_unanswered", version)
+    reason = _unanswered_reason(dossier, reason)
+
+    def after(move: Move) -> None:
+        _unanswered_pause_close(move)
+        move.details.pop("pause", None)
+        step_close(move.dossier)
+
+    return transition_run(
+        dossier_id=dossier_id, actor=actor, name="return_unanswered", reason=reason,
+        version=version, after=after,
+    )
+
+
+def dossier_refuse_unanswered(*, dossier_id: int, actor, reason: str = "",
+                              version: int | None = None) -> Dossier:
+    """The leader refuses the dossier whose supplement never came, as the procedure says,
+    with the signed refusal notice; the outcome counts against the due time shifted by the
+    applicant's time to reply."""
+    dossier = _unanswered_precheck(dossier_id, actor, "refuse_unanswered", version)
+    reason = _unanswered_reason(dossier, reason)
+    signed = result_sign_for(dossier_id=dossier_id, actor=actor, kind=Result.Kind.REFUSAL,
+                             number="", reason=reason)
+    return _Issuing(signed).run(lambda issuing: _refuse(
+        dossier_id=dossier_id, actor=actor, reason=reason, version=version, issuing=issuing,
+        name="refuse_unanswered", prepare=_unanswered_completion))
+
+
+def _unanswered_completion(move: Move) -> dict:
+    _unanswered_pause_close(move)
+    pause = move.details.pop("pause", None)
+    due = move.dossier.due_at
+    if pause is not None:
+        due = sla.shift_due_for_pause(due, pause.started_at, pause.ended_at, move.calendar)
+    move.details["due_at"] = due.isoformat()
+    return {"due_at": due, "outcome": sla.outcome(
+        move.now, due, move.calendar, rule=move.dossier.handling_agency.outcome_rule)}
+
+
 @transaction.atomic(durable=True)
 def _refuse(*, dossier_id: int, actor, reason: str, version: int | None,
-            issuing: _Issuing) -> Dossier:
+            issuing: _Issuing, name: str = "refuse",
+            prepare: Callable[[Move], dict] = _completion) -> Dossier:
     def after(move: Move) -> None:
         dossier = move.dossier
         step_close(dossier)
@@ -299,8 +413,8 @@ def _refuse(*, dossier_id: int, actor, reason: str, version: int | None,
         move.details["outcome"] = dossier.outcome
 
     return transition_run(
-        dossier_id=dossier_id, actor=actor, name="refuse", reason=reason, version=version,
-        prepare=_completion, after=after,
+        dossier_id=dossier_id, actor=actor, name=name, reason=reason, version=version,
+        prepare=prepare, after=after,
     )
 
 
@@ -347,10 +461,19 @@ def _issue_result(
 
 @transaction.atomic(durable=True)
 def dossier_return_result(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
-    """The result is handed to the applicant (at the counter or online)."""
+    """The result is handed to the applicant (at the counter or online), at the handling
+    agency's desk or at the desk that took the dossier; the log says which desk."""
+
+    def after(move: Move) -> None:
+        dossier = move.dossier
+        desk = next((a for a in (dossier.handling_agency, dossier.reception_agency)
+                     if a.code == getattr(actor, "agency_code", None)), None)
+        if desk is not None:
+            move.details.update(desk=desk.code, desk_name=desk.name)
+
     return transition_run(
         dossier_id=dossier_id, actor=actor, name="return_result", version=version,
-        prefetch=("payments",),
+        after=after, prefetch=("payments",),
     )
 
 

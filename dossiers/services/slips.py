@@ -36,6 +36,7 @@ from ..models import (
     StepRecord,
     SupplementRequest,
 )
+from .calendars import calendar_for
 from .supplements import EXPIRED, supplement_items
 
 RECEPTION_UNIT = "Bộ phận tiếp nhận và trả kết quả"
@@ -65,6 +66,8 @@ STEP_LABELS = {
     "register": "Tiếp nhận hồ sơ giấy tại Bộ phận Một cửa",
     "hand_over": "Chuyển hồ sơ điện tử cho cơ quan giải quyết",
     "hand_over_refusal": "Trả văn bản từ chối giải quyết",
+    "return_unanswered": "Trả lại hồ sơ do quá hạn bổ sung",
+    "refuse_unanswered": "Từ chối giải quyết do quá hạn bổ sung",
 }
 OUTCOME_LABELS = {sla.EARLY: "Trước hạn", sla.ON_TIME: "Đúng hạn", sla.LATE: "Quá hạn"}
 
@@ -315,7 +318,16 @@ def _name(user) -> str:
 
 
 # The moves that finish the handling: their result is the dossier's against its due time.
-FINISHING = ("refuse", "issue_result")
+FINISHING = ("refuse", "refuse_unanswered", "issue_result")
+# The moves that bring the dossier to the desk that receives it: the reception step starts.
+ARRIVALS = ("submit", "resubmit", "register", "hand_over")
+# Printed under the table: what the due time of each row is, and the reception step's.
+CONTROL_NOTE = (
+    "Hạn xử lý và kết quả của mỗi dòng là của bước do bên giao thực hiện; khi nộp hồ sơ, người "
+    "nộp không có hạn xử lý. Bước tiếp nhận: Bộ phận tiếp nhận và trả kết quả chuyển hồ sơ "
+    "trong ngày làm việc nhận hồ sơ, nếu nhận sau 15 giờ thì chậm nhất hết buổi làm việc đầu "
+    "tiên của ngày làm việc tiếp theo (Nghị định 61/2018/NĐ-CP, Điều 19)."
+)
 
 
 def _control_rows(dossier: Dossier) -> list[ControlRow]:
@@ -327,10 +339,21 @@ def _control_rows(dossier: Dossier) -> list[ControlRow]:
     started = {r.started_at: r for r in records}
     ended = {r.ended_at: r for r in records if r.ended_at}
     rows = []
+    arrived = None
+    calendar = None
     for row in DossierTransition.objects.filter(dossier=dossier).order_by("id"):
         closed, opened = ended.get(row.at), started.get(row.at)
         timeliness, due = "", ""
-        if row.name in FINISHING and dossier.outcome:
+        if row.name in ARRIVALS:
+            arrived = row.at
+        if row.name == "accept" and arrived is not None:
+            # The reception step: from the dossier's arrival at the desk to its handover.
+            calendar = calendar or calendar_for(dossier.handling_agency)
+            reception_due = sla.reception_due(arrived, calendar)
+            due = _short(reception_due)
+            timeliness = OUTCOME_LABELS[sla.outcome(
+                row.at, reception_due, calendar, rule=dossier.handling_agency.outcome_rule)]
+        elif row.name in FINISHING and dossier.outcome:
             timeliness = OUTCOME_LABELS.get(dossier.outcome, "")
             due = _short(dossier.due_at)
         elif closed is not None:
@@ -362,6 +385,7 @@ def slip_control_render(*, dossier: Dossier) -> bytes:
     context = {
         **_base_context(dossier, issued_at=None),
         "rows": _control_rows(dossier),
+        "note": CONTROL_NOTE,
         "received_at": time_words(dossier.received_at) if dossier.received_at else "",
         "due_at": time_words(dossier.due_at) if dossier.due_at else "",
     }

@@ -40,6 +40,8 @@ from ..exceptions import (
     SignatureReviewRequired,
     StaleVersion,
     StepsRemaining,
+    SupplementExpiryOtherAction,
+    SupplementNotLapsed,
     TransitionForbidden,
 )
 from ..models import Dossier, Notification
@@ -88,6 +90,10 @@ SPECS: dict[str, TransitionSpec] = {
         TransitionSpec("issue_result", clock_effect="stop", notify_applicant=True),
         TransitionSpec("return_result", notify_applicant=True),
         TransitionSpec("withdraw", REASON_REQUIRED, "stop", notify_applicant=True),
+        # A supplement left unanswered past its deadline: the procedure's action (the reason
+        # defaults to what was missing).
+        TransitionSpec("return_unanswered", REASON_OPTIONAL, "stop", notify_applicant=True),
+        TransitionSpec("refuse_unanswered", REASON_OPTIONAL, "stop", notify_applicant=True),
     )
 }
 
@@ -183,6 +189,11 @@ CONDITION_ERRORS: dict[str, Callable[[Dossier], Exception]] = {
     "_signatures_reviewed": _signature_review_failure,
     "_result_fee_settled": _result_fee_failure,
     "_no_step_of_this_role_left": _steps_remaining_failure,
+    "_supplement_lapsed": lambda dossier: SupplementNotLapsed(),
+    "_expiry_says_return": lambda dossier: SupplementExpiryOtherAction(
+        extra={"action": dossier.procedure.supplement_expiry}),
+    "_expiry_says_refuse": lambda dossier: SupplementExpiryOtherAction(
+        extra={"action": dossier.procedure.supplement_expiry}),
 }
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 OUR_STATES = {
     "draft", "submitted", "needs_completion", "rejected", "processing", "awaiting_supplement",
     "suspended", "pending_approval", "approved", "refused", "result_ready", "returned",
-    "withdrawn",
+    "withdrawn", "returned_unanswered",
 }
 
 

@@ -48,7 +48,7 @@ STATE_GROUPS: dict[str, tuple] = {
         S.SUBMITTED, S.PROCESSING, S.SUSPENDED, S.PENDING_APPROVAL, S.APPROVED)),
     "can-bo-sung": (gettext_lazy("Cần bổ sung"), (S.NEEDS_COMPLETION, S.AWAITING_SUPPLEMENT)),
     "da-co-ket-qua": (gettext_lazy("Đã có kết quả"), (
-        S.RESULT_READY, S.RETURNED, S.REFUSED, S.REJECTED)),
+        S.RESULT_READY, S.RETURNED, S.REFUSED, S.REJECTED, S.RETURNED_UNANSWERED)),
     "da-rut": (gettext_lazy("Đã rút"), (S.WITHDRAWN,)),
 }
 
@@ -67,6 +67,8 @@ MOVE_LABELS = {
     "issue_result": gettext_lazy("Đã có kết quả giải quyết"),
     "return_result": gettext_lazy("Đã trả kết quả"),
     "withdraw": gettext_lazy("Rút hồ sơ"),
+    "return_unanswered": gettext_lazy("Trả lại hồ sơ do quá hạn bổ sung"),
+    "refuse_unanswered": gettext_lazy("Từ chối giải quyết do quá hạn bổ sung"),
 }
 
 # The outcome of a payment as the applicant reads it: (tone, heading).
@@ -143,6 +145,10 @@ def expectation_for(dossier: Dossier) -> Expectation:
         return Expectation(_("Hồ sơ không được tiếp nhận; xem lý do trên trang hồ sơ."))
     if state == S.WITHDRAWN:
         return Expectation(_("Bạn đã rút hồ sơ này."))
+    if state == S.RETURNED_UNANSWERED:
+        return Expectation(_("Hồ sơ đã được trả lại vì không được bổ sung trong thời hạn; "
+                             "phiếu yêu cầu bổ sung nêu những gì còn thiếu. Bạn có thể nộp "
+                             "hồ sơ mới khi đã đủ giấy tờ."))
     # Submitted or in progress: nothing to do, unless a fee is still open.
     text = (_("Chờ Bộ phận Một cửa tiếp nhận hồ sơ. Bạn chưa cần làm gì.") if state == S.SUBMITTED
             else _("Hồ sơ đang được giải quyết. Bạn chưa cần làm gì."))

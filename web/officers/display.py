@@ -13,7 +13,11 @@ from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from dossiers import services, sla
-from dossiers.exceptions import InvalidTransition
+from dossiers.exceptions import (
+    InvalidTransition,
+    SupplementExpiryOtherAction,
+    SupplementNotLapsed,
+)
 from dossiers.models import Document, Dossier, form_properties
 from dossiers.services.transitions import REASON_REQUIRED, SPECS, check_move, condition_failure
 from portal.exceptions import DomainError
@@ -35,6 +39,8 @@ OFFICER_MOVES: dict[str, tuple] = {
     "refuse": (gettext_lazy("Từ chối giải quyết"), "danger"),
     "issue_result": (gettext_lazy("Ban hành kết quả"), "success"),
     "return_result": (gettext_lazy("Trả kết quả cho người nộp"), "success"),
+    "return_unanswered": (gettext_lazy("Trả lại hồ sơ do quá hạn bổ sung"), "danger"),
+    "refuse_unanswered": (gettext_lazy("Từ chối giải quyết do quá hạn bổ sung"), "danger"),
 }
 
 # How the timeline names each logged move.
@@ -62,6 +68,8 @@ HISTORY_LABELS = {
     "hand_over": gettext_lazy("Chuyển hồ sơ điện tử cho cơ quan giải quyết"),
     "hand_over_refusal": gettext_lazy("Trả văn bản từ chối giải quyết"),
     "supplement_expired": gettext_lazy("Quá hạn bổ sung hồ sơ"),
+    "return_unanswered": gettext_lazy("Trả lại hồ sơ do quá hạn bổ sung"),
+    "refuse_unanswered": gettext_lazy("Từ chối giải quyết do quá hạn bổ sung"),
 }
 
 VERDICT_TONES = {"valid": "ok", "invalid": "danger", "indeterminate": "warn"}
@@ -116,8 +124,11 @@ def moves_for(dossier: Dossier, user) -> Moves:
         else:
             failure = condition_failure(dossier, name)
             # A bare InvalidTransition means the move does not apply here (no next step of
-            # the same role...): nothing the officer can act on, so it is not listed.
-            if type(failure) is not InvalidTransition:
+            # the same role...): nothing the officer can act on, so it is not listed; nor
+            # are the moves after an unanswered supplement before the deadline or when the
+            # procedure names the other one.
+            if type(failure) not in (InvalidTransition, SupplementNotLapsed,
+                                     SupplementExpiryOtherAction):
                 found.blocked.append(Blocked(str(label), str(failure.message)))
     return found
 

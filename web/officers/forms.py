@@ -62,6 +62,9 @@ class MoveForm(forms.Form):
                 choices=[(c.code, c.name) for c in components],
             )
             self.order_fields(["version", "components", "reason"])
+        if name in ("return_unanswered", "refuse_unanswered"):
+            self.fields["reason"].help_text = _(
+                "Để trống: ghi những nội dung đã yêu cầu bổ sung mà người nộp không bổ sung.")
         if name == "issue_result":
             self.fields["kind"] = forms.ChoiceField(
                 label=_("Loại kết quả"),

@@ -49,6 +49,9 @@ NEXT_STEP = {
     S.RETURNED: gettext_lazy(
         "Đã trả kết quả. Mời bạn đăng nhập để đánh giá mức độ hài lòng."),
     S.WITHDRAWN: gettext_lazy("Hồ sơ đã được rút theo yêu cầu của người nộp."),
+    S.RETURNED_UNANSWERED: gettext_lazy(
+        "Hồ sơ đã được trả lại vì không được bổ sung trong thời hạn; bạn có thể nộp hồ sơ "
+        "mới khi đã đủ giấy tờ."),
 }
 # States where the applicant must act through their account.
 ACT_STATES = {S.NEEDS_COMPLETION, S.AWAITING_SUPPLEMENT, S.RESULT_READY, S.REFUSED,

@@ -11,7 +11,7 @@ _STATE_TONE = {
     "draft": "", "submitted": "info", "needs_completion": "warn", "rejected": "danger",
     "processing": "info", "awaiting_supplement": "warn", "suspended": "warn",
     "pending_approval": "info", "approved": "ok", "refused": "danger", "result_ready": "ok",
-    "returned": "ok", "withdrawn": "",
+    "returned": "ok", "withdrawn": "", "returned_unanswered": "danger",
 }
 
 

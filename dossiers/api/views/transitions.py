@@ -132,6 +132,13 @@ DossierApproveApi = _transition_api("approve", services.dossier_approve)
 DossierRefuseApi = _transition_api("refuse", services.dossier_refuse,
                                    error_statuses=(402, 502, 503))
 DossierReturnResultApi = _transition_api("return_result", services.dossier_return_result)
+# A supplement unanswered past its deadline: reception returns the dossier, or the leader
+# refuses it with the signed notice (whichever the procedure names; 409 otherwise).
+DossierReturnUnansweredApi = _transition_api("return_unanswered",
+                                             services.dossier_return_unanswered)
+DossierRefuseUnansweredApi = _transition_api("refuse_unanswered",
+                                             services.dossier_refuse_unanswered,
+                                             error_statuses=(402, 502, 503))
 DossierWithdrawApi = _transition_api("withdraw", services.dossier_withdraw)
 
 

@@ -88,6 +88,29 @@ class UnitAdmin(admin.ModelAdmin):
 class HolidayOverrideAdmin(admin.ModelAdmin):
     list_display = ["date", "kind", "reason"]
     list_filter = ["kind"]
+    # A link to the re-timing of the dossiers a correction moves, above the list.
+    change_list_template = "admin/dossiers/holidayoverride/change_list.html"
+    actions = ["retime_preview"]
+
+    def get_urls(self):
+        from django.urls import path
+
+        from .admin_retime import retime_view
+
+        view = self.admin_site.admin_view(lambda request: retime_view(request, self))
+        return [path("dieu-chinh-han/", view, name="dossiers_holidayoverride_retime"),
+                *super().get_urls()]
+
+    @admin.action(description=_("Xem trước việc dời hạn hồ sơ theo các ngày đã chọn"))
+    def retime_preview(self, request, queryset):
+        from urllib.parse import urlencode
+
+        from django.shortcuts import redirect
+        from django.urls import reverse
+
+        days = sorted(queryset.values_list("date", flat=True))
+        query = urlencode({"days": ", ".join(d.strftime("%d/%m/%Y") for d in days)})
+        return redirect(f"{reverse('admin:dossiers_holidayoverride_retime')}?{query}")
 
 
 class ProcessStepInline(admin.TabularInline):

@@ -166,6 +166,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "api:dossiers:refuse": only("leader"),
     "api:dossiers:issue_result": only("leader"),
     "api:dossiers:return_result": only("reception"),
+    "api:dossiers:return_unanswered": only("reception"),
+    "api:dossiers:refuse_unanswered": only("leader"),
     # the API: the reception desk
     "api:dossiers:intake": roles_only("reception"),
     "api:dossiers:hand_over_refusal": only("reception", base=OFFICER_OBJECT),
@@ -246,6 +248,8 @@ STATES = {
     "api:dossiers:refuse": "pending_approval",
     "api:dossiers:issue_result": "approved",
     "api:dossiers:return_result": "result_ready",
+    "api:dossiers:return_unanswered": "awaiting_supplement",
+    "api:dossiers:refuse_unanswered": "awaiting_supplement",
     "web:applicant:file_form": "draft",
     "web:applicant:file_documents": "draft",
     "web:applicant:file_document_row": "draft",
@@ -292,7 +296,8 @@ DATA = {
     **{f"api:dossiers:{name}": {"reason": REASON} for name in (
         "submit", "resubmit", "return_for_completion", "refuse_at_reception", "accept",
         "request_supplement", "supply", "suspend", "resume", "advance_step", "propose",
-        "send_back", "approve", "refuse", "issue_result", "return_result", "withdraw")},
+        "send_back", "approve", "refuse", "issue_result", "return_result", "withdraw",
+        "return_unanswered", "refuse_unanswered")},
     "api:dossiers:create": {"procedure_id": "{procedure_id}"},
     "api:signatures:verify": lambda: {"file": _pdf()},
     "api:dossiers:form": {"form_data": {"applicant_name": "Công ty TNHH Kiểm Tra"}},

@@ -51,6 +51,7 @@ def test_reception_sees_the_return_only_after_the_deadline_and_it_works(
     assert dossier.state == Dossier.State.RETURNED_UNANSWERED
     history = page(client, reception, dossier)
     assert "Trả lại do không bổ sung" in history  # the state badge
+    assert "Ngày trả lại hồ sơ" in history and "Ngày trả kết quả" not in history
     row = DossierTransition.objects.filter(dossier=dossier).latest("id")
     assert row.reason and row.reason in history
 

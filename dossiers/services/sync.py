@@ -87,9 +87,10 @@ def _iso(value: datetime | None) -> str | None:
 # The portals' ChucDanh when the officer's own title is not filled in, by who makes the move.
 RECEPTION_MOVES = frozenset({
     "register", "hand_over", "accept", "return_for_completion", "refuse_at_reception",
-    "return_result", "hand_over_refusal",
+    "return_result", "hand_over_refusal", "return_unanswered",
 })
-LEADER_MOVES = frozenset({"approve", "refuse", "send_back", "issue_result", "reschedule"})
+LEADER_MOVES = frozenset({"approve", "refuse", "send_back", "issue_result", "reschedule",
+                          "refuse_unanswered"})
 APPLICANT_TITLE = "Người nộp hồ sơ"
 FEE_NAME = "Phí, lệ phí giải quyết thủ tục hành chính"
 

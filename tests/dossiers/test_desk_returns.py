@@ -58,6 +58,7 @@ def test_the_desk_that_took_the_dossier_hands_the_result_out(
         assert status_code_for(system=message.system, state=message.payload["state"],
                                transition="return_result") == 10
         assert message.payload["handler"]["name"] == centre_desk.display_name
+        assert message.payload["handler"]["unit"] == "Trung tâm Phục vụ hành chính công tỉnh"
     # The rating the applicant gives there is recorded by that desk.
     rating = services.rating_record_at_desk(dossier_id=ready.pk, actor=centre_desk, score=5)
     assert (rating.channel, rating.recorded_by) == (Rating.Channel.DESK, centre_desk)

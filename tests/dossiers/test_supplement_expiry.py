@@ -75,6 +75,7 @@ def test_reception_returns_the_dossier_after_the_deadline_logged_pushed_and_with
     assert services.audit_verify(dossier_ids=[dossier.pk]) == []
     message = OutboundMessage.objects.filter(dossier=dossier).latest("id")
     assert message.payload["transition"] == "return_unanswered"
+    assert message.payload["handler"]["title"] == "Cán bộ tiếp nhận và trả kết quả"
     assert DefaultCodeBook().status_code(message.payload["state"], "return_unanswered") == 8
     assert progress_from(message).note == row.reason
     # Form 02 lists what was missing.

@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from ..models import Document, Result
 
-# Each storage folder written by a model, and the model whose `file` names its files.
-OWNED_FOLDERS = (("dossiers", Document), ("results", Result))
+# The storage folders the models write to, and the models whose `file` may name a stored file
+# (any of them keeps a file, wherever it lies: a row may name a file another row wrote).
+OWNED_FOLDERS = ("dossiers", "results")
+OWNERS = (Document, Result)
 _CHUNK = 500
 
 
@@ -40,7 +42,7 @@ def stored_files_sweep(*, older_than: timedelta = timedelta(hours=1),
     storage = default_storage
     cutoff = timezone.now() - older_than
     removed: list[str] = []
-    for folder, model in OWNED_FOLDERS:
+    for folder in OWNED_FOLDERS:
         if not storage.exists(folder):
             continue
         chunk: list[str] = []
@@ -48,16 +50,17 @@ def stored_files_sweep(*, older_than: timedelta = timedelta(hours=1),
             if _old_enough(storage, name, cutoff):
                 chunk.append(name)
             if len(chunk) >= _CHUNK:
-                removed += _remove_unnamed(storage, model, chunk, dry_run)
+                removed += _remove_unnamed(storage, chunk, dry_run)
                 chunk = []
-        removed += _remove_unnamed(storage, model, chunk, dry_run)
+        removed += _remove_unnamed(storage, chunk, dry_run)
     return removed
 
 
-def _remove_unnamed(storage, model, names: list[str], dry_run: bool) -> list[str]:
+def _remove_unnamed(storage, names: list[str], dry_run: bool) -> list[str]:
     if not names:
         return []
-    named = set(model.objects.filter(file__in=names).values_list("file", flat=True))
+    named = {name for model in OWNERS
+             for name in model.objects.filter(file__in=names).values_list("file", flat=True)}
     orphans = [name for name in names if name not in named]
     if not dry_run:
         for name in orphans:

@@ -9,11 +9,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 import pytest
 
 from dossiers import services
-from dossiers.models import Document
+from dossiers.models import Document, Result
 from dossiers.services.orphans import stored_files_sweep
 from dossiers.tasks import sweep_orphan_files
 from portal.celery import app
@@ -36,8 +37,11 @@ def stored(applicant, pdf_file):
         default_storage.save(f"dossiers/{dossier.pk}/{'a' * 32}", ContentFile(b"%PDF-1.4 lost")),
         default_storage.save("results/ket-qua-lost.pdf", ContentFile(b"%PDF-1.4 lost result")),
     ]
+    issued = Result.objects.create(
+        dossier=DossierFactory(processing=True), kind=Result.Kind.LICENCE, issued_at=timezone.now(),
+        file=default_storage.save("results/ket-qua-issued.pdf", ContentFile(b"%PDF-1.4 issued")))
     yield document, orphans
-    for name in [document.file.name, *orphans]:
+    for name in [document.file.name, issued.file.name, *orphans]:
         default_storage.delete(name)
 
 
@@ -52,6 +56,7 @@ def test_the_sweep_deletes_only_old_files_that_no_row_names(stored):
 
     assert not any(default_storage.exists(name) for name in orphans)
     assert default_storage.open(Document.objects.get().file.name).read() == PDF_BYTES
+    assert default_storage.open(Result.objects.get().file.name).read() == b"%PDF-1.4 issued"
     assert stored_files_sweep(older_than=timedelta(0)) == []
 
 

@@ -81,3 +81,11 @@ def expire_supplement_requests() -> int:
     from .services.supplements import supplement_expire_due
 
     return len(supplement_expire_due())
+
+
+@shared_task
+def sweep_orphan_files() -> int:
+    """Stored files whose upload or issuing died before its commit are deleted."""
+    from .services.orphans import stored_files_sweep
+
+    return len(stored_files_sweep())

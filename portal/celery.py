@@ -44,6 +44,11 @@ app.conf.beat_schedule = {
         "task": "dossiers.tasks.expire_supplement_requests",
         "schedule": crontab(minute="*/15"),
     },
+    # Files whose upload or issuing was killed between writing them and committing the row.
+    "sweep-orphan-files": {
+        "task": "dossiers.tasks.sweep_orphan_files",
+        "schedule": crontab(minute=41),
+    },
     "recheck-unsettled-signatures": {
         "task": "dossiers.tasks.recheck_unsettled_signatures",
         "schedule": crontab(minute="*/30"),

@@ -16,7 +16,7 @@ Working minutes are real minutes inside the sessions.
 """
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_UP, Decimal, InvalidOperation
@@ -751,3 +751,23 @@ def working_days_late(due: datetime, now: datetime, calendar: WorkingCalendar) -
     _require_aware(due, "due")
     _require_aware(now, "now")
     return max(0.0, calendar._ticks_between(due, now) / _TICKS_PER_DAY)
+
+
+def working_days_late_at(now: datetime, calendar: WorkingCalendar) -> Callable[[datetime], float]:
+    """`working_days_late(due, now, calendar)` as a function of `due`, for a list of many due
+    times read at one `now`: `now` is placed in the calendar once, and each due time then
+    costs one index lookup, whatever the span."""
+    _require_aware(now, "now")
+    day_now, done_now = calendar._position(now.astimezone(VN_TZ))
+
+    def late(due: datetime) -> float:
+        _require_aware(due, "due")
+        if due >= now:
+            return 0.0
+        day_due, done_due = calendar._position(due.astimezone(VN_TZ))
+        whole = calendar._count_between(day_due, day_now) if day_due < day_now else 0
+        if whole is None:  # beyond the index: the day-by-day walk gives the answer or the error
+            return working_days_late(due, now, calendar)
+        return max(0.0, (whole * _TICKS_PER_DAY + done_now - done_due) / _TICKS_PER_DAY)
+
+    return late

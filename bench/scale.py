@@ -238,12 +238,10 @@ class Writer:
         self.pg = connection.vendor == "postgresql"
         self.null = "\\N" if self.pg else None
         self.error: BaseException | None = None
+        self.waited = 0.0  # seconds the rows' maker waited for the COPY thread
+        self.copying = 0.0  # seconds the COPY thread spent storing batches
         self._queue = None
         self._thread = None
-        if self.pg:
-            self._queue = queue.Queue(maxsize=2)
-            self._thread = threading.Thread(target=self._copy_batches, daemon=True)
-            self._thread.start()
 
     def text(self, value: str) -> str:
         return value.translate(_COPY_ESCAPES) if self.pg else value
@@ -259,14 +257,21 @@ class Writer:
         if self.pg:
             batch = [(table, cols, "\n".join(map("\t".join, rows)) + "\n")
                      for table, cols, rows in tables if rows]
+            if self._thread is None:  # started on the first batch, in the process writing
+                self._queue = queue.Queue(maxsize=2)
+                self._thread = threading.Thread(target=self._copy_batches, daemon=True)
+                self._thread.start()
+            started = time.monotonic()
             while True:  # a writer that has failed takes nothing more: do not wait for it
                 if self.error:
                     raise RuntimeError("COPY failed") from self.error
                 try:
                     self._queue.put(batch, timeout=1)
-                    return
+                    break
                 except queue.Full:
                     continue
+            self.waited += time.monotonic() - started
+            return
         from django.db import transaction
         with transaction.atomic(), self.connection.cursor() as cursor:
             for table, cols, rows in tables:
@@ -291,6 +296,7 @@ class Writer:
             while (batch := self._queue.get()) is not None:
                 if self.error:
                     continue
+                started = time.monotonic()
                 try:
                     with transaction.atomic(), connections["default"].cursor() as cursor:
                         for table, cols, data in batch:
@@ -301,6 +307,7 @@ class Writer:
                                 copy.write(data.encode())
                 except BaseException as error:  # handed to the thread making the rows
                     self.error = error
+                self.copying += time.monotonic() - started
         finally:
             connections.close_all()
 
@@ -375,6 +382,65 @@ def _digest_template(actor_json: str) -> str:
             '"from":"%s","name":"%s","prev":"%s","reason":"","step":"","to":"%s"}')
 
 
+def _seed_parts(make, first_id: int, n: int, rnd: random.Random, progress: Progress, *,
+                workers: int) -> list[tuple[dict, dict]]:
+    """`make` over n dossiers in `workers` processes, each with a slice of the ids and a
+    random generator of its own, storing its rows on a connection of its own."""
+    if workers == 1:
+        return [make(first_id, n, rnd, 0, 1, progress.add)]
+    import multiprocessing
+
+    from django.db import connection, connections
+
+    context = multiprocessing.get_context("fork")
+    done = context.Value("q", 0)
+    results = context.Queue()
+    sizes = [n // workers + (k < n % workers) for k in range(workers)]
+    firsts = [first_id + sum(sizes[:k]) for k in range(workers)]
+    seeds = [rnd.getrandbits(64) for _ in range(workers)]
+
+    def report(count: int) -> None:
+        with done.get_lock():
+            done.value += count
+
+    def child(k: int) -> None:
+        try:
+            results.put((k, make(firsts[k], sizes[k], random.Random(seeds[k]), k, workers,
+                                 report), None))
+        except BaseException as error:  # told to the parent, which stops the run
+            import traceback
+            results.put((k, None, f"{error!r}\n{traceback.format_exc()}"))
+        finally:
+            connections.close_all()
+
+    connection.close()  # each process opens its own; none shares the parent's socket
+    processes = [context.Process(target=child, args=(k,), daemon=True) for k in range(workers)]
+    for process in processes:
+        process.start()
+    parts: dict[int, tuple[dict, dict]] = {}
+    shown = 0
+    while len(parts) < workers:
+        try:
+            k, part, error = results.get(timeout=0.5)
+        except queue.Empty:
+            if not any(p.is_alive() for p in processes) and results.empty():
+                raise RuntimeError("a seeding process ended without its rows") from None
+        else:
+            if error:
+                for process in processes:
+                    process.terminate()
+                raise RuntimeError(f"seeding process {k} failed: {error}")
+            parts[k] = part
+        if done.value > shown:
+            progress.add(done.value - shown)
+            shown = done.value
+    for process in processes:
+        process.join()
+    if shown < n:
+        progress.add(n - shown)
+    return [parts[k] for k in range(workers)]
+
+
 def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
     """N dossiers over five years across 20 agencies of very different sizes; returns what the
     measurements need (ids of users, the queue agency)."""
@@ -430,10 +496,6 @@ def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
     }
     forms = {p.pk: writer.text(json.dumps(_form_for(p, users["doanhnghiep"]),
                                           ensure_ascii=False)) for p in procedures}
-    pick_state = _weighted(rnd, STATE_WEIGHTS)
-    pick_channel = _weighted(rnd, CHANNEL_WEIGHTS)
-    pick_agency = _weighted(rnd, agency_weights)
-    pick_proc = _weighted(rnd, proc_weights)
     progress = Progress(n, "dossiers")
     indexes: list[str] = []
     constraints: list[str] = []
@@ -442,140 +504,170 @@ def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
             indexes, constraints = _indexes_drop(cursor)
     next_id = 1 + (connection.cursor().execute("SELECT COALESCE(MAX(id), 0) FROM dossiers_dossier")
                    .fetchone()[0])
-    seqs: dict = defaultdict(int)
-    summary: dict = defaultdict(lambda: defaultdict(int))
     bulk_started = time.monotonic()
     local_tz = now.tzinfo
     now = now.astimezone(UTC)  # every instant below is in UTC, as the log's hashes write it
     span_minutes = 5 * 365 * 24 * 60
     sha256 = hashlib.sha256
-    wtime = writer.time
     in_progress_states = {"processing", "awaiting_supplement", "suspended", "pending_approval",
                           "approved"}
     first_step_states = {"processing", "awaiting_supplement", "suspended"}
-    batch = 10_000
-    done = 0
-    while done < n:
-        size = min(batch, n - done)
-        d_rows, t_rows, i_rows = [], [], []
-        for _ in range(size):
-            pk = next_id
-            next_id += 1
-            state = pick_state()
-            channel = pick_channel()
-            proc = by_proc[pick_proc()]
-            agency = by_pk[pick_agency()]
-            reception_agency = tthcc if channel == "counter" and rnd.random() < 0.5 else agency
-            days = float(proc.processing_days)
-            if state in OPEN_STATES:
-                # Open ones came in lately; with the backlog a province carries, most of those
-                # being worked on are past due (up to three legal times late).
-                submitted = now - timedelta(minutes=rnd.randint(60, int(days * 5 * 1440) + 60))
-            else:
-                submitted = now - timedelta(minutes=rnd.randint(int(days * 2 * 1440), span_minutes))
-            submitted = submitted.replace(second=0, microsecond=0)
-            path = PATHS[state]
-            code = null
-            if path:
-                day = submitted.astimezone(local_tz).date()
-                seqs[(reception_agency.pk, day)] += 1
-                code = reception_agency.format_code(day=day, seq=seqs[(reception_agency.pk, day)])
-            received = (submitted + timedelta(hours=rnd.uniform(0.5, 20))).replace(microsecond=0)
-            due = received + timedelta(days=days * 7 / 5)
-            late_draw = rnd.random()
-            completed = None
-            outcome = ""
-            if state in ("returned", "result_ready", "refused"):
-                if late_draw < 0.6:
-                    completed, outcome = received + (due - received) * rnd.uniform(0.3, 0.85), "early"
-                elif late_draw < 0.88:
-                    completed, outcome = due - timedelta(hours=rnd.uniform(0, 20)), "on_time"
+
+    def make(next_id: int, n: int, rnd: random.Random, worker: int, workers: int,
+             report) -> tuple[dict, dict]:
+        """Dossiers next_id .. next_id + n - 1 with their rows, stored; returns the daily
+        summary and the last code number issued per (agency, day). With several workers,
+        worker k issues the numbers k + 1, k + 1 + workers, ...: codes stay unique."""
+        writer = Writer(connection)
+        wtime = writer.time
+        pick_state = _weighted(rnd, STATE_WEIGHTS)
+        pick_channel = _weighted(rnd, CHANNEL_WEIGHTS)
+        pick_agency = _weighted(rnd, agency_weights)
+        pick_proc = _weighted(rnd, proc_weights)
+        seqs: dict = defaultdict(int)
+        summary: dict = defaultdict(lambda: defaultdict(int))
+        batch = 10_000
+        done = 0
+        while done < n:
+            size = min(batch, n - done)
+            d_rows, t_rows, i_rows = [], [], []
+            for _ in range(size):
+                pk = next_id
+                next_id += 1
+                state = pick_state()
+                channel = pick_channel()
+                proc = by_proc[pick_proc()]
+                agency = by_pk[pick_agency()]
+                reception_agency = tthcc if channel == "counter" and rnd.random() < 0.5 else agency
+                days = float(proc.processing_days)
+                if state in OPEN_STATES:
+                    # Open ones came in lately; with the backlog a province carries, most of those
+                    # being worked on are past due (up to three legal times late).
+                    submitted = now - timedelta(minutes=rnd.randint(60, int(days * 5 * 1440) + 60))
                 else:
-                    completed, outcome = due + timedelta(days=rnd.uniform(0.5, 12)), "late"
-                completed = completed.replace(microsecond=0)
-            # The log: one timestamp per transition, in order.
-            moments = [submitted]
-            if len(path) > 1:
-                moments.append(received)
-            end = completed or (received + (min(due, now) - received) * rnd.uniform(0.2, 0.9))
-            while len(moments) < len(path):
-                moments.append(moments[-1] + (end - moments[-1]) * rnd.uniform(0.3, 0.7))
-            moments = [m.replace(microsecond=0) for m in moments[:len(path)]]
-            head = ""
-            spk = str(pk)
-            for (name, frm, to), at in zip(path, moments, strict=True):
-                template, actor_id, actor_label = templates[name]
-                at_iso = at.isoformat()
-                digest = sha256((template % (at_iso, pk, frm, name, head, to)).encode()).hexdigest()
-                t_rows.append((spk, name, frm, to, actor_id, actor_label,
-                               at_iso if writer.pg else wtime(at), "", "", "", "{}", head, digest))
-                head = digest
-            last = moments[-1] if moments else submitted
-            paused = None
-            if state in ("awaiting_supplement", "suspended"):
-                paused = last
-                kind = "supplement" if state == "awaiting_supplement" else "suspension"
-                i_rows.append((spk, kind, proc.supplement_clock, wtime(last), null, "", null))
-            elif state == "returned" and rnd.random() < 0.1:
-                start = received + (completed - received) * 0.3
-                stop = start + (completed - received) * 0.1
-                i_rows.append((spk, "supplement", proc.supplement_clock, wtime(start),
-                               wtime(stop), "", str(int((stop - start).total_seconds() // 60))))
-            in_progress = state in in_progress_states
-            step_ids = steps.get(proc.pk) or [None]
-            current_step = (step_ids[0] if state in first_step_states else step_ids[-1]
-                            ) if in_progress else None
-            received_at = received if len(path) > 1 and state not in (
-                "needs_completion", "rejected") else None
-            last_text = wtime(last)
-            d_rows.append((
-                spk, wtime(submitted), last_text, code, f"{rnd.getrandbits(64):016x}", "",
-                channel, forms[proc.pk], state, "1", wtime(submitted) if path else null,
-                wtime(received_at) if received_at else null,
-                wtime(due) if received_at else null,
-                wtime(due - timedelta(days=2)) if received_at else null,
-                wtime(completed) if completed else null,
-                last_text if state == "returned" else null,
-                last_text if state == "withdrawn" else null,
-                last_text if paused else null, outcome,
-                last_text if in_progress else null,
-                wtime(last + timedelta(days=3)) if in_progress else null,
-                "", head, rnd.choice(applicant_ids),
-                str(officer.pk) if in_progress and agency.pk == sct.pk else null,
-                str(agency.pk), str(reception_agency.pk), str(proc.pk),
-                str(current_step) if current_step else null, "[]",
-            ))
-            # The daily summary, as the services keep it: by the handling agency's local day.
-            fee = proc.fee_vnd > 0
-            if received_at:
-                key = (agency.pk, proc.pk, channel, received_at.astimezone(local_tz).date())
-                counts = summary[key]
-                counts["received"] += 1
-                counts["fee_bearing"] += fee
-                counts["paid_online"] += fee and channel == "online"
-                counts["digitized"] += rnd.random() < 0.8
-            if completed:
-                counts = summary[(agency.pk, proc.pk, channel,
-                                  completed.astimezone(local_tz).date())]
-                if state == "refused":
-                    counts["refused"] += 1
-                else:
-                    counts["completed"] += 1
-                    counts[outcome] += 1
-                    counts["results_electronic"] += rnd.random() < 0.5
-                    if rnd.random() < 0.15:
-                        rating = rnd.choice((3, 4, 4, 5, 5, 5))
-                        counts["rated"] += 1
-                        counts["rating_sum"] += rating
-                        counts["satisfied"] += rating >= 4
-            elif state in ("rejected", "withdrawn"):
-                key = (agency.pk, proc.pk, channel, last.astimezone(local_tz).date())
-                summary[key][state] += 1
-        writer.write([("dossiers_dossier", DOSSIER_COLS, d_rows),
-                      ("dossiers_dossiertransition", TRANSITION_COLS, t_rows),
-                      ("dossiers_clockinterval", INTERVAL_COLS, i_rows)])
-        done += size
-        progress.add(size)
+                    submitted = now - timedelta(minutes=rnd.randint(int(days * 2 * 1440), span_minutes))
+                submitted = submitted.replace(second=0, microsecond=0)
+                path = PATHS[state]
+                code = null
+                if path:
+                    day = submitted.astimezone(local_tz).date()
+                    seqs[(reception_agency.pk, day)] += 1
+                    seq = (seqs[(reception_agency.pk, day)] - 1) * workers + worker + 1
+                    code = reception_agency.format_code(day=day, seq=seq)
+                received = (submitted + timedelta(hours=rnd.uniform(0.5, 20))).replace(microsecond=0)
+                due = received + timedelta(days=days * 7 / 5)
+                late_draw = rnd.random()
+                completed = None
+                outcome = ""
+                if state in ("returned", "result_ready", "refused"):
+                    if late_draw < 0.6:
+                        completed, outcome = received + (due - received) * rnd.uniform(0.3, 0.85), "early"
+                    elif late_draw < 0.88:
+                        completed, outcome = due - timedelta(hours=rnd.uniform(0, 20)), "on_time"
+                    else:
+                        completed, outcome = due + timedelta(days=rnd.uniform(0.5, 12)), "late"
+                    completed = completed.replace(microsecond=0)
+                # The log: one timestamp per transition, in order.
+                moments = [submitted]
+                if len(path) > 1:
+                    moments.append(received)
+                end = completed or (received + (min(due, now) - received) * rnd.uniform(0.2, 0.9))
+                while len(moments) < len(path):
+                    moments.append(moments[-1] + (end - moments[-1]) * rnd.uniform(0.3, 0.7))
+                moments = [m.replace(microsecond=0) for m in moments[:len(path)]]
+                head = ""
+                spk = str(pk)
+                for (name, frm, to), at in zip(path, moments, strict=True):
+                    template, actor_id, actor_label = templates[name]
+                    at_iso = at.isoformat()
+                    digest = sha256((template % (at_iso, pk, frm, name, head, to)).encode()).hexdigest()
+                    t_rows.append((spk, name, frm, to, actor_id, actor_label,
+                                   at_iso if writer.pg else wtime(at), "", "", "", "{}", head, digest))
+                    head = digest
+                last = moments[-1] if moments else submitted
+                paused = None
+                if state in ("awaiting_supplement", "suspended"):
+                    paused = last
+                    kind = "supplement" if state == "awaiting_supplement" else "suspension"
+                    i_rows.append((spk, kind, proc.supplement_clock, wtime(last), null, "", null))
+                elif state == "returned" and rnd.random() < 0.1:
+                    start = received + (completed - received) * 0.3
+                    stop = start + (completed - received) * 0.1
+                    i_rows.append((spk, "supplement", proc.supplement_clock, wtime(start),
+                                   wtime(stop), "", str(int((stop - start).total_seconds() // 60))))
+                in_progress = state in in_progress_states
+                step_ids = steps.get(proc.pk) or [None]
+                current_step = (step_ids[0] if state in first_step_states else step_ids[-1]
+                                ) if in_progress else None
+                received_at = received if len(path) > 1 and state not in (
+                    "needs_completion", "rejected") else None
+                last_text = wtime(last)
+                d_rows.append((
+                    spk, wtime(submitted), last_text, code, f"{rnd.getrandbits(64):016x}", "",
+                    channel, forms[proc.pk], state, "1", wtime(submitted) if path else null,
+                    wtime(received_at) if received_at else null,
+                    wtime(due) if received_at else null,
+                    wtime(due - timedelta(days=2)) if received_at else null,
+                    wtime(completed) if completed else null,
+                    last_text if state == "returned" else null,
+                    last_text if state == "withdrawn" else null,
+                    last_text if paused else null, outcome,
+                    last_text if in_progress else null,
+                    wtime(last + timedelta(days=3)) if in_progress else null,
+                    "", head, rnd.choice(applicant_ids),
+                    str(officer.pk) if in_progress and agency.pk == sct.pk else null,
+                    str(agency.pk), str(reception_agency.pk), str(proc.pk),
+                    str(current_step) if current_step else null, "[]",
+                ))
+                # The daily summary, as the services keep it: by the handling agency's local day.
+                fee = proc.fee_vnd > 0
+                if received_at:
+                    key = (agency.pk, proc.pk, channel, received_at.astimezone(local_tz).date())
+                    counts = summary[key]
+                    counts["received"] += 1
+                    counts["fee_bearing"] += fee
+                    counts["paid_online"] += fee and channel == "online"
+                    counts["digitized"] += rnd.random() < 0.8
+                if completed:
+                    counts = summary[(agency.pk, proc.pk, channel,
+                                      completed.astimezone(local_tz).date())]
+                    if state == "refused":
+                        counts["refused"] += 1
+                    else:
+                        counts["completed"] += 1
+                        counts[outcome] += 1
+                        counts["results_electronic"] += rnd.random() < 0.5
+                        if rnd.random() < 0.15:
+                            rating = rnd.choice((3, 4, 4, 5, 5, 5))
+                            counts["rated"] += 1
+                            counts["rating_sum"] += rating
+                            counts["satisfied"] += rating >= 4
+                elif state in ("rejected", "withdrawn"):
+                    key = (agency.pk, proc.pk, channel, last.astimezone(local_tz).date())
+                    summary[key][state] += 1
+            writer.write([("dossiers_dossier", DOSSIER_COLS, d_rows),
+                          ("dossiers_dossiertransition", TRANSITION_COLS, t_rows),
+                          ("dossiers_clockinterval", INTERVAL_COLS, i_rows)])
+            done += size
+            report(size)
+        writer.close()
+        if writer.pg:
+            sys.stderr.write(f"\nprocess {worker + 1}: waited {writer.waited:.1f} s for COPY, "
+                             f"which was busy {writer.copying:.1f} s\n")
+        last = {key: (count - 1) * workers + worker + 1 for key, count in seqs.items()}
+        return {key: dict(counts) for key, counts in summary.items()}, last
+
+    parts = _seed_parts(make, next_id, n, rnd, progress,
+                        workers=2 if writer.pg and n >= 20_000 else 1)
+    summary: dict = defaultdict(lambda: defaultdict(int))
+    seqs: dict = defaultdict(int)
+    for part_summary, part_seqs in parts:
+        for key, counts in part_summary.items():
+            for name, value in counts.items():
+                summary[key][name] += value
+        for key, value in part_seqs.items():
+            seqs[key] = max(seqs[key], value)
+    writer = Writer(connection)
     cols = ["agency_id", "procedure_id", "channel", "day", *DailySummary.COUNTERS]
     writer.write([
         (DailySummary._meta.db_table, cols, [

@@ -518,6 +518,7 @@ def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
         """Dossiers next_id .. next_id + n - 1 with their rows, stored; returns the daily
         summary and the last code number issued per (agency, day). With several workers,
         worker k issues the numbers k + 1, k + 1 + workers, ...: codes stay unique."""
+        cpu_started = time.process_time()
         writer = Writer(connection)
         wtime = writer.time
         pick_state = _weighted(rnd, STATE_WEIGHTS)
@@ -652,8 +653,9 @@ def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
             report(size)
         writer.close()
         if writer.pg:
-            sys.stderr.write(f"\nprocess {worker + 1}: waited {writer.waited:.1f} s for COPY, "
-                             f"which was busy {writer.copying:.1f} s\n")
+            sys.stderr.write(f"\nprocess {worker + 1}: {time.process_time() - cpu_started:.1f} s "
+                             f"of CPU; waited {writer.waited:.1f} s for COPY, which was busy "
+                             f"{writer.copying:.1f} s\n")
         last = {key: (count - 1) * workers + worker + 1 for key, count in seqs.items()}
         return {key: dict(counts) for key, counts in summary.items()}, last
 
@@ -899,15 +901,24 @@ def measure_indicators(base, ctx, results, seconds, now) -> None:
 
 
 def measure_overdue(base, results) -> None:
+    """The manager's overdue.csv: rows per second over the whole download (the seed leaves
+    about 20,000 overdue dossiers in the department's list at 1,000,000), and the first byte."""
     manager = sign_in(base, "quanly")
+    manager.get(base + "/api/v1/overdue.csv", timeout=600)  # the worker's calendars laid out
     started = time.perf_counter()
-    response = manager.get(base + "/api/v1/overdue.csv", timeout=600)
+    with manager.get(base + "/api/v1/overdue.csv", timeout=600, stream=True) as response:
+        chunks = response.iter_content(chunk_size=1 << 16)
+        first = next(chunks, b"")
+        first_byte = time.perf_counter() - started
+        body = first + b"".join(chunks)
     took = time.perf_counter() - started
-    rows = max(response.text.count("\n") - 1, 0)
+    rows = max(body.count(b"\n") - 1, 0)
     rate = rows / took if took else 0.0
     results.append(_row("overdue_export_rows_per_second", round(rate), "rows/s", None,
-                        ">= 15,000 (15,000 rows in < 1 s)", rate >= 15_000,
-                        rows=rows, seconds=round(took, 2), status=response.status_code))
+                        ">= 15,000 (15,000 rows in < 1 s)",
+                        response.status_code == 200 and rate >= 15_000,
+                        rows=rows, seconds=round(took, 2), first_byte_ms=round(first_byte * 1000, 1),
+                        status=response.status_code))
 
 
 def measure_demo_seeding(results, count: int) -> None:

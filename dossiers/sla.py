@@ -570,7 +570,13 @@ class WorkingCalendar:
         target = done + ticks
         whole = (target - 1) // _TICKS_PER_DAY
         if whole:
-            day = self._nth_working_day(day, whole, 1)
+            index = self._years.get(day.year)
+            if index is not None:  # the common case, inside the year's index: one lookup
+                at = index.before[day.toordinal() - index.first + 1] + whole - 1
+                day = date.fromordinal(index.days[at]) if at < len(index.days) else \
+                    self._nth_working_day(day, whole, 1)
+            else:
+                day = self._nth_working_day(day, whole, 1)
         if whole or not layout:
             cached = self._days.get(day) or self._day(day)
             layout = cached.layout

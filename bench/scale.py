@@ -240,6 +240,8 @@ class Writer:
         self.error: BaseException | None = None
         self.waited = 0.0  # seconds the rows' maker waited for the COPY thread
         self.copying = 0.0  # seconds the COPY thread spent storing batches
+        self.backend_pid: int | None = None
+        self.backend_cpu: float | None = None  # CPU seconds of the server process copying
         self._queue = None
         self._thread = None
 
@@ -293,6 +295,9 @@ class Writer:
     def _copy_batches(self) -> None:
         from django.db import connections, transaction
         try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.backend_pid = cursor.fetchone()[0]
             while (batch := self._queue.get()) is not None:
                 if self.error:
                     continue
@@ -309,7 +314,17 @@ class Writer:
                     self.error = error
                 self.copying += time.monotonic() - started
         finally:
+            self.backend_cpu = _process_cpu(self.backend_pid)
             connections.close_all()
+
+
+def _process_cpu(pid: int | None) -> float | None:
+    """CPU seconds a local process has used so far (the server's side of a COPY), if known."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 BULK_TABLES = ["dossiers_dossier", "dossiers_dossiertransition", "dossiers_clockinterval"]
@@ -655,7 +670,7 @@ def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
         if writer.pg:
             sys.stderr.write(f"\nprocess {worker + 1}: {time.process_time() - cpu_started:.1f} s "
                              f"of CPU; waited {writer.waited:.1f} s for COPY, which was busy "
-                             f"{writer.copying:.1f} s\n")
+                             f"{writer.copying:.1f} s (server CPU {writer.backend_cpu} s)\n")
         last = {key: (count - 1) * workers + worker + 1 for key, count in seqs.items()}
         return {key: dict(counts) for key, counts in summary.items()}, last
 

@@ -203,7 +203,6 @@ def _ticks_of(days) -> int:
     return int((value * _TICKS_PER_DAY).to_integral_value(rounding=ROUND_UP))
 
 
-_US_PER_DAY = 86_400 * 10**6
 _QUARTER_US = 15 * 60 * 10**6
 
 

@@ -16,7 +16,7 @@ Working minutes are real minutes inside the sessions.
 """
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_UP, Decimal, InvalidOperation
@@ -203,14 +203,34 @@ def _ticks_of(days) -> int:
     return int((value * _TICKS_PER_DAY).to_integral_value(rounding=ROUND_UP))
 
 
-class _Day:
-    """The sessions of one date as instants (none on a day off), and their total length."""
+_QUARTER_US = 15 * 60 * 10**6
 
-    __slots__ = ("length", "spans")
+
+def _offset(local: datetime) -> int:
+    """Microseconds since local midnight (wall clock, as the sessions are laid out)."""
+    return ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000 + local.microsecond
+
+
+class _Day:
+    """The sessions of one date as instants (none on a day off), and their total length.
+
+    `layout` holds the same sessions as microseconds since the day's local midnight, each with
+    the ticks of the working day done at its start and at its end: the clock's hot paths work
+    on these integers and build a datetime only for their answer."""
+
+    __slots__ = ("layout", "length", "midnight", "spans")
 
     def __init__(self, spans: tuple[tuple[datetime, datetime], ...], length: timedelta) -> None:
         self.spans = spans
         self.length = length
+        count = len(spans)
+        self.layout = tuple(
+            (_offset(begin), _offset(end), index * _TICKS_PER_DAY // count,
+             (index + 1) * _TICKS_PER_DAY // count)
+            for index, (begin, end) in enumerate(spans)
+        )
+        self.midnight = spans[0][0].replace(hour=0, minute=0, second=0, microsecond=0) \
+            if spans else None
 
 
 class _Year:
@@ -498,33 +518,81 @@ class WorkingCalendar:
     def _position(self, local: datetime) -> tuple[date, int]:
         """The working day `local` counts in and the ticks of it done by then."""
         day = local.date()
-        if not self.is_working_day(day):
+        cached = self._days.get(day)
+        if cached is None:
+            cached = self._day(day)
+        if not cached.layout:
             return self._working_on_or_after(day), 0
-        spans = self._day(day).spans
-        count = len(spans)
-        for index, (begin, end) in enumerate(spans):
-            if local < end:
-                low = index * _TICKS_PER_DAY // count
-                if local <= begin:
+        at = _offset(local)
+        for begin, end, low, high in cached.layout:
+            if at < end:
+                if at <= begin:
                     return day, low
-                share = (index + 1) * _TICKS_PER_DAY // count - low
-                return day, low + (local - begin) // _MICROSECOND * share // (
-                    (end - begin) // _MICROSECOND
-                )
+                return day, low + (at - begin) * (high - low) // (end - begin)
         return day, _TICKS_PER_DAY
+
+    def _at_offset(self, day: date, ticks: int, *, latest: bool) -> tuple[_Day, int]:
+        """`_at` as the day and microseconds since its local midnight."""
+        cached = self._days.get(day)
+        if cached is None:
+            cached = self._day(day)
+        layout = cached.layout
+        last = len(layout) - 1
+        for index, (begin, end, low, high) in enumerate(layout):
+            if ticks < high or (ticks == high and not latest) or index == last:
+                return cached, begin + -(-(ticks - low) * (end - begin) // (high - low))
+        raise AssertionError("unreachable")
 
     def _at(self, day: date, ticks: int, *, latest: bool) -> datetime:
         """The instant when `ticks` of working day `day` are done; on the boundary between
         two sessions, the end of the first (or, when `latest`, the start of the second)."""
-        spans = self._day(day).spans
-        count = len(spans)
-        for index, (begin, end) in enumerate(spans):
-            high = (index + 1) * _TICKS_PER_DAY // count
-            if ticks < high or (ticks == high and not latest) or index == count - 1:
-                low = index * _TICKS_PER_DAY // count
-                length = (end - begin) // _MICROSECOND
-                return begin + _MICROSECOND * -(-(ticks - low) * length // (high - low))
-        raise AssertionError("unreachable")
+        cached, at = self._at_offset(day, ticks, latest=latest)
+        return cached.midnight + timedelta(microseconds=at)
+
+    def _due_local(self, local: datetime, ticks: int) -> datetime:
+        """`_round_up_local(_add_ticks(local, ticks))` for `ticks` > 0, on the day layouts
+        (`_position` and `_at_offset` written out: this is the path of every due time)."""
+        day = local.date()
+        cached = self._days.get(day) or self._day(day)
+        layout = cached.layout
+        if layout:
+            at = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000 \
+                + local.microsecond
+            done = _TICKS_PER_DAY
+            for begin, end, low, high in layout:
+                if at < end:
+                    done = low if at <= begin else low + (at - begin) * (high - low) // (
+                        end - begin)
+                    break
+        else:
+            day, done = self._working_on_or_after(day), 0
+        target = done + ticks
+        whole = (target - 1) // _TICKS_PER_DAY
+        if whole:
+            index = self._years.get(day.year)
+            if index is not None:  # the common case, inside the year's index: one lookup
+                at = index.before[day.toordinal() - index.first + 1] + whole - 1
+                day = date.fromordinal(index.days[at]) if at < len(index.days) else \
+                    self._nth_working_day(day, whole, 1)
+            else:
+                day = self._nth_working_day(day, whole, 1)
+        if whole or not layout:
+            cached = self._days.get(day) or self._day(day)
+            layout = cached.layout
+        ticks = target - whole * _TICKS_PER_DAY
+        last = len(layout) - 1
+        for index, (begin, end, low, high) in enumerate(layout):
+            if ticks <= high or index == last:
+                at = begin + -(-(ticks - low) * (end - begin) // (high - low))
+                break
+        if at % _QUARTER_US:
+            rounded = at - at % _QUARTER_US + _QUARTER_US
+            for begin, end, _low, _high in layout:
+                if begin <= at <= end:
+                    rounded = min(rounded, end)
+                    break
+            at = rounded
+        return cached.midnight + timedelta(microseconds=at)
 
     def _nth_working_day(self, day: date, count: int, step: int) -> date:
         if not count:
@@ -694,7 +762,8 @@ def due_at(
     rounded up to the next quarter hour inside the session it falls in. Calendar days: the end
     of the last day; a deadline on a day off moves to the end of the next working day.
     """
-    _require_aware(start, "start")
+    if start.tzinfo is not VN_TZ:  # a Vietnam time is aware: the common case checks nothing
+        _require_aware(start, "start")
     if kind == CALENDAR_DAYS:
         last_day = start.astimezone(VN_TZ).date() + timedelta(days=math.ceil(_legal_days(days)))
         return calendar.end_of_working_day(last_day)
@@ -705,7 +774,7 @@ def due_at(
         ticks = _legal_decimal_ticks(days)  # the catalog's processing times: a few values
     else:
         ticks = _ticks(_legal_days(days))
-    return calendar._round_up_local(calendar._add_ticks(local, ticks))
+    return calendar._due_local(local, ticks)
 
 
 def restart_due(
@@ -770,3 +839,23 @@ def working_days_late(due: datetime, now: datetime, calendar: WorkingCalendar) -
     _require_aware(due, "due")
     _require_aware(now, "now")
     return max(0.0, calendar._ticks_between(due, now) / _TICKS_PER_DAY)
+
+
+def working_days_late_at(now: datetime, calendar: WorkingCalendar) -> Callable[[datetime], float]:
+    """`working_days_late(due, now, calendar)` as a function of `due`, for a list of many due
+    times read at one `now`: `now` is placed in the calendar once, and each due time then
+    costs one index lookup, whatever the span."""
+    _require_aware(now, "now")
+    day_now, done_now = calendar._position(now.astimezone(VN_TZ))
+
+    def late(due: datetime) -> float:
+        _require_aware(due, "due")
+        if due >= now:
+            return 0.0
+        day_due, done_due = calendar._position(due.astimezone(VN_TZ))
+        whole = calendar._count_between(day_due, day_now) if day_due < day_now else 0
+        if whole is None:  # beyond the index: the day-by-day walk gives the answer or the error
+            return working_days_late(due, now, calendar)
+        return max(0.0, (whole * _TICKS_PER_DAY + done_now - done_due) / _TICKS_PER_DAY)
+
+    return late

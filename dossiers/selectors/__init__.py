@@ -2,7 +2,7 @@
 (`scoping`), the officers' queue (`queues`), the indicators and the overdue list
 (`indicators`)."""
 
-from .indicators import GROUPS, indicators, overdue_list
+from .indicators import GROUPS, indicators, overdue_list, overdue_rows, scope_agency_code
 from .queues import QUEUE_FILTERS, QueuePage, dossier_queue
 from .scoping import (
     document_get_for,
@@ -18,5 +18,6 @@ from .scoping import (
 __all__ = [
     "GROUPS", "QUEUE_FILTERS", "QueuePage", "document_get_for", "dossier_documents",
     "dossier_get_for", "dossier_history", "dossier_list_for", "dossier_lookup", "dossier_queue",
-    "dossier_result", "indicators", "overdue_list", "procedure_list",
+    "dossier_result", "indicators", "overdue_list", "overdue_rows", "procedure_list",
+    "scope_agency_code",
 ]

@@ -75,6 +75,12 @@ def _scope_code(user, agency: str | None) -> str | None:
     return (agency if unrestricted else user.agency_code) or None
 
 
+def scope_agency_code(*, user, agency: str | None = None) -> str | None:
+    """The agency whose figures and lists `user` reads with this filter (None: every agency);
+    DossierNotFound for an agency outside the user's scope."""
+    return _scope_code(user, agency)
+
+
 def _scope_summary(user, agency: str | None) -> tuple[QuerySet, QuerySet]:
     summary = DailySummary.objects.all()
     open_qs = Dossier.objects.in_progress()
@@ -204,6 +210,23 @@ def overdue_list(*, user, agency: str | None = None, now: datetime | None = None
         open_qs.overdue(now=now)
         .select_related("procedure", "assignee", "current_step", "handling_agency")
         .order_by("due_at", "pk")
+    )
+
+
+# The columns of one overdue row, read straight from the joined tables (no model objects).
+OVERDUE_COLUMNS = (
+    "code", "procedure__name", "handling_agency_id", "handling_agency__name", "state",
+    "received_at", "due_at", "assignee__full_name", "assignee__first_name",
+    "assignee__last_name", "assignee__username", "current_step__name",
+)
+
+
+def overdue_rows(*, user, agency: str | None = None, now: datetime | None = None) -> QuerySet:
+    """The overdue list as tuples of OVERDUE_COLUMNS, most overdue first: one query for any
+    number of rows. The user's scope is checked at once (DossierNotFound for another
+    agency's list), the rows are read when the result is iterated."""
+    return overdue_list(user=user, agency=agency, now=now).select_related(None).values_list(
+        *OVERDUE_COLUMNS
     )
 
 

@@ -4,7 +4,7 @@ from .access_log import personal_data_read_record
 from .apology import apology_approve, apology_draft
 from .audit import audit_verify, transition_log_append
 from .audit_export import audit_export
-from .calendars import calendar_for
+from .calendars import calendar_for, calendars_by_agency
 from .catalog import catalog_load
 from .desk import dossier_hand_over_refusal, rating_record_at_desk
 from .documents import document_upload
@@ -51,7 +51,7 @@ __all__ = [
     "slip_receipt_render",
     "dossier_hand_over", "dossier_hand_over_refusal", "intake_register", "rating_record_at_desk",
     "document_signature_decide",
-    "apology_approve", "apology_draft", "audit_verify", "calendar_for", "catalog_load",
+    "apology_approve", "apology_draft", "audit_verify", "calendar_for", "calendars_by_agency", "catalog_load",
     "document_upload", "dossier_accept", "dossier_advance_step", "dossier_approve", "dossier_assign", "dossier_claim",
     "dossier_create", "dossier_flag_overdue", "dossier_issue_result", "dossier_propose",
     "dossier_refuse", "dossier_refuse_at_reception", "dossier_request_supplement",

@@ -16,15 +16,33 @@ def _calendar(sessions, seasons, days_off, working_days) -> sla.WorkingCalendar:
     )
 
 
+def _overrides() -> tuple[frozenset, frozenset]:
+    off, extra = [], []
+    for day, kind in HolidayOverride.objects.values_list("date", "kind"):
+        (off if kind == HolidayOverride.Kind.DAY_OFF else extra).append(day)
+    return frozenset(off), frozenset(extra)
+
+
+def _agency_calendar(agency: Agency, overrides: tuple[frozenset, frozenset]) -> sla.WorkingCalendar:
+    return _calendar(
+        tuple(agency.sessions), tuple(season.as_season() for season in agency.seasons.all()),
+        *overrides,
+    )
+
+
 def calendar_for(agency: Agency) -> sla.WorkingCalendar:
     """The agency's working calendar: default and seasonal sessions, with the overrides.
 
     Read afresh from the database each time; an identical calendar already built is reused,
     and any change to the sessions, seasons or overrides gives a new one."""
-    off, extra = [], []
-    for day, kind in HolidayOverride.objects.values_list("date", "kind"):
-        (off if kind == HolidayOverride.Kind.DAY_OFF else extra).append(day)
-    return _calendar(
-        tuple(agency.sessions), tuple(season.as_season() for season in agency.seasons.all()),
-        frozenset(off), frozenset(extra),
-    )
+    return _agency_calendar(agency, _overrides())
+
+
+def calendars_by_agency(*, agency_code: str | None = None) -> dict[int, sla.WorkingCalendar]:
+    """The working calendar of every agency (or of the one with `agency_code`) by agency id,
+    in three queries whatever the number of agencies."""
+    overrides = _overrides()
+    agencies = Agency.objects.prefetch_related("seasons")
+    if agency_code:
+        agencies = agencies.filter(code=agency_code)
+    return {agency.pk: _agency_calendar(agency, overrides) for agency in agencies}

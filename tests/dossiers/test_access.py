@@ -114,7 +114,8 @@ def test_the_overdue_list_names_the_dossier_to_its_agencys_manager(
 ):
     _, words = contents
 
-    body = api_client_for(manager).get(reverse("api:dossiers:overdue_csv")).content.decode()
+    response = api_client_for(manager).get(reverse("api:dossiers:overdue_csv"))
+    body = b"".join(response.streaming_content).decode()
 
     assert words[0] in body  # the same request an administrator is refused answers here
 

@@ -151,8 +151,14 @@ def _get(client, name=INDICATORS, **params):
     return client.get(reverse(name), params)
 
 
+def _body(response) -> bytes:
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
 def _rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return list(csv.reader(io.StringIO(_body(response).decode("utf-8-sig"))))
 
 
 def _error(code: str, message, extra: dict | None = None) -> dict:

@@ -1,8 +1,9 @@
 """The managers' indicators and their CSV exports."""
 
 import csv
+from collections.abc import Iterator
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,12 +16,14 @@ from portal.api.fields import ID_MAX
 from portal.api.mixins import SupervisorApi
 
 from ... import services, sla
+from ...models import Dossier
 from ...selectors.indicators import (
     FIGURE_LABELS,
     RATES,
     group_names,
     indicators,
-    overdue_list,
+    overdue_rows,
+    scope_agency_code,
 )
 from ._common import _validated
 
@@ -99,29 +102,65 @@ class IndicatorsCsvApi(SupervisorApi):
         return response
 
 
+OVERDUE_CHUNK = 2000  # rows fetched from the database and written out at a time
+
+
+class _Echo:
+    """A file whose writes hand the text back: the csv writer formats, the response streams."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _overdue_csv(rows, header: list[str], calendars: dict, now) -> Iterator[str]:
+    yield "\ufeff"  # so spreadsheet programs read the Vietnamese text as UTF-8
+    writer = csv.writer(_Echo())
+    yield writer.writerow(header)
+    states = {value: str(label) for value, label in Dossier.State.choices}
+    local = timezone.get_current_timezone()
+    lateness: dict = {}
+    chunk: list[str] = []
+    for (code, procedure, agency_id, agency, state, received_at, due_at, full_name, first_name,
+         last_name, username, step) in rows.iterator(chunk_size=OVERDUE_CHUNK):
+        late = lateness.get(agency_id)
+        if late is None:
+            late = lateness[agency_id] = sla.working_days_late_at(now, calendars[agency_id])
+        assignee = (full_name or f"{first_name} {last_name}".strip() or username) if username \
+            else ""
+        chunk.append(writer.writerow((
+            code, procedure, agency, states.get(state, state),
+            received_at.astimezone(local).isoformat(), due_at.astimezone(local).isoformat(),
+            f"{late(due_at):.2f}", assignee, step or "",
+        )))
+        if len(chunk) >= OVERDUE_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+class OverdueFilterSerializer(serializers.Serializer):
+    agency = serializers.CharField(required=False)
+
+
 class OverdueCsvApi(SupervisorApi):
-    @extend_schema(responses={(200, "text/csv"): str})
+    """The overdue list as CSV, streamed: one query for the rows, however many there are."""
+
+    @extend_schema(parameters=[OverdueFilterSerializer], responses={(200, "text/csv"): str})
     def get(self, request):
         now = clock.now()
-        dossiers = overdue_list(
-            user=request.user, agency=request.query_params.get("agency"), now=now
-        )
-        response, writer = _csv_response("ho-so-qua-han.csv")
-        writer.writerow([
+        agency = _validated(OverdueFilterSerializer, request.query_params).get("agency")
+        # The scope is checked and the calendars read before the first byte is sent, so a
+        # filter outside the user's scope is still answered with an error status.
+        code = scope_agency_code(user=request.user, agency=agency)
+        rows = overdue_rows(user=request.user, agency=agency, now=now)
+        calendars = services.calendars_by_agency(agency_code=code)
+        header = [
             _("Mã hồ sơ"), _("Thủ tục"), _("Cơ quan"), _("Trạng thái"), _("Ngày tiếp nhận"),
             _("Ngày hẹn trả"), _("Số ngày làm việc quá hạn"), _("Người xử lý"), _("Bước xử lý"),
-        ])
-        calendars: dict = {}
-        for d in dossiers.iterator(chunk_size=500):
-            cal = calendars.get(d.handling_agency_id) or calendars.setdefault(
-                d.handling_agency_id, services.calendar_for(d.handling_agency)
-            )
-            late = sla.working_days_late(d.due_at, now, cal)
-            writer.writerow([
-                d.code, d.procedure.name, d.handling_agency.name, d.get_state_display(),
-                timezone.localtime(d.received_at).isoformat(),
-                timezone.localtime(d.due_at).isoformat(), f"{late:.2f}",
-                d.assignee.display_name if d.assignee else "",
-                d.current_step.name if d.current_step else "",
-            ])
+        ]
+        response = StreamingHttpResponse(
+            _overdue_csv(rows, header, calendars, now), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="ho-so-qua-han.csv"'
         return response

@@ -5,7 +5,14 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -15,7 +22,7 @@ from portal.roles import Role
 
 from ..exceptions import InvalidFormData
 from ..models import Dossier
-from .scoping import dossier_list_for
+from .scoping import dossier_list_for, dossier_list_parts_for
 
 # --- the officers' queue -------------------------------------------------------------
 
@@ -69,11 +76,12 @@ def _flags(now: datetime) -> dict:
 
 
 def _queue_base(
-    *, user, step: str | None, procedure: int | None, assignee: str | None, due: str | None,
-    code: str | None, now: datetime,
+    qs: QuerySet, *, user, step: str | None, procedure: int | None, assignee: str | None,
+    due: str | None, code: str | None, now: datetime,
 ) -> QuerySet:
-    """The officer's queue with every filter but the state."""
-    qs = dossier_list_for(user=user).filter(state__in=queue_states(user=user))
+    """The officer's queue within `qs` (one part of what the user may see) with every filter
+    but the state."""
+    qs = qs.filter(state__in=queue_states(user=user))
     if step:
         qs = qs.filter(current_step__code=step)
     if procedure:
@@ -114,22 +122,47 @@ def _keyset_page(qs: QuerySet, key: str, *, cursor: str | None, page_size: int, 
     return QueuePage(items=items, next_cursor=next_cursor)
 
 
+def queue_key() -> Coalesce:
+    """The queue's order: due time, or the submission time while no due time is set; the
+    partial indexes `dossier_queue_handling_idx` and `dossier_queue_reception_idx` hold it."""
+    return Coalesce("due_at", "submitted_at")
+
+
 def dossier_queue(
     *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
     assignee: str | None = None, due: str | None = None, code: str | None = None,
     cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
 ) -> QueuePage:
     """Dossiers waiting for the officer's agency, soonest due first, one keyset page at a time;
-    each row carries `overdue_now` and `due_soon_now`."""
+    each row carries `overdue_now` and `due_soon_now`.
+
+    Each part of the user's scope (`dossier_list_parts_for`) is read on its own, in the order
+    of its index and no further than one page after the cursor; the page is the first rows
+    of their merge."""
     now = now or clock.now()
-    qs = _queue_base(user=user, step=step, procedure=procedure, assignee=assignee, due=due,
-                     code=code, now=now)
-    if state:
-        if state not in Dossier.State.values:
-            raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
-        qs = qs.filter(state=state)
-    qs = qs.annotate(queue_key=Coalesce("due_at", "submitted_at"), **_flags(now))
-    return _keyset_page(qs, "queue_key", cursor=cursor, page_size=page_size, most=100)
+    if state and state not in Dossier.State.values:
+        raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
+    after = _decode_cursor(cursor) if cursor else None
+    page_size = max(1, min(int(page_size), 100))
+    rows: list[Dossier] = []
+    for part in dossier_list_parts_for(user=user):
+        qs = _queue_base(part, user=user, step=step, procedure=procedure, assignee=assignee,
+                         due=due, code=code, now=now)
+        if state:
+            qs = qs.filter(state=state)
+        qs = qs.prefetch_related(None).annotate(queue_key=queue_key(), **_flags(now))
+        if after:
+            value, pk = after
+            # The `>=` bound lets the index start at the cursor; the OR breaks the tie.
+            qs = qs.filter(Q(queue_key__gte=value),
+                           Q(queue_key__gt=value) | Q(queue_key=value, pk__gt=pk))
+        rows += qs.order_by("queue_key", "pk")[: page_size + 1]
+    rows.sort(key=lambda d: (d.queue_key is None, d.queue_key or now, d.pk))
+    items, next_cursor = rows[:page_size], None
+    if len(rows) > page_size:
+        next_cursor = _encode_cursor(items[-1].queue_key, items[-1].pk)
+    prefetch_related_objects(items, "payments")
+    return QueuePage(items=items, next_cursor=next_cursor)
 
 
 def dossier_queue_counts(
@@ -140,10 +173,13 @@ def dossier_queue_counts(
     """How many dossiers of the queue wait in each of its states, under the other filters;
     every state of the officer's queue is named, with 0 when none wait there."""
     now = now or clock.now()
-    qs = _queue_base(user=user, step=step, procedure=procedure, assignee=assignee, due=due,
-                     code=code, now=now)
-    found = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
-    return {state: found.get(state, 0) for state in queue_states(user=user)}
+    counts = dict.fromkeys(queue_states(user=user), 0)
+    for part in dossier_list_parts_for(user=user):
+        qs = _queue_base(part, user=user, step=step, procedure=procedure, assignee=assignee,
+                         due=due, code=code, now=now)
+        for state, n in qs.order_by().values_list("state").annotate(n=Count("pk")):
+            counts[state] += n
+    return counts
 
 
 # --- the dossier list ----------------------------------------------------------------

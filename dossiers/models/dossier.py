@@ -38,16 +38,24 @@ class DailyCounter(models.Model):
         return f"{self.agency_id} {self.day}: {self.value}"
 
 
-# The states a dossier waits in an officers' queue (every open state after submission, and a
-# result waiting to be handed out), and those whose clock runs: the conditions of the partial
-# indexes below. Kept in step with `Dossier.OPEN_STATES` and `IN_PROGRESS_STATES` (tested).
+# The states a dossier waits in an officers' queue before its result (every open state after
+# submission), and those whose clock runs: the conditions of the partial indexes below. Kept in
+# step with `Dossier.OPEN_STATES` and `IN_PROGRESS_STATES` (tested).
 QUEUE_INDEX_STATES = (
     "submitted", "needs_completion", "processing", "awaiting_supplement", "suspended",
-    "pending_approval", "approved", "result_ready",
+    "pending_approval", "approved",
 )
 IN_PROGRESS_INDEX_STATES = (
     "processing", "awaiting_supplement", "suspended", "pending_approval", "approved",
 )
+# Received at one agency's desk for another agency: the queue's second part (scoping.py).
+RECEIVED_FOR_ANOTHER = ~Q(handling_agency=F("reception_agency"))
+
+
+def _queue_index(column: str, name: str, condition: Q) -> models.Index:
+    """The officers' queue of one agency column in its order (queue_key, id)."""
+    return models.Index(F(column), Coalesce("due_at", "submitted_at"), F("id"), name=name,
+                        condition=condition)
 
 
 def _new_lookup_secret() -> str:
@@ -248,15 +256,16 @@ class Dossier(FSMModelMixin, TimeStampedModel):
         indexes = [
             models.Index(fields=["handling_agency", "state", "due_at"], name="dossier_queue_idx"),
             models.Index(fields=["assignee", "state"], name="dossier_assignee_idx"),
-            # The officers' queue, one agency column at a time, in its order (queue_key, id).
-            models.Index(
-                F("handling_agency"), Coalesce("due_at", "submitted_at"), F("id"),
-                name="dossier_queue_handling_idx", condition=Q(state__in=QUEUE_INDEX_STATES),
-            ),
-            models.Index(
-                F("reception_agency"), Coalesce("due_at", "submitted_at"), F("id"),
-                name="dossier_queue_reception_idx", condition=Q(state__in=QUEUE_INDEX_STATES),
-            ),
+            # The officers' queue, one agency column and one group of states at a time: the
+            # states before the result, and the results waiting to be handed out.
+            _queue_index("handling_agency", "dossier_queue_handling_idx",
+                         Q(state__in=QUEUE_INDEX_STATES)),
+            _queue_index("reception_agency", "dossier_queue_reception_idx",
+                         Q(state__in=QUEUE_INDEX_STATES) & RECEIVED_FOR_ANOTHER),
+            _queue_index("handling_agency", "dossier_ready_handling_idx",
+                         Q(state="result_ready")),
+            _queue_index("reception_agency", "dossier_ready_reception_idx",
+                         Q(state="result_ready") & RECEIVED_FOR_ANOTHER),
             # The open figures of the indicators, read from the index alone.
             models.Index(
                 fields=["handling_agency", "procedure", "channel", "received_at", "due_at",

@@ -9,7 +9,7 @@ from portal.roles import Role
 
 from ..exceptions import DossierNotFound, LookupNotFound, PaymentRequired
 from ..models import Agency, Document, Dossier, DossierTransition, Procedure, ProcessStep, Result
-from ..models.dossier import unit_bound
+from ..models.dossier import RECEIVED_FOR_ANOTHER, unit_bound
 
 
 def procedure_list(*, sector: str | None = None, search: str | None = None) -> QuerySet:
@@ -68,7 +68,8 @@ def dossier_list_parts_for(*, user) -> list[QuerySet]:
         qs = qs.filter(Q(assignee=user) | Q(current_step__in=unit_steps))
     return [
         qs.filter(handling_agency_id=agency),
-        qs.filter(reception_agency_id=agency).exclude(handling_agency_id=agency),
+        # Written as the partial indexes' condition so the database matches them.
+        qs.filter(RECEIVED_FOR_ANOTHER, reception_agency_id=agency),
     ]
 
 

@@ -49,6 +49,11 @@ class DailySummary(models.Model):
                 fields=["agency", "procedure", "channel", "day"], name="daily_summary_unique"
             ),
         ]
+        # The indicators read a period of days, of one agency or of all of them.
+        indexes = [
+            models.Index(fields=["agency", "day"], name="daily_summary_agency_day_idx"),
+            models.Index(fields=["day"], name="daily_summary_day_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.procedure_id} {self.channel}"

@@ -5,7 +5,13 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Q,
+    QuerySet,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -15,7 +21,7 @@ from portal.roles import Role
 
 from ..exceptions import InvalidFormData
 from ..models import Dossier
-from .scoping import dossier_list_for
+from .scoping import dossier_list_for, dossier_list_parts_for
 
 # --- the officers' queue -------------------------------------------------------------
 
@@ -69,11 +75,24 @@ def _flags(now: datetime) -> dict:
 
 
 def _queue_base(
-    *, user, step: str | None, procedure: int | None, assignee: str | None, due: str | None,
-    code: str | None, now: datetime,
+    qs: QuerySet, *, user, states: list[str], step: str | None, procedure: int | None,
+    assignee: str | None, due: str | None, code: str | None, now: datetime,
 ) -> QuerySet:
-    """The officer's queue with every filter but the state."""
-    qs = dossier_list_for(user=user).filter(state__in=queue_states(user=user))
+    """The dossiers of `qs` (one part of what the user may see) in `states` (some of the
+    queue's) under every other filter. Each state list is written once: a second list on the
+    same column makes PostgreSQL misjudge how many rows match and leave the queue's index."""
+    if due:
+        if due not in ("overdue", "soon"):
+            raise InvalidFormData(
+                extra={"errors": [{"field": "due", "message": "overdue|soon"}]})
+        # `overdue()` and `due_soon()` keep the states whose clock runs themselves.
+        states = [s for s in states if s in Dossier.IN_PROGRESS_STATES]
+        if not states:
+            return qs.none()
+        if set(states) != set(Dossier.IN_PROGRESS_STATES):
+            qs = qs.filter(state__in=states)
+    else:
+        qs = qs.filter(state__in=states)
     if step:
         qs = qs.filter(current_step__code=step)
     if procedure:
@@ -90,8 +109,6 @@ def _queue_base(
         qs = qs.overdue(now=now)
     elif due == "soon":
         qs = qs.due_soon(now=now)
-    elif due:
-        raise InvalidFormData(extra={"errors": [{"field": "due", "message": "overdue|soon"}]})
     if code and code.strip():
         qs = qs.filter(code__icontains=code.strip())
     return qs
@@ -114,22 +131,65 @@ def _keyset_page(qs: QuerySet, key: str, *, cursor: str | None, page_size: int, 
     return QueuePage(items=items, next_cursor=next_cursor)
 
 
+def queue_key() -> Coalesce:
+    """The queue's order: due time, or the submission time while no due time is set; the
+    partial indexes `dossier_queue_handling_idx` and `dossier_queue_reception_idx` hold it."""
+    return Coalesce("due_at", "submitted_at")
+
+
+def _state_groups(user, state: str | None) -> list[list[str]]:
+    """The queue's states (or the one asked for) in the groups its partial indexes cover:
+    the states before the result, then the results waiting to be handed out."""
+    states = [s for s in queue_states(user=user) if not state or s == state]
+    before = [s for s in states if s != Dossier.State.RESULT_READY]
+    ready = [s for s in states if s == Dossier.State.RESULT_READY]
+    return [group for group in (before, ready) if group]
+
+
 def dossier_queue(
     *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
     assignee: str | None = None, due: str | None = None, code: str | None = None,
     cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
 ) -> QueuePage:
     """Dossiers waiting for the officer's agency, soonest due first, one keyset page at a time;
-    each row carries `overdue_now` and `due_soon_now`."""
+    each row carries `overdue_now` and `due_soon_now`.
+
+    Each part of the user's scope (`dossier_list_parts_for`) is read on its own, in the order
+    of its index and no further than one page after the cursor; the page is the first rows
+    of their merge."""
     now = now or clock.now()
-    qs = _queue_base(user=user, step=step, procedure=procedure, assignee=assignee, due=due,
-                     code=code, now=now)
-    if state:
-        if state not in Dossier.State.values:
-            raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
-        qs = qs.filter(state=state)
-    qs = qs.annotate(queue_key=Coalesce("due_at", "submitted_at"), **_flags(now))
-    return _keyset_page(qs, "queue_key", cursor=cursor, page_size=page_size, most=100)
+    if state and state not in Dossier.State.values:
+        raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
+    after = _decode_cursor(cursor) if cursor else None
+    page_size = max(1, min(int(page_size), 100))
+    keys: list[tuple] = []
+    parts = [
+        _queue_base(part, user=user, states=group, step=step, procedure=procedure,
+                    assignee=assignee, due=due, code=code, now=now)
+        for part in dossier_list_parts_for(user=user)
+        for group in _state_groups(user, state)
+    ]
+    for qs in parts:
+        qs = qs.annotate(queue_key=queue_key())
+        if after:
+            value, pk = after
+            # The `>=` bound lets the index start at the cursor; the OR breaks the tie.
+            qs = qs.filter(Q(queue_key__gte=value),
+                           Q(queue_key__gt=value) | Q(queue_key=value, pk__gt=pk))
+        # The keys alone, from one table: a join per related row would cost more to plan
+        # than the index costs to read.
+        keys += qs.order_by("queue_key", "pk").values_list("queue_key", "pk")[: page_size + 1]
+    keys.sort(key=lambda k: (k[0] is None, k[0] or now, k[1]))
+    next_cursor = None
+    if len(keys) > page_size:
+        keys = keys[:page_size]
+        next_cursor = _encode_cursor(*keys[-1])
+    # The page's rows with what the queue shows of them (procedure, step, people, payments).
+    found = Dossier.objects.filter(pk__in=[pk for _, pk in keys]).select_related(
+        "procedure", "current_step", "assignee", "applicant"
+    ).prefetch_related("payments").annotate(queue_key=queue_key(), **_flags(now)).in_bulk()
+    items = [found[pk] for _, pk in keys if pk in found]
+    return QueuePage(items=items, next_cursor=next_cursor)
 
 
 def dossier_queue_counts(
@@ -140,10 +200,13 @@ def dossier_queue_counts(
     """How many dossiers of the queue wait in each of its states, under the other filters;
     every state of the officer's queue is named, with 0 when none wait there."""
     now = now or clock.now()
-    qs = _queue_base(user=user, step=step, procedure=procedure, assignee=assignee, due=due,
-                     code=code, now=now)
-    found = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
-    return {state: found.get(state, 0) for state in queue_states(user=user)}
+    counts = dict.fromkeys(queue_states(user=user), 0)
+    for part in dossier_list_parts_for(user=user):
+        qs = _queue_base(part, user=user, states=queue_states(user=user), step=step, procedure=procedure,
+                         assignee=assignee, due=due, code=code, now=now)
+        for state, n in qs.order_by().values_list("state").annotate(n=Count("pk")):
+            counts[state] += n
+    return counts
 
 
 # --- the dossier list ----------------------------------------------------------------

@@ -204,6 +204,11 @@ if (not DEBUG and not env.str("CACHE_URL", default="")
         "CACHE_URL is unset in scale mode: set it to the shared cache (redis://host:6379/1) so "
         "that every process counts the same request rates."
     )
+# With a shared cache, sessions are read from it and written through to the database (a cache
+# restart loses none). A per-process cache could keep a signed-out session alive in another
+# process, so the embedded mode reads them from the database.
+if not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Một Cửa API",

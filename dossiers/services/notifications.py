@@ -33,13 +33,17 @@ def _fmt(value) -> str:
     return timezone.localtime(value).strftime("%H:%M %d/%m/%Y") if value else ""
 
 
-def notification_send_transition(*, transition_id: int) -> bool:
-    """Tell the applicant what changed on their dossier; False if there is nobody to tell."""
-    row = (
-        DossierTransition.objects.select_related("dossier__applicant", "dossier__procedure")
-        .filter(pk=transition_id)
-        .first()
-    )
+def notification_send_transition(
+    *, transition_id: int, row: DossierTransition | None = None
+) -> bool:
+    """Tell the applicant what changed on their dossier; False if there is nobody to tell.
+    `row`: the transition already read with its dossier, applicant and procedure."""
+    if row is None:
+        row = (
+            DossierTransition.objects.select_related("dossier__applicant", "dossier__procedure")
+            .filter(pk=transition_id)
+            .first()
+        )
     if row is None or not row.dossier.applicant.email:
         return False
     dossier = row.dossier
@@ -134,7 +138,9 @@ def _claim(notification_id: int, now: datetime) -> Notification | None:
         ).update(next_attempt_at=now + _LEASE)
         if not claimed:
             return None
-    return Notification.objects.select_related("transition").get(pk=notification_id)
+    return Notification.objects.select_related(
+        "transition__dossier__applicant", "transition__dossier__procedure"
+    ).get(pk=notification_id)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -152,7 +158,8 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
         return ""
     try:
         if row.kind == Notification.Kind.TRANSITION:
-            delivered = notification_send_transition(transition_id=row.transition_id)
+            delivered = notification_send_transition(transition_id=row.transition_id,
+                                                     row=row.transition)
         else:
             delivered = bool(notification_send_overdue(dossier_id=row.dossier_id))
     except Exception as exc:  # the mail server is down or refused us: try again later

@@ -428,7 +428,19 @@ def outbox_relay(*, batch: int = 100, max_rounds: int = 50) -> RelayReport:
                 report.errors.append(message.last_error)
         if not any(m.status == OutboundMessage.Status.SENT for m in done):
             break  # everything failed this round: the backoff decides when to try again
+        if len(ids) < batch and not _followers_unsent(done):
+            break  # the claim took every due message and sending freed none behind them
     return report
+
+
+def _followers_unsent(done: list[OutboundMessage]) -> bool:
+    """Whether a message sent this round may have one of its dossier and system waiting
+    behind it (due only once the earlier one is sent): then another round is worth it."""
+    sent = [m for m in done if m.status == OutboundMessage.Status.SENT]
+    return OutboundMessage.objects.filter(
+        dossier_id__in={m.dossier_id for m in sent}, system__in={m.system for m in sent},
+        status__in=OutboundMessage.UNSENT,
+    ).exists()
 
 
 @transaction.atomic(durable=True)

@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import prefetch_related_objects
+from django.db.models import Exists, OuterRef, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from django_fsm import can_proceed
@@ -44,7 +44,7 @@ from ..exceptions import (
     SupplementNotLapsed,
     TransitionForbidden,
 )
-from ..models import Dossier, Notification
+from ..models import Dossier, Notification, Payment
 from .audit import transition_log_append
 from .calendars import calendar_for
 from .notifications import notification_queue
@@ -123,21 +123,44 @@ def reason_clean(spec: TransitionSpec, reason: str | None) -> str:
     return reason if spec.takes_reason else ""
 
 
-def dossier_locked(dossier_id: int) -> Dossier:
-    """The dossier, its row locked until the caller's transaction ends; 404 if it is gone."""
+def dossier_locked(dossier_id: int, *, applicant=None, payments: bool = False) -> Dossier:
+    """The dossier, its row locked until the caller's transaction ends; 404 if it is gone (or,
+    with `applicant`, if it is someone else's).
+
+    With `payments`, the same query tells whether the dossier has any payment: when it has
+    none and its fee is not due at submission (so no rule reads them), its payments are known
+    to be empty without reading them; otherwise the caller prefetches them."""
     if not connection.in_atomic_block:
         raise RuntimeError("dossier_locked needs a transaction")
     qs = Dossier.objects.select_related(
         "procedure", "handling_agency", "reception_agency", "applicant", "current_step"
     )
+    if applicant is not None:
+        qs = qs.filter(applicant=applicant)
+    if payments:
+        qs = qs.annotate(payments_exist=Exists(Payment.objects.filter(dossier=OuterRef("pk"))))
     if connection.features.has_select_for_update_of:
         qs = qs.select_for_update(of=("self",))
     else:
         qs = qs.select_for_update()
     try:
-        return qs.get(pk=dossier_id)
+        dossier = qs.get(pk=dossier_id)
     except Dossier.DoesNotExist as exc:
         raise DossierNotFound() from exc
+    if payments and not dossier.payments_exist and not dossier.procedure.fee_due_at_submission:
+        prefetched_set(dossier, "payments", [])
+    return dossier
+
+
+def prefetched_set(instance, name: str, rows: list) -> None:
+    """Make `instance.<name>.all()` answer `rows` without a query, as a prefetch would."""
+    qs = getattr(instance, name).get_queryset()
+    qs._result_cache = rows
+    qs._prefetch_done = True
+    cache = getattr(instance, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = instance._prefetched_objects_cache = {}
+    cache[name] = qs
 
 
 def check_move(dossier: Dossier, *, name: str, actor, version: int | None) -> None:
@@ -219,16 +242,23 @@ def transition_run(
     prepare: Callable[[Move], dict] | None = None,
     after: Callable[[Move], None] | None = None,
     prefetch: Iterable = (),
+    owner_only: bool = False,
 ) -> Dossier:
     """Lock, check, run the transition, save, log, and queue its side effects after commit.
 
-    Runs inside the caller's transaction (entry-point services are durable atomic blocks)."""
+    With `owner_only`, a dossier that is not the actor's own is not found (404), as the
+    applicant's reads answer. Runs inside the caller's transaction (entry-point services are
+    durable atomic blocks)."""
     spec = SPECS[name]
     reason = reason_clean(spec, reason)
-    dossier = dossier_locked(dossier_id)
+    dossier = dossier_locked(dossier_id, applicant=actor if owner_only else None,
+                             payments="payments" in prefetch)
     check_move(dossier, name=name, actor=actor, version=version)
-    if prefetch:
-        prefetch_related_objects([dossier], *prefetch)
+    lookups = [p for p in prefetch if not callable(p)]
+    if lookups:
+        prefetch_related_objects([dossier], *lookups)
+    for fill in (p for p in prefetch if callable(p)):
+        fill(dossier)
     method = getattr(dossier, name)
     if not can_proceed(method):
         raise condition_failure(dossier, name)

@@ -4,7 +4,7 @@
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Prefetch
+from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,13 +21,13 @@ from ..exceptions import (
 from ..models import (
     Agency,
     DailyCounter,
-    Document,
+    DocumentComponent,
     Dossier,
     Procedure,
 )
 from .indicators import summary_add, summary_count_paid_online
 from .steps import step_enter, step_first
-from .transitions import Move, dossier_locked, transition_run
+from .transitions import Move, dossier_locked, prefetched_set, transition_run
 
 # --- drafting ------------------------------------------------------------------------
 
@@ -110,25 +110,47 @@ def dossier_code_allocate(agency: Agency, at: datetime) -> str:
     return agency.format_code(day=day, seq=seq)
 
 
+def papers_prefetch(dossier: Dossier) -> None:
+    """The procedure's components and the dossier's current documents (what
+    `submission_problems` reads) in one query, served as `procedure.components.all()` and
+    `documents.all()` (each document with its component)."""
+    components = list(
+        DocumentComponent.objects.filter(procedure_id=dossier.procedure_id)
+        .annotate(current=FilteredRelation("documents", condition=Q(
+            documents__dossier_id=dossier.pk, documents__is_current=True)))
+        .select_related("current").order_by("order", "id")
+    )
+    documents = []
+    for component in components:
+        document = getattr(component, "current", None)  # unset when the join found none
+        if document is not None:
+            document.component = component
+            documents.append(document)
+    documents.sort(key=lambda d: d.component_id)
+    prefetched_set(dossier.procedure, "components", components)
+    prefetched_set(dossier, "documents", documents)
+
+
 # The payments are read (one query) only when the procedure has a fee.
-SUBMISSION_PREFETCH = (
-    "procedure__components",
-    Prefetch(
-        "documents", queryset=Document.objects.filter(is_current=True).select_related("component")
-    ),
-)
+SUBMISSION_PREFETCH = (papers_prefetch,)
 
 
 @transaction.atomic(durable=True)
-def dossier_submit(*, dossier_id: int, actor, version: int | None = None) -> Dossier:
-    """Submit a complete draft: it gets its dossier code and waits for reception."""
+def dossier_submit(
+    *, dossier_id: int, actor, version: int | None = None, owner_only: bool = False
+) -> Dossier:
+    """Submit a complete draft: it gets its dossier code and waits for reception.
+
+    `owner_only`: another's dossier is not found (404) rather than forbidden (403), as the
+    applicant's API answers; the answer's payments are then read under the same lock."""
 
     def prepare(move: Move) -> dict:
         return {"code": dossier_code_allocate(move.dossier.handling_agency, move.now)}
 
+    prefetch = (*SUBMISSION_PREFETCH, "payments") if owner_only else SUBMISSION_PREFETCH
     return transition_run(
         dossier_id=dossier_id, actor=actor, name="submit", version=version,
-        prepare=prepare, prefetch=SUBMISSION_PREFETCH,
+        prepare=prepare, prefetch=prefetch, owner_only=owner_only,
     )
 
 

@@ -466,10 +466,15 @@ def _progress_steps(total: int) -> set[int]:
 def demo_seed(
     *, dossiers: int = 300, seed: int = 2025, now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    first_batch: int = 0, on_first_batch: Callable[[], None] | None = None,
 ) -> DemoSummary:
     """Load the catalog, the accounts and, once, dossiers spread over the last six months.
-    `progress`, when given, hears one line per stage (and every tenth of the dossiers)."""
+    `progress`, when given, hears one line per stage (and every tenth of the dossiers);
+    `on_first_batch`, when given, is called once the accounts and the first `first_batch`
+    dossiers are in (or when the dossiers were already there): the portal can open while the
+    rest are walked (the units split the reviews once every dossier is in)."""
     say = progress or (lambda line: None)
+    ready = on_first_batch or (lambda: None)
     summary = DemoSummary()
     summary.procedures = len(catalog_load())
     say(_("Danh mục thủ tục: %(procedures)d thủ tục, %(agencies)d cơ quan") % {
@@ -484,6 +489,7 @@ def demo_seed(
         summary.dossiers = Dossier.objects.count()
         say(_("Hồ sơ demo: đã có %(count)d hồ sơ, không thêm hồ sơ mới") % {
             "count": summary.dossiers})
+        ready()
         return summary
     now = now or clock.now()
     rnd = random.Random(seed)
@@ -499,6 +505,8 @@ def demo_seed(
             procedure = rnd.choice(procedures)
             dossier = walker.walk(procedure, target, now - timedelta(days=back))
             summary.by_state[dossier.state] = summary.by_state.get(dossier.state, 0) + 1
+            if done == min(first_batch, dossiers):
+                ready()
             if done in report_after:
                 say(_("Hồ sơ demo: %(done)d/%(total)d (%(percent)d%%)") % {
                     "done": done, "total": dossiers, "percent": done * 100 // dossiers})
@@ -508,5 +516,7 @@ def demo_seed(
     demo_units_ensure()
     summary.dossiers = sum(summary.by_state.values())
     say(_("Hồ sơ quá hạn đã báo cho cán bộ: %(count)d") % {"count": summary.overdue})
+    if first_batch <= 0 or dossiers <= 0:
+        ready()
     return summary
 

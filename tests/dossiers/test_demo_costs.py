@@ -62,3 +62,35 @@ def test_demo_signatures_parse_each_applicant_key_once_and_verify(db):
         report = signature_verify(content=content, filename="don.pdf")
         assert [s.verdict for s in report.signatures] == [Verdict.VALID], [
             (s.sub_indication, s.detail) for s in report.signatures]
+
+
+def test_the_ready_file_appears_after_the_first_batch_and_the_rest_follow(db, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from dossiers.models import Dossier
+
+    ready = tmp_path / "ready"
+    seen = {}
+    real_walk = demo._Walker.walk
+
+    def walk(self, *args, **kwargs):
+        seen.setdefault(ready.exists(), Dossier.objects.count())
+        return real_walk(self, *args, **kwargs)
+
+    out = StringIO()
+    with mock.patch.object(demo._Walker, "walk", walk):
+        call_command("seed_demo", "--dossiers", "6", "--first-batch", "4",
+                     "--ready-file", str(ready), stdout=out)
+
+    assert ready.exists()
+    assert seen == {False: 0, True: 4}  # absent for the first four, there for the fifth
+    assert Dossier.objects.count() == 6
+    assert "Dữ liệu demo đã đủ để mở cổng." in out.getvalue()
+
+    # A second run finds the dossiers and is ready at once.
+    ready.unlink()
+    call_command("seed_demo", "--dossiers", "6", "--first-batch", "4",
+                 "--ready-file", str(ready), stdout=StringIO())
+    assert ready.exists() and Dossier.objects.count() == 6

@@ -94,3 +94,17 @@ def test_the_ready_file_appears_after_the_first_batch_and_the_rest_follow(db, tm
     call_command("seed_demo", "--dossiers", "6", "--first-batch", "4",
                  "--ready-file", str(ready), stdout=StringIO())
     assert ready.exists() and Dossier.objects.count() == 6
+
+
+def test_seed_demo_can_migrate_first_in_the_same_process(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with mock.patch("dossiers.management.commands.seed_demo.call_command") as called:
+        call_command("seed_demo", "--migrate", "--dossiers", "0", stdout=out)
+
+    called.assert_called_once_with("migrate", interactive=False, verbosity=0)
+    assert "Cơ sở dữ liệu đã cập nhật" in out.getvalue().splitlines()[0]
+    assert User.objects.filter(username="tiepnhan").exists()

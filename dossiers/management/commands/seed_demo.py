@@ -34,8 +34,9 @@ class Command(BaseCommand):
                first_batch: int, **options):
         started = time.monotonic()
         if migrate:
-            call_command("migrate", interactive=False, verbosity=0)
-            self.stdout.write(_("Cơ sở dữ liệu đã cập nhật (%(seconds).1f giây).") % {
+            with _sqlite_without_sync():
+                call_command("migrate", interactive=False, verbosity=0)
+            self._progress(_("Cơ sở dữ liệu đã cập nhật (%(seconds).1f giây).") % {
                 "seconds": time.monotonic() - started})
 
         def ready() -> None:
@@ -88,9 +89,9 @@ def _quiet(*loggers: str):
 
 @contextmanager
 def _sqlite_without_sync():
-    """On SQLite, the seeding's thousand small commits do not each wait for the disk (a fresh
-    demo database that a crash would leave half-seeded is simply seeded again); the running
-    portal keeps the database's normal durability."""
+    """On SQLite, the migrations' and the seeding's thousands of small commits do not each wait
+    for the disk (a fresh demo database that a crash would leave half-seeded is simply made
+    again); the running portal keeps the database's normal durability."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield
         return

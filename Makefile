@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test test-deps lint serve clean system-deps messages audit bench
+DEMO_DOSSIERS ?= 300
+# The portal opens once this many demo dossiers are in; the rest are walked while it runs.
+DEMO_FIRST ?= 40
+
+.PHONY: install install-dev demo test test-deps lint serve clean system-deps messages audit bench
 
 # Debian packages the portal needs at run time: pango for WeasyPrint (the printed slips and
 # results), DejaVu fonts, gettext to compile the translation catalogs. Installed when missing
@@ -26,22 +30,45 @@ endef
 system-deps:
 	$(call apt_ensure,$(SYSTEM_PACKAGES))
 
-$(BIN)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+# Packages go in with uv (seconds, where pip takes minutes), itself installed from the package
+# index into the venv; when uv cannot be had or fails, pip does the same install.
+define py_install
+	if $(BIN)/python -m pip install --quiet uv && $(BIN)/python -m uv pip install --quiet \
+	  --python $(BIN)/python $(1); then :; else \
+	  echo "uv unavailable: installing with pip"; \
+	  $(BIN)/python -m pip install --quiet --upgrade pip && $(BIN)/python -m pip install --quiet $(1); fi
+endef
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 	  apt-get update -q && apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+
+# The portal's run-time packages (what `make demo` needs); the test and lint tools come on top.
+$(BIN)/.installed: pyproject.toml | $(BIN)/python
+	@$(call py_install,-e .)
 	touch $@
 
-# The translation catalogs (Vietnamese is the source language; English is compiled here).
-messages: $(BIN)/.installed system-deps
+$(BIN)/.installed-dev: $(BIN)/.installed pyproject.toml
+	@$(call py_install,-e ".[dev]")
+	touch $@
+
+# The translation catalogs (Vietnamese is the source language; English is compiled here),
+# compiled again only when a catalog changed.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+$(MO_FILES) &: $(PO_FILES) | $(BIN)/.installed system-deps
 	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages -v0 --ignore=.venv
+	touch $(MO_FILES)
+messages: $(MO_FILES)
 
 install: $(BIN)/.installed system-deps messages
+install-dev: install $(BIN)/.installed-dev
 
 # The demo talks to the portal and payment simulator (`manage.py run_simulator`) on a free
 # loopback port: it starts before the seeding, so every synced change is real HTTP traffic,
 # and stops with the server. Watch it at http://127.0.0.1:<port>/_control/state.
+# seed_demo migrates, runs the system checks and signals when the first DEMO_FIRST dossiers are in;
+# the server then starts (checks already done) while the seeding goes on.
 DEMO_ENV = DJANGO_DEBUG=1 DEMO_SIGNING=1 NATIONAL_PORTAL_USERNAME=motcua NATIONAL_PORTAL_PASSWORD=motcua \
   PROVINCIAL_PORTAL_USERNAME=motcua PROVINCIAL_PORTAL_PASSWORD=motcua \
   PAYMENT_MERCHANT_ID=MOTCUA PAYMENT_SECRET=motcua-payment-secret \
@@ -52,7 +79,6 @@ DEMO_ENV = DJANGO_DEBUG=1 DEMO_SIGNING=1 NATIONAL_PORTAL_USERNAME=motcua NATIONA
   OIDC_RP_CLIENT_ID=motcua OIDC_RP_CLIENT_SECRET=motcua-oidc-secret
 
 demo: install
-	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	@set -e; \
 	sim_port=$${SIM_PORT:-$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}; \
 	sim=http://127.0.0.1:$$sim_port; \
@@ -61,16 +87,22 @@ demo: install
 	  OIDC_OP_AUTHORIZATION_ENDPOINT=$$sim/idp/authorize OIDC_OP_TOKEN_ENDPOINT=$$sim/idp/token \
 	  OIDC_OP_USER_ENDPOINT=$$sim/idp/userinfo OIDC_OP_JWKS_ENDPOINT=$$sim/idp/jwks; \
 	$(BIN)/python manage.py run_simulator --port $$sim_port & sim_pid=$$!; \
-	trap 'kill $$sim_pid 2>/dev/null || true; wait $$sim_pid 2>/dev/null || true' EXIT INT TERM; \
+	ready=$$(mktemp -u); seed_pid=; \
+	trap 'kill $$seed_pid $$sim_pid 2>/dev/null || true; wait $$seed_pid $$sim_pid 2>/dev/null || true; \
+	  rm -f $$ready' EXIT INT TERM; \
 	for _ in $$(seq 100); do \
 	  $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
 	    $$sim/_control/state 2>/dev/null && break; sleep 0.2; \
 	done; \
-	$(BIN)/python manage.py seed_demo; \
+	$(BIN)/python manage.py seed_demo --migrate --dossiers $(DEMO_DOSSIERS) \
+	  --first-batch $(DEMO_FIRST) --ready-file $$ready & seed_pid=$$!; \
+	while [ ! -e $$ready ]; do \
+	  kill -0 $$seed_pid 2>/dev/null || { wait $$seed_pid; [ -e $$ready ] || exit 1; }; sleep 0.2; \
+	done; \
 	echo "Portal and payment simulator: $$sim (state: $$sim/_control/state)"; \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py runserver --skip-checks $(HOST):$(PORT)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
@@ -86,7 +118,7 @@ test: lint test-deps
 # Security gates. bandit over the apps: a finding above low fails unless the line explains it
 # (`# nosec BXXX  # reason`). The dependency audit fails on a known vulnerability and, when its
 # database cannot be reached, prints that it was SKIPPED and why (.ci/dependency_audit.py).
-audit: install
+audit: install-dev
 	$(BIN)/bandit -q -r portal dossiers signatures integrations web -x '*/migrations/*' \
 	  --severity-level medium
 	$(BIN)/python .ci/dependency_audit.py
@@ -95,7 +127,7 @@ audit: install
 # a million dossiers, drives gunicorn on loopback. BENCH_ARGS="--dossiers 50000" for a smaller
 # run, "--sqlite" for the embedded default. Writes bench/results/latest.json and bench/RESULTS.md.
 BENCH_PACKAGES := postgresql redis-server
-bench: install
+bench: install-dev
 	$(call apt_ensure,$(BENCH_PACKAGES))
 	$(BIN)/python bench/scale.py $(BENCH_ARGS)
 

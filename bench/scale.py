@@ -1124,26 +1124,39 @@ def measure_overdue(base, results) -> None:
 
 
 def measure_demo_seeding(results, count: int) -> None:
-    """seed_demo through the services on a fresh SQLite database, in its own process."""
+    """seed_demo through the services on a fresh SQLite database, in its own process. The
+    same command with no dossiers (start-up, catalog, accounts, demo CA) runs on a copy of the
+    same fresh database first: the rate is the dossiers over the time they add."""
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-demo-"))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "1",
            "DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite3",
            "PRIVATE_MEDIA_ROOT": str(tmp / "media"), "CACHE_URL": "locmemcache://",
            "DJANGO_LOG_LEVEL": "WARNING", "CELERY_BROKER_URL": ""}
+
+    def seed(dossiers: int) -> tuple[float, subprocess.CompletedProcess]:
+        shutil.copyfile(tmp / "migrated.sqlite3", tmp / "demo.sqlite3")
+        shutil.rmtree(tmp / "media", ignore_errors=True)
+        started = time.perf_counter()
+        done = subprocess.run([PYTHON, "manage.py", "seed_demo", "--dossiers", str(dossiers)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        return time.perf_counter() - started, done
+
     try:
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True,
                        timeout=600)
-        started = time.perf_counter()
-        done = subprocess.run([PYTHON, "manage.py", "seed_demo", "--dossiers", str(count)],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-        took = time.perf_counter() - started
+        shutil.copyfile(tmp / "demo.sqlite3", tmp / "migrated.sqlite3")
+        fixed, empty = seed(0)
+        took, done = seed(count)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    rate = count / took
-    ok = done.returncode == 0
+    walking = max(took - fixed, 1e-6)
+    rate = count / walking
+    ok = done.returncode == 0 and empty.returncode == 0
+    failed = done if done.returncode else empty
     results.append(_row("demo_seeding_dossiers_per_second", round(rate, 2), "dossiers/s", None,
                         ">= 20", ok and rate >= 20, dossiers=count, seconds=round(took, 1),
-                        **({} if ok else {"error": done.stderr[-500:]})))
+                        fixed_seconds=round(fixed, 1), overall_per_second=round(count / took, 2),
+                        **({} if ok else {"error": failed.stderr[-500:]})))
 
 
 def worker_rss_mb(master_pid: int) -> float:

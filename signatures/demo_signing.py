@@ -8,13 +8,13 @@ trust store, marked as demo, when it is first made, so the demo's verifier trust
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from io import BytesIO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +27,7 @@ from portal import clock
 from . import devpki
 from .exceptions import SignerNotConfigured, SigningFailed
 from .models import DemoSigningKey, TrustedCertificate
+from .signers import LoadedKeySigner
 from .truststore import revocation_record_store, trust_anchor_import
 
 DEMO_ROOT_NAME = "Demo CA người nộp hồ sơ (thử nghiệm)"
@@ -46,8 +47,13 @@ def demo_signing_enabled() -> bool:
 
 def _issued(row: DemoSigningKey) -> devpki.Issued:
     cert = x509.load_der_x509_certificate(bytes(row.certificate_der))
-    key = serialization.load_pem_private_key(bytes(row.private_key_pem), password=None)
-    return devpki.Issued(cert=cert, key=key)
+    return devpki.Issued(cert=cert, key=_demo_key(bytes(row.private_key_pem)))
+
+
+@functools.lru_cache(maxsize=256)
+def _demo_key(private_key_pem: bytes):
+    """A demo key parsed once per process (parsing checks an RSA key: tens of ms)."""
+    return serialization.load_pem_private_key(private_key_pem, password=None)
 
 
 def _store(*, kind: str, issued: devpki.Issued, user=None) -> DemoSigningKey:
@@ -112,12 +118,8 @@ def demo_identity_ensure(*, user) -> DemoSigningKey:
 
 def _signer(person: DemoSigningKey, root: DemoSigningKey) -> signers.SimpleSigner:
     issued = _issued(person)
-    key = asn1_keys.PrivateKeyInfo.load(issued.key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ))
-    return signers.SimpleSigner(
-        signing_cert=asn1_x509.Certificate.load(issued.der), signing_key=key,
+    return LoadedKeySigner.from_key(
+        signing_cert=asn1_x509.Certificate.load(issued.der), private_key=issued.key,
         cert_registry=SimpleCertificateStore.from_certs(
             [asn1_x509.Certificate.load(bytes(root.certificate_der))]
         ),

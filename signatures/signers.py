@@ -16,12 +16,19 @@ from django.conf import settings
 from django.db import transaction
 
 import requests
+from asn1crypto import keys as asn1_keys
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.sign import signers
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from portal import clock
 
@@ -38,6 +45,64 @@ class ResultSigner(Protocol):
     def pyhanko_signer(self) -> signers.Signer: ...
 
 
+def private_key_load(der: bytes):
+    """The key object from PKCS#8 DER (for RSA the library checks the key: tens of ms)."""
+    return serialization.load_der_private_key(der, password=None)
+
+
+class LoadedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner with the key parsed once, not on every signature: the library
+    parses it from DER at each signing (twice per PDF, the first to size the container),
+    about 40 ms each for RSA-2048. Schemes other than RSA and ECDSA go the library's way."""
+
+    def __init__(self, *, signing_cert: asn1_x509.Certificate,
+                 signing_key: asn1_keys.PrivateKeyInfo, cert_registry, private_key=None,
+                 **kwargs) -> None:
+        super().__init__(signing_cert=signing_cert, signing_key=signing_key,
+                         cert_registry=cert_registry, **kwargs)
+        self.private_key = (private_key if private_key is not None
+                            else private_key_load(signing_key.dump()))
+
+    @classmethod
+    def from_key(cls, *, signing_cert: asn1_x509.Certificate, private_key, cert_registry,
+                 **kwargs) -> LoadedKeySigner:
+        """From a key object already in memory (no parsing at all)."""
+        info = asn1_keys.PrivateKeyInfo.load(private_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ))
+        return cls(signing_cert=signing_cert, signing_key=info, cert_registry=cert_registry,
+                   private_key=private_key, **kwargs)
+
+    @classmethod
+    def from_pkcs12(cls, data: bytes, password: bytes | None) -> LoadedKeySigner:
+        key, cert, others = pkcs12.load_key_and_certificates(data, password)
+        if key is None or cert is None:
+            raise ValueError("no key or certificate in the PKCS#12 data")
+        asn1_cert = asn1_x509.Certificate.load(
+            cert.public_bytes(serialization.Encoding.DER))
+        chain = [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+                 for c in others]
+        return cls.from_key(signing_cert=asn1_cert, private_key=key,
+                            cert_registry=SimpleCertificateStore.from_certs(chain))
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism_spec = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:
+            mechanism = mechanism_spec.signature_algo
+        except ValueError:
+            mechanism = mechanism_spec["algorithm"].native
+        key = self.private_key
+        if mechanism == "rsassa_pkcs1v15" and isinstance(key, RSAPrivateKey):
+            return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if mechanism == "rsassa_pss" and isinstance(key, RSAPrivateKey):
+            padding, hash_algo = process_pss_params(mechanism_spec["parameters"])
+            return key.sign(data, padding, hash_algo)
+        if mechanism == "ecdsa" and isinstance(key, EllipticCurvePrivateKey):
+            return key.sign(data, ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return super().sign_raw(data, digest_algorithm)
+
+
 class Pkcs12ResultSigner:
     """A PKCS#12 file: for development and the demo."""
 
@@ -51,15 +116,14 @@ class Pkcs12ResultSigner:
             data = Path(path).read_bytes()
         self._data = data
         self._password = password
-        self._signer: signers.SimpleSigner | None = None
+        self._signer: LoadedKeySigner | None = None
 
     def pyhanko_signer(self) -> signers.Signer:
         if self._signer is None:
-            self._signer = signers.SimpleSigner.load_pkcs12_data(
-                self._data, other_certs=None, passphrase=self._password
-            )
-            if self._signer is None:
-                raise SignerNotConfigured("Không mở được tệp PKCS#12.")
+            try:
+                self._signer = LoadedKeySigner.from_pkcs12(self._data, self._password)
+            except ValueError as exc:
+                raise SignerNotConfigured("Không mở được tệp PKCS#12.") from exc
         return self._signer
 
 
@@ -180,21 +244,46 @@ class RemoteResultSigner:
 
 _signer_lock = threading.Lock()
 _configured: ResultSigner | None = None
+_configured_for: tuple | None = None
+
+
+def _signer_settings() -> tuple:
+    """What the configured signer depends on: the settings that choose it and, for a PKCS#12
+    file, the file's modification time, so that a replaced key file is read again."""
+    kind = settings.SIGNATURES_SIGNER
+    if kind == "pkcs12":
+        path = settings.SIGNATURES_PKCS12_PATH
+        try:
+            mtime = Path(path).stat().st_mtime_ns if path else None
+        except OSError:
+            mtime = None
+        return (kind, path, mtime, settings.SIGNATURES_PKCS12_PASSWORD)
+    if kind == "pkcs11":
+        return (kind, settings.SIGNATURES_PKCS11_MODULE, settings.SIGNATURES_PKCS11_TOKEN_LABEL,
+                settings.SIGNATURES_PKCS11_PIN, settings.SIGNATURES_PKCS11_KEY_LABEL,
+                settings.SIGNATURES_PKCS11_CERT_LABEL)
+    if kind == "remote":
+        return (kind, settings.SIGNATURES_REMOTE_URL, settings.SIGNATURES_REMOTE_TOKEN,
+                settings.SIGNATURES_REMOTE_TIMEOUT)
+    return (kind,)
 
 
 def configured_signer() -> ResultSigner:
-    """The signer the settings choose, built once per process."""
-    global _configured
+    """The signer the settings choose, built once per process and reused for every signature
+    (its key loaded once); built again only when those settings or the key file change."""
+    global _configured, _configured_for
     with _signer_lock:
-        if _configured is None:
+        wanted = _signer_settings()
+        if _configured is None or _configured_for != wanted:
             _configured = _build_signer()
+            _configured_for = wanted
         return _configured
 
 
 def reset_configured_signer() -> None:
-    global _configured
+    global _configured, _configured_for
     with _signer_lock:
-        _configured = None
+        _configured = _configured_for = None
 
 
 def _build_signer() -> ResultSigner:

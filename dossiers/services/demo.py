@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from io import BytesIO
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.utils import override_settings
@@ -25,6 +26,7 @@ from signatures import devpki
 from signatures.models import TrustedCertificate
 from signatures.results import FONT_DIR
 from signatures.services import revocation_record_store, trust_anchor_import
+from signatures.signers import LoadedKeySigner
 
 from ..models import Agency, Dossier, Procedure, ProcessStep, Result, Unit, form_properties
 from .calendars import calendar_for
@@ -116,6 +118,9 @@ class DemoSummary:
 def demo_accounts_ensure() -> dict[str, object]:
     """Create (or reset the password of) every demo account; returns them by username."""
     users = {}
+    # One hash for every account (they share the password): the hasher's full work once,
+    # not once per account; each account still checks the password through that hash.
+    encoded = make_password(DEMO_PASSWORD)
     for username, role, name, kind, agency, extra in ACCOUNTS:
         user, _ = User.objects.update_or_create(
             username=username,
@@ -125,7 +130,7 @@ def demo_accounts_ensure() -> dict[str, object]:
                 "is_superuser": role == Role.ADMIN, **extra,
             },
         )
-        user.set_password(DEMO_PASSWORD)
+        user.password = encoded
         user.save()
         user.groups.add(Group.objects.get_or_create(name=role)[0])
         if role != Role.APPLICANT:
@@ -408,6 +413,7 @@ class _DemoSignatures:
                                  next_update=now + timedelta(days=3650)),
         )
         self._certs: dict[int, devpki.Issued] = {}
+        self._signers: dict[int, LoadedKeySigner] = {}
         self._pages: dict[tuple[int, str], bytes] = {}
 
     def _cert_for(self, applicant) -> devpki.Issued:
@@ -433,12 +439,18 @@ class _DemoSignatures:
             self._pages[key] = bytes(pdf.output())
         return self._pages[key]
 
+    def _signer_for(self, applicant) -> LoadedKeySigner:
+        # One signer per applicant: its key stays parsed for every document they sign.
+        if applicant.pk not in self._signers:
+            issued = self._cert_for(applicant)
+            self._signers[applicant.pk] = LoadedKeySigner.from_key(
+                signing_cert=issued.asn1(), private_key=issued.key,
+                cert_registry=SimpleCertificateStore.from_certs(issued.asn1_chain()),
+            )
+        return self._signers[applicant.pk]
+
     def signed_pdf(self, applicant, title: str) -> bytes:
-        issued = self._cert_for(applicant)
-        signer = signers.SimpleSigner(
-            signing_cert=issued.asn1(), signing_key=issued.asn1_key(),
-            cert_registry=SimpleCertificateStore.from_certs(issued.asn1_chain()),
-        )
+        signer = self._signer_for(applicant)
         meta = signers.PdfSignatureMetadata(field_name="ChuKySo", md_algorithm="sha256",
                                             subfilter=fields.SigSeedSubFilter.PADES)
         writer = IncrementalPdfFileWriter(BytesIO(self._page(applicant, title)))
@@ -454,10 +466,15 @@ def _progress_steps(total: int) -> set[int]:
 def demo_seed(
     *, dossiers: int = 300, seed: int = 2025, now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    first_batch: int = 0, on_first_batch: Callable[[], None] | None = None,
 ) -> DemoSummary:
     """Load the catalog, the accounts and, once, dossiers spread over the last six months.
-    `progress`, when given, hears one line per stage (and every tenth of the dossiers)."""
+    `progress`, when given, hears one line per stage (and every tenth of the dossiers);
+    `on_first_batch`, when given, is called once the accounts and the first `first_batch`
+    dossiers are in (or when the dossiers were already there): the portal can open while the
+    rest are walked (the units split the reviews once every dossier is in)."""
     say = progress or (lambda line: None)
+    ready = on_first_batch or (lambda: None)
     summary = DemoSummary()
     summary.procedures = len(catalog_load())
     say(_("Danh mục thủ tục: %(procedures)d thủ tục, %(agencies)d cơ quan") % {
@@ -472,6 +489,7 @@ def demo_seed(
         summary.dossiers = Dossier.objects.count()
         say(_("Hồ sơ demo: đã có %(count)d hồ sơ, không thêm hồ sơ mới") % {
             "count": summary.dossiers})
+        ready()
         return summary
     now = now or clock.now()
     rnd = random.Random(seed)
@@ -487,6 +505,8 @@ def demo_seed(
             procedure = rnd.choice(procedures)
             dossier = walker.walk(procedure, target, now - timedelta(days=back))
             summary.by_state[dossier.state] = summary.by_state.get(dossier.state, 0) + 1
+            if done == min(first_batch, dossiers):
+                ready()
             if done in report_after:
                 say(_("Hồ sơ demo: %(done)d/%(total)d (%(percent)d%%)") % {
                     "done": done, "total": dossiers, "percent": done * 100 // dossiers})
@@ -496,5 +516,7 @@ def demo_seed(
     demo_units_ensure()
     summary.dossiers = sum(summary.by_state.values())
     say(_("Hồ sơ quá hạn đã báo cho cán bộ: %(count)d") % {"count": summary.overdue})
+    if first_batch <= 0 or dossiers <= 0:
+        ready()
     return summary
 

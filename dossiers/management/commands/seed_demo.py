@@ -1,9 +1,12 @@
 import logging
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from dossiers.models import Dossier
@@ -20,11 +23,30 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dossiers", type=int, default=300, help="how many dossiers")
         parser.add_argument("--seed", type=int, default=2025, help="random seed")
+        parser.add_argument("--migrate", action="store_true",
+                            help="apply the migrations first, in the same process")
+        parser.add_argument("--ready-file", default="",
+                            help="create this file once the accounts and the first batch are in")
+        parser.add_argument("--first-batch", type=int, default=0,
+                            help="how many dossiers before the ready file (0: all of them)")
 
-    def handle(self, *args, dossiers: int, seed: int, **options):
+    def handle(self, *args, dossiers: int, seed: int, migrate: bool, ready_file: str,
+               first_batch: int, **options):
         started = time.monotonic()
-        with _quiet("weasyprint"):
-            summary = demo_seed(dossiers=dossiers, seed=seed, progress=self._progress)
+        if migrate:
+            with _sqlite_without_sync():
+                call_command("migrate", interactive=False, verbosity=0)
+            self._progress(_("Cơ sở dữ liệu đã cập nhật (%(seconds).1f giây).") % {
+                "seconds": time.monotonic() - started})
+
+        def ready() -> None:
+            if ready_file:
+                Path(ready_file).touch()
+                self._progress(_("Dữ liệu demo đã đủ để mở cổng."))
+
+        with _quiet("weasyprint"), _sqlite_without_sync():
+            summary = demo_seed(dossiers=dossiers, seed=seed, progress=self._progress,
+                                first_batch=first_batch, on_first_batch=ready)
         if not summary.skipped:
             states = ", ".join(
                 f"{Dossier.State(state).label}: {count}"
@@ -63,3 +85,22 @@ def _quiet(*loggers: str):
     finally:
         for name, level in previous.items():
             logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def _sqlite_without_sync():
+    """On SQLite, the migrations' and the seeding's thousands of small commits do not each wait
+    for the disk (a fresh demo database that a crash would leave half-seeded is simply made
+    again); the running portal keeps the database's normal durability."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        previous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA synchronous=OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA synchronous={int(previous)}")

@@ -1,0 +1,110 @@
+"""The demo's set-up does its costly steps once: one password hash, one parsed key per signer."""
+
+from datetime import timedelta
+from unittest import mock
+
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.hashers import identify_hasher
+
+from pyhanko.sign.signers import pdf_cms
+
+from dossiers.services import demo
+from dossiers.services.demo import ACCOUNTS, DEMO_PASSWORD, demo_accounts_ensure
+from portal import clock
+from signatures.report import Verdict
+from signatures.services import signature_verify
+
+User = get_user_model()
+
+
+def test_the_demo_password_is_hashed_once_and_every_account_signs_in_with_it(db):
+    with mock.patch.object(demo, "make_password", side_effect=demo.make_password) as hashed:
+        users = demo_accounts_ensure()
+
+    assert hashed.call_count == 1
+    for username, *_rest in ACCOUNTS:
+        user = User.objects.get(username=username)
+        identify_hasher(user.password)  # a real encoded hash of the configured hasher
+        assert authenticate(username=username, password=DEMO_PASSWORD) == users[username]
+        assert authenticate(username=username, password="motcua-demo-2024") is None
+
+
+def test_a_changed_demo_password_is_reset_by_the_next_seed(db):
+    demo_accounts_ensure()
+    user = User.objects.get(username="chuyenvien")
+    user.set_password("mat-khau-khac-hẳn")
+    user.save()
+
+    demo_accounts_ensure()
+
+    assert authenticate(username="chuyenvien", password=DEMO_PASSWORD) is not None
+    assert authenticate(username="chuyenvien", password="mat-khau-khac-hẳn") is None
+
+
+def test_demo_signatures_parse_each_applicant_key_once_and_verify(db):
+    users = demo_accounts_ensure()
+    now = clock.now()
+    signing = demo._DemoSignatures(now)
+    applicant = users["doanhnghiep"]
+    with (mock.patch.object(pdf_cms.serialization, "load_der_private_key",
+                            side_effect=pdf_cms.serialization.load_der_private_key) as reparsed,
+          mock.patch.object(demo.FPDF, "add_font", autospec=True,
+                            side_effect=demo.FPDF.add_font) as fonts):
+        with clock.frozen_at(now - timedelta(minutes=2)):
+            first = signing.signed_pdf(applicant, "Đơn đề nghị cấp giấy phép")
+        with clock.frozen_at(now - timedelta(minutes=1)):
+            second = signing.signed_pdf(applicant, "Đơn đề nghị cấp giấy phép")
+
+    assert reparsed.call_count == 0
+    assert fonts.call_count == 1  # the applicant's form is drawn once, then signed twice
+    assert first != second
+    for content in (first, second):
+        report = signature_verify(content=content, filename="don.pdf")
+        assert [s.verdict for s in report.signatures] == [Verdict.VALID], [
+            (s.sub_indication, s.detail) for s in report.signatures]
+
+
+def test_the_ready_file_appears_after_the_first_batch_and_the_rest_follow(db, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from dossiers.models import Dossier
+
+    ready = tmp_path / "ready"
+    seen = {}
+    real_walk = demo._Walker.walk
+
+    def walk(self, *args, **kwargs):
+        seen.setdefault(ready.exists(), Dossier.objects.count())
+        return real_walk(self, *args, **kwargs)
+
+    out = StringIO()
+    with mock.patch.object(demo._Walker, "walk", walk):
+        call_command("seed_demo", "--dossiers", "6", "--first-batch", "4",
+                     "--ready-file", str(ready), stdout=out)
+
+    assert ready.exists()
+    assert seen == {False: 0, True: 4}  # absent for the first four, there for the fifth
+    assert Dossier.objects.count() == 6
+    assert "Dữ liệu demo đã đủ để mở cổng." in out.getvalue()
+
+    # A second run finds the dossiers and is ready at once.
+    ready.unlink()
+    call_command("seed_demo", "--dossiers", "6", "--first-batch", "4",
+                 "--ready-file", str(ready), stdout=StringIO())
+    assert ready.exists() and Dossier.objects.count() == 6
+
+
+def test_seed_demo_can_migrate_first_in_the_same_process(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with mock.patch("dossiers.management.commands.seed_demo.call_command") as called:
+        call_command("seed_demo", "--migrate", "--dossiers", "0", stdout=out)
+
+    called.assert_called_once_with("migrate", interactive=False, verbosity=0)
+    assert "Cơ sở dữ liệu đã cập nhật" in out.getvalue().splitlines()[0]
+    assert User.objects.filter(username="tiepnhan").exists()

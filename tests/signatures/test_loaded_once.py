@@ -1,0 +1,130 @@
+"""The signing key and the printed papers' fonts are loaded once per process, not per document."""
+
+from io import BytesIO
+from unittest import mock
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.signers import pdf_cms
+from pypdf import PdfReader
+
+from portal import papers
+from signatures import signers as signers_module
+from signatures.results import FONT_DIR, TEMPLATE
+from signatures.services import result_issue
+from signatures.signers import (
+    LoadedKeySigner,
+    Pkcs12ResultSigner,
+    configured_signer,
+    reset_configured_signer,
+)
+
+from .test_signing import RESULT, assert_round_trip
+
+
+def _counting(target, name):
+    """Patch `target.name` with a wrapper that counts its calls and still does the work."""
+    real = getattr(target, name)
+    return mock.patch.object(target, name, side_effect=real)
+
+
+def test_two_results_parse_the_pkcs12_key_once_and_pyhanko_never_reparses_it(trust_store):
+    signer = Pkcs12ResultSigner(data=trust_store.gov_signer.pkcs12(b"mat-khau"),
+                                password=b"mat-khau")
+    with (_counting(signers_module.pkcs12, "load_key_and_certificates") as opened,
+          _counting(pdf_cms.serialization, "load_der_private_key") as reparsed):
+        first = result_issue(result=RESULT, filename="kq-1.pdf", signer=signer)
+        second = result_issue(result=RESULT, filename="kq-2.pdf", signer=signer)
+
+    assert opened.call_count == 1
+    assert reparsed.call_count == 0
+    assert first.sha256 != second.sha256
+    assert_round_trip(first)
+    assert_round_trip(second)
+
+
+def test_a_wrong_pkcs12_password_is_a_configuration_error(trust_store):
+    from signatures.exceptions import SignerNotConfigured
+
+    signer = Pkcs12ResultSigner(data=trust_store.gov_signer.pkcs12(b"mat-khau"),
+                                password=b"sai")
+    with pytest.raises(SignerNotConfigured):
+        signer.pyhanko_signer()
+
+
+def test_the_loaded_key_signer_signs_what_the_library_verifies(pki):
+    issued = pki.leaves["business"]
+    with _counting(pdf_cms.serialization, "load_der_private_key") as reparsed:
+        signer = LoadedKeySigner.from_key(
+            signing_cert=issued.asn1(), private_key=issued.key,
+            cert_registry=pdf_cms.SimpleCertificateStore.from_certs(issued.asn1_chain()))
+        raw = signer.sign_raw(b"du lieu", "sha256")
+    assert reparsed.call_count == 0
+    public = issued.cert.public_key()
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    public.verify(raw, b"du lieu", PKCS1v15(), hashes.SHA256())  # raises when it does not match
+
+
+def _write_pkcs12(path, issued, password: bytes) -> None:
+    path.write_bytes(issued.pkcs12(password))
+
+
+def test_the_configured_signer_is_built_once_and_again_when_its_key_file_changes(
+        trust_store, pki, settings, tmp_path):
+    key_file = tmp_path / "agency.p12"
+    _write_pkcs12(key_file, trust_store.gov_signer, b"mat-khau")
+    settings.SIGNATURES_SIGNER = "pkcs12"
+    settings.SIGNATURES_PKCS12_PATH = str(key_file)
+    settings.SIGNATURES_PKCS12_PASSWORD = "mat-khau"
+    reset_configured_signer()
+    try:
+        with _counting(signers_module.pkcs12, "load_key_and_certificates") as opened:
+            first = configured_signer()
+            result_issue(result=RESULT, filename="a.pdf", signer=first)
+            result_issue(result=RESULT, filename="b.pdf", signer=configured_signer())
+            assert configured_signer() is first
+            assert opened.call_count == 1
+
+            # The key is replaced on disk: the next signature uses the new file.
+            import os
+            _write_pkcs12(key_file, pki.leaves["business"], b"mat-khau")
+            stat = key_file.stat()
+            os.utime(key_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+            replaced = configured_signer()
+            assert replaced is not first
+            assert replaced.pyhanko_signer().signing_cert.subject != \
+                first.pyhanko_signer().signing_cert.subject
+            assert opened.call_count == 2  # each file once
+    finally:
+        reset_configured_signer()
+
+
+def test_papers_load_their_fonts_once_per_thread(db):
+    from weasyprint.text import fonts as weasy_fonts
+
+    papers._loaded.__dict__.pop("by_dir", None)
+    with _counting(weasy_fonts, "FontConfiguration") as built:
+        one = papers.paper_render(template=TEMPLATE, context={
+            "result": RESULT, "place_date": "Hưng Yên", "signed_at": "", "signer_subject": "",
+            "verify_url": "http://example.test/", "qr": "", "stamp_id": "stamp"},
+            font_dir=FONT_DIR)
+        two = papers.paper_render(template=TEMPLATE, context={
+            "result": RESULT, "place_date": "Hưng Yên", "signed_at": "", "signer_subject": "",
+            "verify_url": "http://example.test/", "qr": "", "stamp_id": "stamp"},
+            font_dir=FONT_DIR)
+    assert built.call_count == 1
+    assert one.content.startswith(b"%PDF") and two.content.startswith(b"%PDF")
+    fonts = PdfReader(BytesIO(one.content)).pages[0]["/Resources"]["/Font"]
+    names = [str(font.get_object()["/BaseFont"]) for font in fonts.values()]
+    assert names and all("Paper-Sans" in name for name in names)  # the shipped faces
+
+
+def test_loading_a_key_from_der_is_the_slow_step_avoided(pki):
+    """The key object signs directly; parsing DER is what `private_key_load` does once."""
+    issued = pki.leaves["business"]
+    der = issued.key.private_bytes(serialization.Encoding.DER,
+                                   serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption())
+    loaded = signers_module.private_key_load(der)
+    assert loaded.private_numbers() == issued.key.private_numbers()

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dossiers', '0020_personal_data_access'),
+        ('dossiers', '0021_returned_unanswered'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -28,7 +28,15 @@ LARGE_PDF = PDF_BYTES + (b"%" + b"x" * 1000 + b"\n") * 6200  # over the in-memor
 
 
 @pytest.fixture
-def stored(applicant, pdf_file):
+def own_storage(settings, tmp_path):
+    """A storage folder of this test alone: files other tests left behind are not its business."""
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tmp_path / "media", "base_url": None}}}
+
+
+@pytest.fixture
+def stored(own_storage, applicant, pdf_file):
     """A dossier with one stored document, and files that no row names beside it."""
     dossier = DossierFactory(applicant=applicant)
     document = services.document_upload(dossier_id=dossier.pk, actor=applicant,

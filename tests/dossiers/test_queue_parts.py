@@ -216,9 +216,3 @@ def test_the_queue_walks_its_partial_indexes(world):
     assert "dossier_queue_handling_idx" in plans
     assert "COALESCE(due_at, submitted_at) >=" in plans  # the cursor bounds the index scan
 
-
-@postgres_only
-def test_the_open_figures_are_read_from_their_index(world):
-    manager = UserFactory(roles=[Role.MANAGER], kind="staff", agency_code=world["agency"].code)
-    plans = _plans(lambda: indicators(user=manager, group_by="procedure", now=world["now"]))
-    assert "dossier_in_progress_idx" in plans, plans

@@ -93,6 +93,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def launch_gunicorn(workers: int, env: dict, started=None):
+    """gunicorn on a free loopback port, once it answers: (process, base URL). `started` is told
+    of the process at once, so a caller's cleanup stops it even when it never answers."""
+    import requests
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "portal.wsgi", "-w", str(workers),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    if started:
+        started(proc)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            requests.get(base + "/dang-nhap/", timeout=60)
+            return proc, base
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer within 120 s")
+
+
 def _as_pg(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
@@ -143,22 +167,8 @@ class Services:
         return f"redis://127.0.0.1:{port}/0"
 
     def start_gunicorn(self, workers: int, env: dict) -> str:
-        port = free_port()
-        self.gunicorn = subprocess.Popen(
-            [str(Path(PYTHON).parent / "gunicorn"), "portal.wsgi", "-w", str(workers),
-             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120"],
-            cwd=ROOT, env=env, start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        import requests
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                requests.get(base + "/dang-nhap/", timeout=60)
-                return base
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer within 120 s")
+        _, base = launch_gunicorn(workers, env, started=lambda proc: setattr(self, "gunicorn", proc))
+        return base
 
     def stop(self) -> None:
         if self.gunicorn and self.gunicorn.poll() is None:
@@ -906,7 +916,6 @@ class _Scaled:
         self.procs: list[subprocess.Popen] = []
 
     def __enter__(self) -> str:
-        import requests
         port = free_port()
         log = open(Path(tempfile.gettempdir()) / f"motcua-bench-celery-{port}.log", "wb")  # noqa: SIM115
         self.procs.append(subprocess.Popen(
@@ -914,19 +923,9 @@ class _Scaled:
              "-c", "1", "-P", "solo", "--without-gossip", "--without-mingle",
              "--without-heartbeat"], cwd=ROOT, env=self.env, start_new_session=True,
             stdout=log, stderr=subprocess.STDOUT))
-        self.procs.append(subprocess.Popen(
-            [str(Path(PYTHON).parent / "gunicorn"), "portal.wsgi", "-w", str(self.workers),
-             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120"],
-            cwd=ROOT, env=self.env, start_new_session=True))
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                requests.get(base + "/dang-nhap/", timeout=60)
-                return base
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn (with Celery) did not answer within 120 s")
+        _, base = launch_gunicorn(self.workers, self.env,
+                                         started=lambda proc: self.procs.append(proc))
+        return base
 
     def __exit__(self, *exc) -> None:
         for proc in self.procs:

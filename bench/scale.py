@@ -1104,7 +1104,7 @@ def measure_indicators(base, ctx, results, seconds, now) -> None:
 def measure_overdue(base, results) -> None:
     """The manager's overdue.csv: rows per second over the whole download (the seed leaves
     about 20,000 overdue dossiers in the department's list at 1,000,000), and the first byte."""
-    manager = sign_in(base, "quanly")
+    manager = _second_factor_passed(sign_in(base, "quanly"), base, "quanly")
     manager.get(base + "/api/v1/overdue.csv", timeout=600)  # the worker's calendars laid out
     started = time.perf_counter()
     with manager.get(base + "/api/v1/overdue.csv", timeout=600, stream=True) as response:
@@ -1216,6 +1216,9 @@ def write_markdown() -> Path:
     return out
 
 
+STEPS = ("submission", "queue", "indicators", "overdue", "clock", "demo")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sqlite", action="store_true", help="the embedded default (SQLite)")
@@ -1227,7 +1230,12 @@ def main() -> None:
     parser.add_argument("--demo-dossiers", type=int, default=20,
                         help="dossiers for the demo seeding rate")
     parser.add_argument("--seed", type=int, default=766)
+    parser.add_argument("--only", default="", help="comma-separated figures to measure (of "
+                        "submission, queue, indicators, overdue, clock, demo); all by default")
     args = parser.parse_args()
+    unknown = set(filter(None, args.only.split(","))) - set(STEPS)
+    if unknown:
+        parser.error(f"unknown figures for --only: {', '.join(sorted(unknown))}")
     n = args.dossiers or (20_000 if args.sqlite else 1_000_000)
     services = Services()
 
@@ -1291,23 +1299,27 @@ def run(args, n: int, services: Services) -> None:
     from django.db import connection
     connection.close()
     base = services.start_gunicorn(args.workers, {**os.environ, **env})
+    wanted = set(filter(None, args.only.split(","))) or set(STEPS)
     steps = [
         ("submission", lambda: measure_submission(base, ctx, results, args.seconds)),
         ("queue", lambda: measure_queue(base, ctx, results, args.seconds)),
         ("indicators", lambda: measure_indicators(base, ctx, results, args.seconds, now)),
-        ("overdue export", lambda: measure_overdue(base, results)),
+        ("overdue", lambda: measure_overdue(base, results)),
     ]
     for label, step in steps:
-        print(f"measuring {label} ...", file=sys.stderr)
-        step()
+        if label in wanted:
+            print(f"measuring {label} ...", file=sys.stderr)
+            step()
     rss = worker_rss_mb(services.gunicorn.pid)
     results.append(_row("gunicorn_worker_rss_after_load", round(rss, 1), "MB", None, "< 200",
                         0 < rss < 200))
-    print("measuring the SLA clock ...", file=sys.stderr)
-    from bench import clock
-    results += clock.measure()
-    print("measuring demo seeding ...", file=sys.stderr)
-    measure_demo_seeding(results, args.demo_dossiers)
+    if "clock" in wanted:
+        print("measuring the SLA clock ...", file=sys.stderr)
+        from bench import clock
+        results += clock.measure()
+    if "demo" in wanted:
+        print("measuring demo seeding ...", file=sys.stderr)
+        measure_demo_seeding(results, args.demo_dossiers)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / ("latest-sqlite.json" if args.sqlite else "latest.json")
     out.write_text(json.dumps({

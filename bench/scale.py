@@ -1184,35 +1184,61 @@ def machine() -> dict:
 
 # --- report ---------------------------------------------------------------------------
 
-def write_markdown() -> Path:
+README_START = "<!-- bench-results:start -->"
+README_END = "<!-- bench-results:end -->"
+_DETAILS = ("p50_ms", "baseline_p50_ms", "p95_ms", "rows", "seconds", "rate", "errors", "note",
+            "open_states_p50_ms")
+
+
+def _table(data: dict, *, details: bool) -> list[str]:
+    """One run's figures as a Markdown table; `details` adds each figure's side figures."""
+    lines = ["| Figure | Value | Same-run baseline | Goal | Met |", "|---|---|---|---|---|"]
+    for row in data["results"]:
+        baseline = "—" if row["baseline"] is None else f"{row['baseline']:,}"
+        value = f"{row['value']:,} {row['unit']}"
+        if details:
+            extra = ", ".join(f"{k} {v}" for k, v in row.items()
+                              if k in _DETAILS and v not in (0, None))
+            value += f" ({extra})" if extra else ""
+        elif "p50_ms" in row:
+            value += f" (p50 {row['p50_ms']:,} ms)"
+        lines.append(f"| {row['name']} | {value} | {baseline} | {row['goal']} | "
+                     f"{'yes' if row['met'] else '**no**'} |")
+    return lines
+
+
+def _run_line(data: dict) -> str:
+    m = data["machine"]
+    return (f"{data['dossiers']:,} dossiers, {data['workers']} gunicorn workers, "
+            f"{m['cores']} cores, {m['memory_mb']:,} MB memory, run {data['finished_at']} "
+            f"(seeding {data['seed_seconds']:.0f} s).")
+
+
+def write_markdown(readme: Path | None = None) -> Path:
+    """bench/RESULTS.md from the latest runs, and the PostgreSQL run's table in README.md
+    between its two markers (left as it is when the markers are missing)."""
     lines = ["# Benchmark results", "",
              "Written by `bench/scale.py` (`make bench`; `--sqlite` for the embedded default). "
              "Each figure stands beside its baseline measured in the same run.", ""]
+    runs = {}
     for name, title in (("latest.json", "PostgreSQL + Redis + gunicorn"),
                         ("latest-sqlite.json", "SQLite (embedded default) + gunicorn")):
         path = RESULTS_DIR / name
         if not path.exists():
             continue
-        data = json.loads(path.read_text())
-        m = data["machine"]
-        lines += [f"## {title}", "",
-                  f"{data['dossiers']:,} dossiers, {data['workers']} gunicorn workers, "
-                  f"{m['cores']} cores, {m['memory_mb']:,} MB memory, run {data['finished_at']} "
-                  f"(seeding {data['seed_seconds']:.0f} s).", "",
-                  "| Figure | Value | Same-run baseline | Goal | Met |", "|---|---|---|---|---|"]
-        for row in data["results"]:
-            baseline = "—" if row["baseline"] is None else f"{row['baseline']:,}"
-            extra = ", ".join(f"{k} {v}" for k, v in row.items()
-                              if k in ("p50_ms", "baseline_p50_ms", "p95_ms", "rows",
-                                       "seconds", "rate", "errors", "note",
-                                       "open_states_p50_ms")
-                              and v not in (0, None))
-            value = f"{row['value']:,} {row['unit']}" + (f" ({extra})" if extra else "")
-            lines.append(f"| {row['name']} | {value} | {baseline} | {row['goal']} | "
-                         f"{'yes' if row['met'] else '**no**'} |")
-        lines.append("")
+        data = runs[name] = json.loads(path.read_text())
+        lines += [f"## {title}", "", _run_line(data), "", *_table(data, details=True), ""]
     out = ROOT / "bench" / "RESULTS.md"
     out.write_text("\n".join(lines))
+    readme = readme or ROOT / "README.md"
+    data = runs.get("latest.json")
+    text = readme.read_text() if readme.exists() else ""
+    if data and README_START in text and README_END in text:
+        head, rest = text.split(README_START, 1)
+        tail = rest.split(README_END, 1)[1]
+        block = ["", f"PostgreSQL + Redis + gunicorn: {_run_line(data)}", "",
+                 *_table(data, details=False), ""]
+        readme.write_text(head + README_START + "\n".join(block) + "\n" + README_END + tail)
     return out
 
 

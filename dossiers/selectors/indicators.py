@@ -272,15 +272,17 @@ class _Names(dict):
 
 
 def _procedure_names(ids) -> dict:
-    return dict(Procedure.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return dict(Procedure.objects.filter(pk__in=ids).order_by().values_list("pk", "name"))
 
 
 def _step_names(ids) -> dict:
-    return dict(ProcessStep.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return dict(ProcessStep.objects.filter(pk__in=ids).order_by().values_list("pk", "name"))
 
 
 def _display_names(ids) -> dict:
-    users = User.objects.filter(pk__in=ids).only("full_name", "first_name", "last_name", "username")
+    users = User.objects.filter(pk__in=ids).order_by().only(
+        "full_name", "first_name", "last_name", "username"
+    )
     return {user.pk: user.display_name for user in users}
 
 
@@ -290,7 +292,7 @@ def overdue_names(*, rows: QuerySet) -> dict[str, dict]:
     the number of rows."""
     return {
         "procedures": _Names(_procedure_names, rows.values("procedure_id")),
-        "agencies": dict(Agency.objects.values_list("pk", "name")),
+        "agencies": dict(Agency.objects.order_by().values_list("pk", "name")),
         "steps": _Names(_step_names, rows.values("current_step_id")),
         "assignees": _Names(_display_names, rows.values("assignee_id")),
     }

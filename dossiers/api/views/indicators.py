@@ -137,12 +137,13 @@ def _cell_text(writer, value: str) -> str:
     return writer.writerow((value, ""))[:-3]
 
 
-def _overdue_csv(rows, names: dict, header: list[str], calendars: dict, now) -> Iterator[str]:
+def _overdue_csv(rows, header: list[str], calendars: dict, now) -> Iterator[str]:
     """The CSV text of the overdue rows, as the excel dialect of the csv writer writes them:
     the cells of names and states are formatted once, a row is joined from its cells."""
     yield "\ufeff"  # so spreadsheet programs read the Vietnamese text as UTF-8
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
+    names = overdue_names(rows=rows)  # after the first bytes are on their way
     procedures, agencies = _Cells(names["procedures"], writer), _Cells(names["agencies"], writer)
     assignees, steps = _Cells(names["assignees"], writer), _Cells(names["steps"], writer)
     states = _Cells({value: str(label) for value, label in Dossier.State.choices}, writer)
@@ -186,14 +187,13 @@ class OverdueCsvApi(SupervisorApi):
         # filter outside the user's scope is still answered with an error status.
         code = scope_agency_code(user=request.user, agency=agency)
         rows = overdue_rows(user=request.user, agency=agency, now=now)
-        names = overdue_names(rows=rows)
         calendars = services.calendars_by_agency(agency_code=code)
         header = [
             _("Mã hồ sơ"), _("Thủ tục"), _("Cơ quan"), _("Trạng thái"), _("Ngày tiếp nhận"),
             _("Ngày hẹn trả"), _("Số ngày làm việc quá hạn"), _("Người xử lý"), _("Bước xử lý"),
         ]
         response = StreamingHttpResponse(
-            _overdue_csv(rows, names, header, calendars, now), content_type="text/csv; charset=utf-8"
+            _overdue_csv(rows, header, calendars, now), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = 'attachment; filename="ho-so-qua-han.csv"'
         return response

@@ -847,15 +847,20 @@ def working_days_late_at(now: datetime, calendar: WorkingCalendar) -> Callable[[
     costs one index lookup, whatever the span."""
     _require_aware(now, "now")
     day_now, done_now = calendar._position(now.astimezone(VN_TZ))
+    # The working days from each due date to `now`'s: many due times share a date.
+    whole_from: dict[date, int] = {}
 
     def late(due: datetime) -> float:
         _require_aware(due, "due")
         if due >= now:
             return 0.0
         day_due, done_due = calendar._position(due.astimezone(VN_TZ))
-        whole = calendar._count_between(day_due, day_now) if day_due < day_now else 0
-        if whole is None:  # beyond the index: the day-by-day walk gives the answer or the error
-            return working_days_late(due, now, calendar)
+        whole = whole_from.get(day_due)
+        if whole is None:
+            whole = calendar._count_between(day_due, day_now) if day_due < day_now else 0
+            if whole is None:  # beyond the index: the day-by-day walk gives the answer or the error
+                return working_days_late(due, now, calendar)
+            whole_from[day_due] = whole
         return max(0.0, (whole * _TICKS_PER_DAY + done_now - done_due) / _TICKS_PER_DAY)
 
     return late

@@ -294,6 +294,14 @@ class Dossier(FSMModelMixin, TimeStampedModel):
                         "paused_at"],
                 name="dossier_in_progress_idx", condition=Q(state__in=IN_PROGRESS_INDEX_STATES),
             ),
+            # The overdue list of one agency in its order (due_at, id), holding every column
+            # of its rows: the export reads this index alone, not a heap page per dossier.
+            models.Index(
+                fields=["handling_agency", "due_at", "id", "code", "state", "received_at",
+                        "procedure", "assignee", "current_step"],
+                name="dossier_overdue_idx",
+                condition=Q(state__in=IN_PROGRESS_INDEX_STATES, paused_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,6 +1,7 @@
 """The managers' indicators and their CSV exports."""
 
 import csv
+import re
 from collections.abc import Iterator
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -22,6 +23,8 @@ from ...selectors.indicators import (
     RATES,
     group_names,
     indicators,
+    overdue_instant,
+    overdue_names,
     overdue_rows,
     scope_agency_code,
 )
@@ -102,7 +105,10 @@ class IndicatorsCsvApi(SupervisorApi):
         return response
 
 
-OVERDUE_CHUNK = 2000  # rows fetched from the database and written out at a time
+OVERDUE_CHUNK = 5000  # rows fetched from the database, formatted and sent at a time
+# What the csv writer would quote in a cell (the excel dialect: its delimiter, its quote
+# character, line breaks).
+_QUOTED = re.compile(r'[",\r\n]').search
 
 
 class _Echo:
@@ -112,26 +118,53 @@ class _Echo:
         return value
 
 
+class _Cells(dict):
+    """The CSV cells of the names by id, each quoted by the csv writer once, not once a row."""
+
+    def __init__(self, names: dict, writer) -> None:
+        super().__init__({None: ""})
+        self._names = names
+        self._writer = writer
+
+    def __missing__(self, key) -> str:
+        value = self[key] = _cell_text(self._writer, self._names[key])
+        return value
+
+
+def _cell_text(writer, value: str) -> str:
+    # A row of the value and an empty cell: the writer never quotes that last one, and a lone
+    # empty value is not written as "" the way a row of one empty cell is.
+    return writer.writerow((value, ""))[:-3]
+
+
 def _overdue_csv(rows, header: list[str], calendars: dict, now) -> Iterator[str]:
+    """The CSV text of the overdue rows, as the excel dialect of the csv writer writes them:
+    the cells of names and states are formatted once, a row is joined from its cells."""
     yield "\ufeff"  # so spreadsheet programs read the Vietnamese text as UTF-8
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
-    states = {value: str(label) for value, label in Dossier.State.choices}
+    names = overdue_names(rows=rows)  # after the first bytes are on their way
+    procedures, agencies = _Cells(names["procedures"], writer), _Cells(names["agencies"], writer)
+    assignees, steps = _Cells(names["assignees"], writer), _Cells(names["steps"], writer)
+    states = _Cells({value: str(label) for value, label in Dossier.State.choices}, writer)
     local = timezone.get_current_timezone()
+    instant, quoted = overdue_instant, _QUOTED
     lateness: dict = {}
     chunk: list[str] = []
-    for (code, procedure, agency_id, agency, state, received_at, due_at, full_name, first_name,
-         last_name, username, step) in rows.iterator(chunk_size=OVERDUE_CHUNK):
+    for (code, procedure_id, agency_id, state, received, due, assignee_id,
+         step_id) in rows.iterator(chunk_size=OVERDUE_CHUNK):
         late = lateness.get(agency_id)
         if late is None:
             late = lateness[agency_id] = sla.working_days_late_at(now, calendars[agency_id])
-        assignee = (full_name or f"{first_name} {last_name}".strip() or username) if username \
-            else ""
-        chunk.append(writer.writerow((
-            code, procedure, agency, states.get(state, state),
-            received_at.astimezone(local).isoformat(), due_at.astimezone(local).isoformat(),
-            f"{late(due_at):.2f}", assignee, step or "",
-        )))
+        due_at = instant(due)
+        # The instants and the days late are digits and separators: never quoted.
+        chunk.append(
+            f"{_cell_text(writer, code) if quoted(code) else code},{procedures[procedure_id]},"
+            f"{agencies[agency_id]},{states[state]},"
+            f"{instant(received).astimezone(local).isoformat()},"
+            f"{due_at.astimezone(local).isoformat()},{late(due_at):.2f},"
+            f"{assignees[assignee_id]},{steps[step_id]}\r\n"
+        )
         if len(chunk) >= OVERDUE_CHUNK:
             yield "".join(chunk)
             chunk = []

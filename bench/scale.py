@@ -1101,25 +1101,31 @@ def measure_indicators(base, ctx, results, seconds, now) -> None:
             errors=run["errors"], requests=run["count"]))
 
 
-def measure_overdue(base, results) -> None:
+def measure_overdue(base, results, workers: int = 2) -> None:
     """The manager's overdue.csv: rows per second over the whole download (the seed leaves
-    about 20,000 overdue dossiers in the department's list at 1,000,000), and the first byte."""
+    about 20,000 overdue dossiers in the department's list at 1,000,000), and the first byte.
+    Each gunicorn worker is warmed first (its calendars laid out, its modules loaded: the
+    downloads land on any worker), then the median of five downloads is the figure."""
     manager = _second_factor_passed(sign_in(base, "quanly"), base, "quanly")
-    manager.get(base + "/api/v1/overdue.csv", timeout=600)  # the worker's calendars laid out
-    started = time.perf_counter()
-    with manager.get(base + "/api/v1/overdue.csv", timeout=600, stream=True) as response:
-        chunks = response.iter_content(chunk_size=1 << 16)
-        first = next(chunks, b"")
-        first_byte = time.perf_counter() - started
-        body = first + b"".join(chunks)
-    took = time.perf_counter() - started
+    for _ in range(2 * workers):
+        manager.get(base + "/api/v1/overdue.csv", timeout=600)
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        with manager.get(base + "/api/v1/overdue.csv", timeout=600, stream=True) as response:
+            chunks = response.iter_content(chunk_size=1 << 16)
+            first = next(chunks, b"")
+            first_byte = time.perf_counter() - started
+            body = first + b"".join(chunks)
+        timings.append((time.perf_counter() - started, first_byte, response.status_code))
+    took, first_byte, status = sorted(timings)[len(timings) // 2]
     rows = max(body.count(b"\n") - 1, 0)
     rate = rows / took if took else 0.0
     results.append(_row("overdue_export_rows_per_second", round(rate), "rows/s", None,
                         ">= 15,000 (15,000 rows in < 1 s)",
-                        response.status_code == 200 and rate >= 15_000,
+                        all(t[2] == 200 for t in timings) and rate >= 15_000,
                         rows=rows, seconds=round(took, 2), first_byte_ms=round(first_byte * 1000, 1),
-                        status=response.status_code))
+                        slowest_seconds=round(max(t[0] for t in timings), 2), status=status))
 
 
 def measure_demo_seeding(results, count: int) -> None:
@@ -1330,7 +1336,7 @@ def run(args, n: int, services: Services) -> None:
         ("submission", lambda: measure_submission(base, ctx, results, args.seconds)),
         ("queue", lambda: measure_queue(base, ctx, results, args.seconds)),
         ("indicators", lambda: measure_indicators(base, ctx, results, args.seconds, now)),
-        ("overdue", lambda: measure_overdue(base, results)),
+        ("overdue", lambda: measure_overdue(base, results, args.workers)),
     ]
     for label, step in steps:
         if label in wanted:

@@ -150,7 +150,12 @@ def _summary_parts(rows: Q, date_from: date | None, date_to: date | None) -> lis
             monthly = monthly.filter(month__lt=end)
         parts.append(monthly)
     for first_day, last_day in days:
-        parts.append(DailySummary.objects.filter(rows, day__gte=first_day, day__lte=last_day))
+        daily = DailySummary.objects.filter(rows)
+        if first_day is not None:
+            daily = daily.filter(day__gte=first_day)
+        if last_day is not None:
+            daily = daily.filter(day__lte=last_day)
+        parts.append(daily)
     return parts
 
 

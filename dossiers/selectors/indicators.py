@@ -138,7 +138,8 @@ def period_split(
 
 def _summary_parts(rows: Q, date_from: date | None, date_to: date | None) -> list[QuerySet]:
     """The summary rows of a period: the monthly rollup for its whole months, the daily
-    summary for the days left at either end. A year reads a row a month, not one a day."""
+    summary for the days left at either end: a year reads each agency, procedure and
+    channel's row once a month, not once a day."""
     months, days = period_split(date_from, date_to)
     parts = []
     if months is not None:

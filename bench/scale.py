@@ -473,7 +473,14 @@ def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
 
     from django.db import connection
 
-    from dossiers.models import Agency, DailyCounter, DailySummary, Procedure, ProcessStep
+    from dossiers.models import (
+        Agency,
+        DailyCounter,
+        DailySummary,
+        MonthlySummary,
+        Procedure,
+        ProcessStep,
+    )
     from dossiers.services import catalog_load
     from dossiers.services.audit import transition_digest
     from dossiers.services.demo import _form_for, demo_accounts_ensure
@@ -694,6 +701,12 @@ def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
                 summary[key][name] += value
         for key, value in part_seqs.items():
             seqs[key] = max(seqs[key], value)
+    # The monthly rollup, as the services keep it beside the days: their sums per month.
+    monthly: dict = defaultdict(lambda: defaultdict(int))
+    for (a, p, c, d), counts in summary.items():
+        month = monthly[(a, p, c, d.replace(day=1))]
+        for name, value in counts.items():
+            month[name] += value
     writer = Writer(connection)
     cols = ["agency_id", "procedure_id", "channel", "day", *DailySummary.COUNTERS]
     writer.write([
@@ -701,6 +714,10 @@ def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
             (str(a), str(p), c, d.isoformat(), *(str(counts.get(k, 0))
                                                 for k in DailySummary.COUNTERS))
             for (a, p, c, d), counts in summary.items()]),
+        (MonthlySummary._meta.db_table, ["month" if c == "day" else c for c in cols], [
+            (str(a), str(p), c, m.isoformat(), *(str(counts.get(k, 0))
+                                                for k in DailySummary.COUNTERS))
+            for (a, p, c, m), counts in monthly.items()]),
         (DailyCounter._meta.db_table, ["agency_id", "day", "value"],
          [(str(a), d.isoformat(), str(v)) for (a, d), v in seqs.items()]),
     ])
@@ -729,7 +746,8 @@ def seed(n: int, *, rnd: random.Random, now: datetime) -> dict:
         raise RuntimeError("the seeded log's hashes differ from transition_digest")
     return {"sct": sct, "users": users, "procedures": procedures,
             "forms": {p.pk: _form_for(p, users["doanhnghiep"]) for p in procedures},
-            "summary_rows": len(summary), "bulk_seconds": time.monotonic() - bulk_started,
+            "summary_rows": len(summary), "monthly_rows": len(monthly),
+            "bulk_seconds": time.monotonic() - bulk_started,
             "phases": progress.phases}
 
 

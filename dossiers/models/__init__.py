@@ -22,7 +22,7 @@ from .dossier import (
     DossierTransition,
     _new_lookup_secret,  # noqa: F401 - migrations name it by this path
 )
-from .indicators import DailySummary
+from .indicators import DailySummary, MonthlySummary
 from .messaging import IdempotencyRecord, InboundCall, OutboundMessage
 from .notifications import Notification
 from .payments import Payment
@@ -45,6 +45,7 @@ __all__ = [
     "HolidayOverride",
     "IdempotencyRecord",
     "InboundCall",
+    "MonthlySummary",
     "Notification",
     "OutboundMessage",
     "Payment",

@@ -1,4 +1,4 @@
-"""The daily summary behind the service indicators."""
+"""The daily summary behind the service indicators, and its monthly rollup."""
 
 
 from django.db import models
@@ -8,8 +8,8 @@ from .catalog import Agency, Procedure
 from .dossier import Dossier
 
 
-class DailySummary(models.Model):
-    """Indicator counts per agency x procedure x channel x local day, kept in step with changes."""
+class SummaryCounts(models.Model):
+    """The indicator counts of one agency x procedure x channel over some span of days."""
 
     agency = models.ForeignKey(
         Agency, verbose_name=_("cơ quan"), on_delete=models.CASCADE, related_name="+",
@@ -18,7 +18,6 @@ class DailySummary(models.Model):
         Procedure, verbose_name=_("thủ tục"), on_delete=models.CASCADE, related_name="+",
     )
     channel = models.CharField(_("kênh nộp"), max_length=32, choices=Dossier.Channel.choices)
-    day = models.DateField(_("ngày"))
     received = models.PositiveIntegerField(_("đã tiếp nhận"), default=0)
     completed = models.PositiveIntegerField(_("đã giải quyết"), default=0)
     early = models.PositiveIntegerField(_("trước hạn"), default=0)
@@ -42,6 +41,15 @@ class DailySummary(models.Model):
     )
 
     class Meta:
+        abstract = True
+
+
+class DailySummary(SummaryCounts):
+    """Indicator counts per agency x procedure x channel x local day, kept in step with changes."""
+
+    day = models.DateField(_("ngày"))
+
+    class Meta:
         verbose_name = _("số liệu tổng hợp ngày")
         verbose_name_plural = _("số liệu tổng hợp ngày")
         constraints = [
@@ -57,3 +65,26 @@ class DailySummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.procedure_id} {self.channel}"
+
+
+class MonthlySummary(SummaryCounts):
+    """The daily summary added up per local month (`month` is its first day): written in the
+    same statement pair as each daily row, so a period of whole months reads a row a month."""
+
+    month = models.DateField(_("tháng"))
+
+    class Meta:
+        verbose_name = _("số liệu tổng hợp tháng")
+        verbose_name_plural = _("số liệu tổng hợp tháng")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "procedure", "channel", "month"], name="monthly_summary_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "month"], name="monthly_summary_agency_idx"),
+            models.Index(fields=["month"], name="monthly_summary_month_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.procedure_id} {self.channel}"

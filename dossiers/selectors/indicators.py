@@ -1,9 +1,22 @@
-"""The service indicators and the overdue list, from the daily summary and open dossiers."""
+"""The service indicators and the overdue list, from the daily summary, its monthly rollup
+and open dossiers."""
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db import connection
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +31,7 @@ from ..models import (
     Document,
     Dossier,
     DossierTransition,
+    MonthlySummary,
     Payment,
     Procedure,
     ProcessStep,
@@ -52,6 +66,7 @@ FIGURE_LABELS = {
     "average_rating": _("Điểm đánh giá trung bình"),
     "satisfied_rate": _("Tỷ lệ hài lòng (%)"),
 }
+COUNTERS = DailySummary.COUNTERS
 # The rates of a figures dict: fractions from 0 to 1 (None when nothing to divide by).
 RATES = (
     "on_time_rate", "online_payment_rate", "digitization_rate", "electronic_result_rate",
@@ -83,37 +98,131 @@ def scope_agency_code(*, user, agency: str | None = None) -> str | None:
     return _scope_code(user, agency)
 
 
-def _scope_summary(user, agency: str | None) -> tuple[QuerySet, QuerySet]:
-    summary = DailySummary.objects.all()
+def _scope(user, agency: str | None) -> tuple[Q, QuerySet]:
+    """The filter of the summary rows (daily or monthly) and the open dossiers, scoped to the
+    user."""
     open_qs = Dossier.objects.in_progress()
     code = _scope_code(user, agency)
-    if code:
-        # On the agency's id, not a join on its code: the indexes on (agency, day) and
-        # `dossier_in_progress_idx` then serve the filter.
-        agency_id = Subquery(Agency.objects.filter(code=code).values("pk")[:1])
-        summary = summary.filter(agency_id=agency_id)
-        open_qs = open_qs.filter(handling_agency_id=agency_id)
-    return summary, open_qs
+    if not code:
+        return Q(), open_qs
+    # On the agency's id, not a join on its code: the indexes on (agency, day or month) and
+    # `dossier_in_progress_idx` then serve the filter.
+    agency_id = Subquery(Agency.objects.filter(code=code).values("pk")[:1])
+    return Q(agency_id=agency_id), open_qs.filter(handling_agency_id=agency_id)
+
+
+def _month_after(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def period_split(
+    date_from: date | None, date_to: date | None
+) -> tuple[tuple[date | None, date | None] | None, list[tuple[date | None, date | None]]]:
+    """The whole months of a period, as (first month, month after the last) with None for no
+    bound, or None when the period holds no whole month; and the days left at either end, as
+    inclusive (first, last) ranges. Together they are the period, each day in exactly one."""
+    first = date_from
+    if date_from is not None and date_from.day != 1:
+        first = _month_after(date_from)
+    end = date_to
+    if date_to is not None:
+        end = date_to.replace(day=1)
+        if (date_to + timedelta(days=1)).day == 1:  # the period ends with its month
+            end = _month_after(date_to)
+    if first is not None and end is not None and first >= end:
+        return None, [(date_from, date_to)]
+    days = []
+    if date_from is not None and date_from < first:
+        days.append((date_from, first - timedelta(days=1)))
+    if date_to is not None and end <= date_to:
+        days.append((end, date_to))
+    return (first, end), days
+
+
+def _summary_parts(rows: Q, date_from: date | None, date_to: date | None) -> list[QuerySet]:
+    """The summary rows of a period: the monthly rollup for its whole months, the daily
+    summary for the days left at either end: a year reads each agency, procedure and
+    channel's row once a month, not once a day."""
+    months, days = period_split(date_from, date_to)
+    parts = []
+    if months is not None:
+        first, end = months
+        monthly = MonthlySummary.objects.filter(rows)
+        if first is not None:
+            monthly = monthly.filter(month__gte=first)
+        if end is not None:
+            monthly = monthly.filter(month__lt=end)
+        parts.append(monthly)
+    for first_day, last_day in days:
+        daily = DailySummary.objects.filter(rows)
+        if first_day is not None:
+            daily = daily.filter(day__gte=first_day)
+        if last_day is not None:
+            daily = daily.filter(day__lte=last_day)
+        parts.append(daily)
+    return parts
+
+
+MONTH = "month"  # a key of `_summed`: the month of the summary row
+
+
+def _key(model, path: str):
+    if path != MONTH:
+        return F(path)
+    if model is MonthlySummary:
+        return F("month")
+    return Cast(TruncMonth("day"), DateField())
+
+
+def _month_name(value) -> str:
+    """YYYY-MM of a month's first day as the database gives it (a date, or its ISO text)."""
+    return str(value)[:7]
+
+
+def _summed(parts: Sequence[QuerySet], keys: Sequence[str] = (),
+            order: Sequence[int] = ()) -> list[tuple[tuple, dict]]:
+    """The counters of the summary rows `parts` select (daily or monthly), added up per
+    `keys` (paths from a summary row, or MONTH) and sorted by the keys at `order`: one query,
+    whatever the number of parts. Each result is (the keys' values, the counters)."""
+    selects = [
+        qs.values(*COUNTERS, **{f"k{i}": _key(qs.model, path) for i, path in enumerate(keys)})
+        for qs in parts
+    ]
+    union = selects[0].union(*selects[1:], all=True) if len(selects) > 1 else selects[0]
+    inner, params = union.query.sql_with_params()
+    quote = connection.ops.quote_name
+    names = [quote(f"k{i}") for i in range(len(keys))]
+    sql = (
+        "SELECT " + "".join(f"{n}, " for n in names)  # nosec B608  # aliases and counter names only
+        + ", ".join(f"SUM({quote(c)})" for c in COUNTERS)
+        + f" FROM ({inner}) {quote('parts')}"
+        + (" GROUP BY " + ", ".join(names) if names else "")
+        + (" ORDER BY " + ", ".join(names[i] for i in order) if order else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    width = len(keys)
+    return [(row[:width], {c: v or 0 for c, v in zip(COUNTERS, row[width:], strict=True)})
+            for row in rows]
 
 
 def _filtered(
     user, agency: str | None, procedure: int | None, channels: Sequence[str] | None,
     date_from: date | None, date_to: date | None,
-) -> tuple[QuerySet, QuerySet]:
-    """The summary rows and the open dossiers one filter selects, scoped to the user."""
-    summary, open_qs = _scope_summary(user, agency)
+) -> tuple[list[QuerySet], QuerySet]:
+    """The summary rows (see `_summary_parts`) and the open dossiers one filter selects, scoped
+    to the user."""
+    rows, open_qs = _scope(user, agency)
     if procedure:
-        summary = summary.filter(procedure_id=procedure)
+        rows &= Q(procedure_id=procedure)
         open_qs = open_qs.filter(procedure_id=procedure)
     if channels:
-        summary = summary.filter(channel__in=list(channels))
+        rows &= Q(channel__in=list(channels))
         open_qs = open_qs.filter(channel__in=list(channels))
-    if date_from:
-        summary = summary.filter(day__gte=date_from)
     if date_to:
-        summary = summary.filter(day__lte=date_to)
         open_qs = open_qs.filter(received_at__lt=_day_start(date_to + timedelta(days=1)))
-    return summary, open_qs
+    return _summary_parts(rows, date_from, date_to), open_qs
 
 
 GROUPS = {
@@ -134,17 +243,16 @@ def indicators(
     now = now or clock.now()
     if group_by and group_by not in GROUPS:
         raise InvalidFormData(extra={"errors": [{"field": "group_by", "message": "unknown"}]})
-    summary, open_qs = _filtered(user, agency, procedure, channels, date_from, date_to)
-    sums = {c: Sum(c) for c in DailySummary.COUNTERS}
+    parts, open_qs = _filtered(user, agency, procedure, channels, date_from, date_to)
     if not group_by:
-        totals = summary.aggregate(**sums)
-        result = _figures({k: v or 0 for k, v in totals.items()})
+        [(_keys, totals)] = _summed(parts)
+        result = _figures(totals)
         result.update(_open_figures(open_qs, now))
         return result
-    groups = _grouped(summary, open_qs, group_by, now, sums)
+    groups = _grouped(parts, open_qs, group_by, now)
     # Every summary row (and every open dossier, but by month) is in exactly one group: the
     # totals are the groups' sums, without reading the rows again.
-    result = _figures({c: sum(g[c] for g in groups) for c in DailySummary.COUNTERS})
+    result = _figures({c: sum(g[c] for g in groups) for c in COUNTERS})
     if group_by == "month":
         result.update(_open_figures(open_qs, now))
     else:
@@ -179,15 +287,12 @@ def _open_figures(open_qs: QuerySet, now: datetime) -> dict:
     return figures
 
 
-def _grouped(summary, open_qs, group_by, now, sums) -> list[dict]:
+def _grouped(parts, open_qs, group_by, now) -> list[dict]:
     if group_by == "month":
-        rows = summary.annotate(g=TruncMonth("day")).values("g").annotate(**sums).order_by("g")
-        return [
-            {"key": r["g"].strftime("%Y-%m"), **_figures({c: r[c] or 0 for c in DailySummary.COUNTERS})}
-            for r in rows
-        ]
+        return [{"key": _month_name(month), **_figures(counts)}
+                for (month,), counts in _summed(parts, [MONTH], [0])]
     summary_key, open_key = GROUPS[group_by]
-    rows = summary.values(key=F(summary_key)).annotate(**sums).order_by("key")
+    rows = _summed(parts, [summary_key], [0])
     open_rows = {
         r["key"]: r
         for r in open_qs.values(key=F(open_key)).annotate(
@@ -197,17 +302,17 @@ def _grouped(summary, open_qs, group_by, now, sums) -> list[dict]:
         )
     }
     out = []
-    for r in rows:
-        extra = open_rows.pop(r["key"], {"in_progress": 0, "paused": 0, "overdue": 0})
+    for (key,), counts in rows:
+        extra = open_rows.pop(key, {"in_progress": 0, "paused": 0, "overdue": 0})
         out.append({
-            "key": r["key"],
-            **_figures({c: r[c] or 0 for c in DailySummary.COUNTERS}),
+            "key": key,
+            **_figures(counts),
             "in_progress": extra["in_progress"], "paused": extra["paused"],
             "overdue": extra["overdue"],
             "within_time": extra["in_progress"] - extra["overdue"] - extra["paused"],
         })
     # Groups with open dossiers but nothing received or completed in the period.
-    zero = {c: 0 for c in DailySummary.COUNTERS}
+    zero = {c: 0 for c in COUNTERS}
     for key, extra in sorted(open_rows.items(), key=lambda kv: str(kv[0])):
         out.append({
             "key": key, **_figures(zero),
@@ -221,7 +326,7 @@ def _grouped(summary, open_qs, group_by, now, sums) -> list[dict]:
 def overdue_list(*, user, agency: str | None = None, now: datetime | None = None) -> QuerySet:
     """Overdue open dossiers with assignee and step, most overdue first."""
     now = now or clock.now()
-    _, open_qs = _scope_summary(user, agency)
+    _, open_qs = _scope(user, agency)
     return (
         open_qs.overdue(now=now)
         .select_related("procedure", "assignee", "current_step", "handling_agency")
@@ -399,22 +504,17 @@ def indicator_rows(
     date_to: date | None = None,
 ) -> list[dict]:
     """The summary's figures per month x agency x procedure, by name, for exports."""
-    summary, _open = _filtered(user, agency, procedure, channels, date_from, date_to)
-    sums = {c: Sum(c) for c in DailySummary.COUNTERS}
-    rows = (
-        summary.annotate(month=TruncMonth("day"))
-        .values("month", "agency__code", "agency__name", "procedure_id", "procedure__name")
-        .annotate(**sums)
-        .order_by("month", "agency__name", "procedure__name", "procedure_id")
+    parts, _open = _filtered(user, agency, procedure, channels, date_from, date_to)
+    rows = _summed(
+        parts, [MONTH, "agency__code", "agency__name", "procedure_id", "procedure__name"],
+        order=[0, 2, 4, 3],
     )
     return [
         {
-            "month": r["month"].strftime("%Y-%m"), "agency_code": r["agency__code"],
-            "agency": r["agency__name"], "procedure_id": r["procedure_id"],
-            "procedure": r["procedure__name"],
-            **_figures({c: r[c] or 0 for c in DailySummary.COUNTERS}),
+            "month": _month_name(month), "agency_code": agency_code, "agency": agency_name,
+            "procedure_id": procedure_id, "procedure": procedure_name, **_figures(counts),
         }
-        for r in rows
+        for (month, agency_code, agency_name, procedure_id, procedure_name), counts in rows
     ]
 
 
@@ -426,7 +526,7 @@ def overdue_by_step(
     """How many open dossiers are overdue now at each step (by the step's name), most first;
     `step` is "" for dossiers between steps."""
     now = now or clock.now()
-    _summary, open_qs = _filtered(user, agency, procedure, channels, None, date_to)
+    _parts, open_qs = _filtered(user, agency, procedure, channels, None, date_to)
     rows = (
         open_qs.overdue(now=now).values(step=F("current_step__name"))
         .annotate(count=Count("pk")).order_by("-count", "step")
@@ -445,8 +545,8 @@ def indicator_scope(*, user) -> tuple[QuerySet, QuerySet]:
 
 def indicator_first_day(*, user) -> date | None:
     """The first day with figures the user may read (where a period picker starts)."""
-    summary, _open = _scope_summary(user, None)
-    return summary.aggregate(first=Min("day"))["first"]
+    rows, _open = _scope(user, None)
+    return DailySummary.objects.filter(rows).aggregate(first=Min("day"))["first"]
 
 
 def group_names(*, group_by: str, keys: Sequence) -> dict:

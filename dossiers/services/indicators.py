@@ -1,46 +1,57 @@
-"""Keeps the daily indicator summary in step with each change, in the same transaction."""
+"""Keeps the daily indicator summary and its monthly rollup in step with each change, in the
+same transaction."""
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import DateField, Q, Sum
+from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
 from portal import clock
 
-from ..models import DailySummary, Dossier, Payment
+from ..models import DailySummary, Dossier, MonthlySummary, Payment
+
+COUNTERS = DailySummary.COUNTERS
+
+
+def _upsert_sql(model, period: str, cols: list[str]) -> str:
+    """Insert the period's row or add to it; the same SQL on SQLite and PostgreSQL."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    quoted = [quote(c) for c in cols]
+    return (
+        f"INSERT INTO {table} (agency_id, procedure_id, channel, {quote(period)}, "  # nosec B608  # quoted model names only; values are parameters
+        + ", ".join(quoted)
+        + ", "
+        + ", ".join(quote(c) for c in COUNTERS if c not in cols)
+        + ") VALUES (%s, %s, %s, %s"
+        + ", %s" * len(COUNTERS)  # nosec B608  # placeholders only
+        + f") ON CONFLICT (agency_id, procedure_id, channel, {quote(period)}) DO UPDATE SET "
+        + ", ".join(f"{q} = {table}.{q} + excluded.{q}" for q in quoted)
+    )
 
 
 def summary_add(*, dossier: Dossier, at: datetime, **counts: int) -> None:
-    """Add `counts` to the summary row of the dossier's agency, procedure, channel and local day."""
+    """Add `counts` to the summary rows of the dossier's agency, procedure, channel and local
+    day, and of that day's month."""
     counts = {k: v for k, v in counts.items() if v}
     if not counts:
         return
-    unknown = set(counts) - set(DailySummary.COUNTERS)
+    unknown = set(counts) - set(COUNTERS)
     if unknown:
         raise ValueError(f"unknown counters: {sorted(unknown)}")
-    table = connection.ops.quote_name(DailySummary._meta.db_table)
     cols = list(counts)
-    quoted = [connection.ops.quote_name(c) for c in cols]
-    # One upsert: insert the day's row or add to it; the same SQL on SQLite and PostgreSQL.
-    sql = (
-        f"INSERT INTO {table} (agency_id, procedure_id, channel, day, "  # nosec B608  # quoted model names only; values are parameters
-        + ", ".join(quoted)
-        + ", "
-        + ", ".join(
-            connection.ops.quote_name(c) for c in DailySummary.COUNTERS if c not in counts
-        )
-        + ") VALUES (%s, %s, %s, %s"
-        + ", %s" * len(DailySummary.COUNTERS)  # nosec B608  # placeholders only
-        + ") ON CONFLICT (agency_id, procedure_id, channel, day) DO UPDATE SET "
-        + ", ".join(f"{q} = {table}.{q} + excluded.{q}" for q in quoted)
-    )
-    rest = [0] * (len(DailySummary.COUNTERS) - len(cols))
-    params = [
-        dossier.handling_agency_id, dossier.procedure_id, dossier.channel,
-        timezone.localtime(at).date(), *[counts[c] for c in cols], *rest,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    day = timezone.localtime(at).date()
+    values = [*[counts[c] for c in cols], *[0] * (len(COUNTERS) - len(cols))]
+    key = [dossier.handling_agency_id, dossier.procedure_id, dossier.channel]
+    # Both rows or neither: the rollup must always be the sum of its days. Inside the
+    # service's transaction this opens nothing of its own.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(DailySummary, "day", cols), [*key, day, *values])
+        cursor.execute(_upsert_sql(MonthlySummary, "month", cols),
+                       [*key, day.replace(day=1), *values])
 
 
 def summary_count_paid_online(*, dossier: Dossier) -> bool:
@@ -57,3 +68,39 @@ def summary_count_paid_online(*, dossier: Dossier) -> bool:
     if marked:
         summary_add(dossier=dossier, at=dossier.received_at, paid_online=1)
     return bool(marked)
+
+
+def _month_after(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+@transaction.atomic
+def summary_monthly_rebuild(*, months: Iterable[date] | None = None) -> int:
+    """Recompute the monthly rollup from the daily summary: every month, or only `months`
+    (each given by any of its days). Returns the number of monthly rows written."""
+    firsts = None if months is None else sorted({m.replace(day=1) for m in months})
+    if connection.vendor == "postgresql":
+        # Changes wait until the rollup is rebuilt: one that added to a day before this read
+        # the days adds to the month after it, never in between. (SQLite has one writer.)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(MonthlySummary._meta.db_table)}"
+                           " IN EXCLUSIVE MODE")
+    stale = MonthlySummary.objects.all()
+    daily = DailySummary.objects.all()
+    if firsts is not None:
+        stale = stale.filter(month__in=firsts)
+        days = Q(pk__in=[])
+        for first in firsts:
+            days |= Q(day__gte=first, day__lt=_month_after(first))
+        daily = daily.filter(days)
+    stale.delete()
+    rows = (
+        daily.values("agency_id", "procedure_id", "channel",
+                     month=Cast(TruncMonth("day"), DateField()))
+        .annotate(**{c: Sum(c) for c in COUNTERS})
+        .order_by()
+    )
+    written = MonthlySummary.objects.bulk_create(
+        (MonthlySummary(**row) for row in rows.iterator(chunk_size=2000)), batch_size=2000
+    )
+    return len(written)

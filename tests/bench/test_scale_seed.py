@@ -10,6 +10,7 @@ import pytest
 from bench.scale import PATHS, seed
 from dossiers.models import Agency, ClockInterval, DailySummary, Dossier, DossierTransition
 from dossiers.services import audit_verify
+from tests.dossiers.test_monthly_summary import monthly_from_daily, monthly_rows
 
 pytestmark = [
     pytest.mark.django_db,
@@ -40,5 +41,6 @@ def test_seeded_dossiers_have_intact_chains_and_unique_codes():
         state__in=["awaiting_supplement", "suspended"]).count()
     received = sum(DailySummary.objects.values_list("received", flat=True))
     assert received == Dossier.objects.exclude(received_at=None).count()
+    assert monthly_rows() == monthly_from_daily() and len(monthly_rows()) == ctx["monthly_rows"]
     assert DossierTransition.objects.count() > 600
     assert ctx["bulk_seconds"] > 0

@@ -282,7 +282,7 @@ def test_the_migration_fills_the_rollup_from_the_daily_rows(agency, db):
     expected = monthly_rows()
     MonthlySummary.objects.all().delete()
 
-    migration = importlib.import_module("dossiers.migrations.0023_monthly_summary")
+    migration = importlib.import_module("dossiers.migrations.0024_monthly_summary")
     migration.fill(global_apps, SimpleNamespace(connection=connection))
 
     assert monthly_rows() == expected == monthly_from_daily()

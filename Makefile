@@ -67,8 +67,9 @@ install-dev: install $(BIN)/.installed-dev
 # The demo talks to the portal and payment simulator (`manage.py run_simulator`) on a free
 # loopback port: it starts before the seeding, so every synced change is real HTTP traffic,
 # and stops with the server. Watch it at http://127.0.0.1:<port>/_control/state.
-# seed_demo migrates, runs the system checks and signals when the first DEMO_FIRST dossiers are in;
-# the server then starts (checks already done) while the seeding goes on.
+# seed_demo migrates while the simulator starts, waits for it, runs the system checks and signals
+# when the first DEMO_FIRST dossiers are in; the server then starts (checks already done, no
+# reloader process) while the seeding goes on.
 DEMO_ENV = DJANGO_DEBUG=1 DEMO_SIGNING=1 NATIONAL_PORTAL_USERNAME=motcua NATIONAL_PORTAL_PASSWORD=motcua \
   PROVINCIAL_PORTAL_USERNAME=motcua PROVINCIAL_PORTAL_PASSWORD=motcua \
   PAYMENT_MERCHANT_ID=MOTCUA PAYMENT_SECRET=motcua-payment-secret \
@@ -90,17 +91,13 @@ demo: install
 	ready=$$(mktemp -u); seed_pid=; \
 	trap 'kill $$seed_pid $$sim_pid 2>/dev/null || true; wait $$seed_pid $$sim_pid 2>/dev/null || true; \
 	  rm -f $$ready' EXIT INT TERM; \
-	for _ in $$(seq 100); do \
-	  $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
-	    $$sim/_control/state 2>/dev/null && break; sleep 0.2; \
-	done; \
-	$(BIN)/python manage.py seed_demo --migrate --dossiers $(DEMO_DOSSIERS) \
-	  --first-batch $(DEMO_FIRST) --ready-file $$ready & seed_pid=$$!; \
+	$(BIN)/python manage.py seed_demo --migrate --wait-for $$sim/_control/state \
+	  --dossiers $(DEMO_DOSSIERS) --first-batch $(DEMO_FIRST) --ready-file $$ready & seed_pid=$$!; \
 	while [ ! -e $$ready ]; do \
 	  kill -0 $$seed_pid 2>/dev/null || { wait $$seed_pid; [ -e $$ready ] || exit 1; }; sleep 0.2; \
 	done; \
 	echo "Portal and payment simulator: $$sim (state: $$sim/_control/state)"; \
-	$(BIN)/python manage.py runserver --skip-checks $(HOST):$(PORT)
+	$(BIN)/python manage.py runserver --skip-checks --noreload $(HOST):$(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -1,7 +1,13 @@
 """Demo data: the role accounts and dossiers walked through the real services in the past."""
 
+import atexit
 import hashlib
+import multiprocessing
+import os
+import queue
 import random
+import tempfile
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,14 +17,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections
 from django.test.utils import override_settings
 from django.utils.translation import gettext as _
 
+from fontTools import subset as font_subset
 from fpdf import FPDF
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from integrations.base import SYSTEMS
+from integrations.http import FAKE, payment_implementation, portal_implementation
 from portal import clock
 from portal.roles import Role
 from portal.second_factor import totp_device_set
@@ -428,11 +438,12 @@ class _DemoSignatures:
         return self._certs[applicant.pk]
 
     def _page(self, applicant, title: str) -> bytes:
-        # Loading the font is most of the cost: each applicant's form is drawn once.
+        # Loading the font is most of the cost: each applicant's form is drawn once, with the
+        # Vietnamese letters of the font only.
         key = (applicant.pk, title)
         if key not in self._pages:
             pdf = FPDF(unit="pt", format="A4")
-            pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+            pdf.add_font("DejaVu", "", _form_font())
             pdf.add_page()
             pdf.set_font("DejaVu", "", 12)
             pdf.multi_cell(0, 16, f"{title}\n\n{applicant.display_name}")
@@ -457,22 +468,194 @@ class _DemoSignatures:
         return signers.sign_pdf(writer, meta, signer=signer).getvalue()
 
 
+# The letters of Vietnamese forms: Basic Latin, Latin-1 and Extended-A/B, the combining marks,
+# Latin Extended Additional (ạ ả ấ ... ỹ) and the general punctuation.
+FORM_UNICODES = (
+    [*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x300, 0x324), *range(0x1EA0, 0x1EFA),
+     *range(0x2000, 0x2070)]
+)
+_form_fonts: dict[str, str] = {}
+
+
+def _form_font() -> str:
+    """DejaVu Sans cut to the letters of Vietnamese forms, made once per process: the full
+    face (6,000 glyphs) takes fpdf three times as long to load for every form drawn."""
+    if "path" not in _form_fonts:
+        options = font_subset.Options()
+        options.layout_features = ["*"]
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        options.drop_tables += ["FFTM"]
+        font = font_subset.load_font(str(FONT_DIR / "DejaVuSans.ttf"), options)
+        subsetter = font_subset.Subsetter(options)
+        subsetter.populate(unicodes=FORM_UNICODES)
+        subsetter.subset(font)
+        handle, path = tempfile.mkstemp(prefix="motcua-demo-font-", suffix=".ttf")
+        os.close(handle)
+        font_subset.save_font(font, path, options)
+        owner = os.getpid()
+        # Only the process that made it removes it (forked walkers share the file).
+        atexit.register(lambda: os.getpid() == owner and os.path.exists(path) and os.remove(path))
+        _form_fonts["path"] = path
+    return _form_fonts["path"]
+
+
 def _progress_steps(total: int) -> set[int]:
     """After which dossiers to report: about every tenth of the way, and the last one."""
     every = max(1, total // 10)
     return set(range(every, total, every)) | {total}
 
 
+# Where a dossier ends with a signed result or notice: the costly walks (a PDF rendered and
+# signed by the agency), kept to a few in the first batch so the portal opens soon.
+SIGNED_TARGETS = {"returned", "result_ready", "refused"}
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One demo dossier to walk: where it ends, how far back it starts, its own random seed
+    (the same dossier whichever process walks it)."""
+
+    index: int
+    target: str
+    back_days: float
+    procedure_id: int
+    seed: int
+
+
+def _targets_in_proportion(count: int) -> list[str]:
+    """`count` targets in the proportions of TARGETS from the first ones on (smooth weighted
+    round robin): any number of demo dossiers has the mix of states the weights say, not a
+    lucky or unlucky draw of them."""
+    total = sum(TARGETS.values())
+    current = dict.fromkeys(TARGETS, 0)
+    targets = []
+    for _i in range(count):
+        for name, weight in TARGETS.items():
+            current[name] += weight
+        chosen = max(current, key=current.get)
+        current[chosen] -= total
+        targets.append(chosen)
+    return targets
+
+
+def _plan(*, rnd: random.Random, procedures: list, dossiers: int, first_batch: int
+          ) -> list[_Planned]:
+    """The dossiers to walk, the first batch first: mostly dossiers without a signed result
+    (quick to walk), with one in ten that has one so that results are there from the start."""
+    plan = []
+    targets = _targets_in_proportion(dossiers)
+    for index, target in enumerate(targets):
+        back = rnd.uniform(1, 30) if target in OPEN_TARGETS else rnd.uniform(40, 182)
+        procedure = rnd.choice(procedures)
+        plan.append(_Planned(index=index, target=target, back_days=back,
+                             procedure_id=procedure.pk, seed=rnd.getrandbits(64)))
+    first = min(max(first_batch, 0), dossiers)
+    if not 0 < first < dossiers:
+        return plan
+    signed_allowed = max(1, first // 10)
+    head, rest = [], []
+    for item in plan:
+        signed = item.target in SIGNED_TARGETS
+        if len(head) < first and (not signed or signed_allowed > 0):
+            signed_allowed -= signed
+            head.append(item)
+        else:
+            rest.append(item)
+    return head + rest
+
+
+def demo_processes_usable() -> bool:
+    """Whether a second walking process may be asked for (`seed_demo --processes 2`): the
+    database and the portals and payment platform must be shared between processes. Inside a
+    transaction (the tests) or on an in-memory SQLite another process would not see the rows;
+    the in-process fakes keep their memory to one process (a progress relayed by one walker
+    for a dossier the other pushed would be refused)."""
+    if connection.in_atomic_block:
+        return False
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        return False
+    return FAKE not in (payment_implementation(), *map(portal_implementation, SYSTEMS))
+
+
+def _sqlite_sync_off() -> None:
+    # A forked walker opens its own connection: like the parent's, it does not wait for the
+    # disk at each of its small commits (a half-seeded demo database is simply made again).
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=OFF")
+
+
+def _walk_planned(walker: _Walker, procedures: dict, item: _Planned) -> str:
+    walker.rnd = random.Random(item.seed)
+    start = walker.now - timedelta(days=item.back_days)
+    return walker.walk(procedures[item.procedure_id], item.target, start).state
+
+
+def _walk_in_child(items, procedures, walker: _Walker, results) -> None:
+    try:
+        _sqlite_sync_off()
+        for item in items:
+            results.put(("done", item.index, _walk_planned(walker, procedures, item)))
+    except BaseException:
+        results.put(("error", None, traceback.format_exc()))
+    finally:
+        connections.close_all()
+
+
+def _walk_all(plan: list[_Planned], *, procedures: dict, walker: _Walker, processes: int,
+              done: Callable[[str], None]) -> None:
+    """Walk every planned dossier, in `processes` forked processes when more than one (each
+    takes every n-th dossier of the plan, so the first batch is in about as soon)."""
+    if processes <= 1 or len(plan) < 2:
+        for item in plan:
+            done(_walk_planned(walker, procedures, item))
+        return
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    # The children open their own connections; a shared SQLite handle would be corrupted.
+    connections.close_all()
+    children = [
+        context.Process(target=_walk_in_child, args=(plan[k::processes], procedures, walker,
+                                                     results), daemon=True)
+        for k in range(processes)
+    ]
+    for child in children:
+        child.start()
+    try:
+        remaining = len(plan)
+        while remaining:
+            try:
+                kind, _index, payload = results.get(timeout=1)
+            except queue.Empty:
+                lost = [c for c in children if not c.is_alive() and c.exitcode != 0]
+                if lost:
+                    raise RuntimeError(
+                        f"demo walker exited with code {lost[0].exitcode}") from None
+                continue
+            if kind == "error":
+                raise RuntimeError(f"demo walker failed:\n{payload}")
+            remaining -= 1
+            done(payload)
+    finally:
+        for child in children:
+            if child.is_alive() and remaining:
+                child.terminate()
+            child.join()
+
+
 def demo_seed(
     *, dossiers: int = 300, seed: int = 2025, now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
     first_batch: int = 0, on_first_batch: Callable[[], None] | None = None,
+    processes: int = 1,
 ) -> DemoSummary:
     """Load the catalog, the accounts and, once, dossiers spread over the last six months.
     `progress`, when given, hears one line per stage (and every tenth of the dossiers);
     `on_first_batch`, when given, is called once the accounts and the first `first_batch`
     dossiers are in (or when the dossiers were already there): the portal can open while the
-    rest are walked (the units split the reviews once every dossier is in)."""
+    rest are walked (the units split the reviews once every dossier is in). `processes` > 1
+    walks the dossiers in that many forked processes (a database other processes can see)."""
     say = progress or (lambda line: None)
     ready = on_first_batch or (lambda: None)
     summary = DemoSummary()
@@ -496,20 +679,25 @@ def demo_seed(
     procedures = list(Procedure.objects.filter(is_active=True).prefetch_related("components"))
     walker = _Walker(rnd=rnd, users=users, now=now)
     say(_("Chữ ký số demo: đã tin cậy chứng thư gốc thử nghiệm cho người nộp hồ sơ"))
+    plan = _plan(rnd=rnd, procedures=procedures, dossiers=max(dossiers, 0),
+                 first_batch=first_batch)
     report_after = _progress_steps(dossiers)
+    walked = 0
+
+    def done(state: str) -> None:
+        nonlocal walked
+        walked += 1
+        summary.by_state[state] = summary.by_state.get(state, 0) + 1
+        if walked == min(first_batch, dossiers):
+            ready()
+        if walked in report_after:
+            say(_("Hồ sơ demo: %(done)d/%(total)d (%(percent)d%%)") % {
+                "done": walked, "total": dossiers, "percent": walked * 100 // dossiers})
+
     # Nobody wants ~3,000 demo emails; the console backend stays for the running portal.
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-        for done in range(1, dossiers + 1):
-            target = rnd.choices(list(TARGETS), weights=list(TARGETS.values()))[0]
-            back = rnd.uniform(1, 30) if target in OPEN_TARGETS else rnd.uniform(40, 182)
-            procedure = rnd.choice(procedures)
-            dossier = walker.walk(procedure, target, now - timedelta(days=back))
-            summary.by_state[dossier.state] = summary.by_state.get(dossier.state, 0) + 1
-            if done == min(first_batch, dossiers):
-                ready()
-            if done in report_after:
-                say(_("Hồ sơ demo: %(done)d/%(total)d (%(percent)d%%)") % {
-                    "done": done, "total": dossiers, "percent": done * 100 // dossiers})
+        _walk_all(plan, procedures={p.pk: p for p in procedures}, walker=walker,
+                  processes=processes, done=done)
         with clock.frozen_at(now):
             summary.overdue = len(dossier_flag_overdue(now=now))
     # The units come after the walk: there the one demo specialist does every review.
@@ -519,4 +707,3 @@ def demo_seed(
     if first_batch <= 0 or dossiers <= 0:
         ready()
     return summary
-

@@ -1,0 +1,146 @@
+"""The demo's walk: a plan that opens the portal early, walked by one or two processes."""
+
+import os
+import random
+import socket
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from io import StringIO
+from types import SimpleNamespace
+
+from django.core.management import CommandError, call_command
+
+import pytest
+
+from dossiers.services import demo
+
+
+def _procedures(count: int = 5):
+    return [SimpleNamespace(pk=pk) for pk in range(1, count + 1)]
+
+
+def test_the_first_batch_is_mostly_dossiers_without_a_signed_result():
+    plan = demo._plan(rnd=random.Random(2025), procedures=_procedures(), dossiers=300,
+                      first_batch=40)
+    unordered = demo._plan(rnd=random.Random(2025), procedures=_procedures(), dossiers=300,
+                           first_batch=0)
+
+    signed_first = [p for p in plan[:40] if p.target in demo.SIGNED_TARGETS]
+    assert 1 <= len(signed_first) <= 4  # one in ten: results are there from the start
+    assert sum(p.target in demo.SIGNED_TARGETS for p in unordered[:40]) > 4
+    # The same dossiers, only in another order.
+    assert sorted(plan, key=lambda p: p.index) == unordered
+    assert len({p.seed for p in plan}) == 300
+
+
+def test_without_a_first_batch_the_plan_keeps_its_order():
+    plan = demo._plan(rnd=random.Random(7), procedures=_procedures(), dossiers=30, first_batch=30)
+    assert [p.index for p in plan] == list(range(30))
+
+
+def test_a_second_walker_is_refused_inside_a_transaction(db, shared_adapters):
+    assert not demo.demo_processes_usable()
+
+
+@pytest.fixture
+def shared_adapters(monkeypatch):
+    monkeypatch.setattr(demo, "payment_implementation", lambda: "platform")
+    monkeypatch.setattr(demo, "portal_implementation", lambda system: "http")
+
+
+def test_a_second_walker_needs_portals_shared_between_processes(shared_adapters, monkeypatch):
+    monkeypatch.setattr(demo.connection, "is_in_memory_db", lambda: False, raising=False)
+    assert demo.demo_processes_usable()
+
+    monkeypatch.setattr(demo, "payment_implementation", lambda: demo.FAKE)
+    assert not demo.demo_processes_usable()
+
+
+def test_seed_demo_refuses_a_second_walker_that_would_not_share_the_rows_or_portals(db):
+    with pytest.raises(CommandError, match="Chỉ chạy nhiều tiến trình"):
+        call_command("seed_demo", "--dossiers", "4", "--processes", "2", stdout=StringIO())
+
+
+class _PidWalker:
+    """Ends every dossier in a 'state' naming the process that walked it."""
+
+    now = demo.clock.now()
+    rnd = None
+
+    def walk(self, procedure, target, start):
+        if target == "boom":
+            raise ValueError("walk failed")
+        return SimpleNamespace(state=f"{os.getpid()}:{procedure.pk}")
+
+
+def _planned(count: int, target: str = "draft"):
+    return [demo._Planned(index=i, target=target, back_days=1, procedure_id=1, seed=i)
+            for i in range(count)]
+
+
+@pytest.fixture
+def no_database(monkeypatch):
+    # The stub walker touches no rows; the children skip their connection's set-up.
+    monkeypatch.setattr(demo, "_sqlite_sync_off", lambda: None)
+
+
+def test_two_processes_walk_every_planned_dossier_once(no_database):
+    states = []
+
+    demo._walk_all(_planned(10), procedures={1: SimpleNamespace(pk=1)}, walker=_PidWalker(),
+                   processes=2, done=states.append)
+
+    pids = Counter(state.split(":")[0] for state in states)
+    assert len(states) == 10
+    assert len(pids) == 2 and str(os.getpid()) not in pids
+    assert sorted(pids.values()) == [5, 5]
+
+
+def test_a_failed_walk_in_a_child_process_fails_the_seed(no_database):
+    with pytest.raises(RuntimeError, match="walk failed"):
+        demo._walk_all(_planned(4, target="boom"), procedures={1: SimpleNamespace(pk=1)},
+                       walker=_PidWalker(), processes=2, done=lambda state: None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_seed_demo_gives_up_on_a_simulator_that_never_answers(db):
+    url = f"http://127.0.0.1:{_free_port()}/_control/state"
+    with pytest.raises(CommandError, match="không trả lời sau"):
+        call_command("seed_demo", "--dossiers", "0", "--wait-for", url, "--wait-seconds", "0.5",
+                     stdout=StringIO())
+
+
+def test_seed_demo_goes_on_once_the_simulator_answers(db):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = StringIO()
+        call_command("seed_demo", "--dossiers", "0", "--wait-for",
+                     f"http://127.0.0.1:{server.server_port}/_control/state", stdout=out)
+    finally:
+        server.shutdown()
+    assert "Tài khoản demo" in out.getvalue()
+
+
+@pytest.mark.parametrize("count", [16, 40, 300])
+def test_any_number_of_demo_dossiers_has_the_mix_of_states_the_weights_say(count):
+    mix = Counter(demo._targets_in_proportion(count))
+    total = sum(demo.TARGETS.values())
+
+    assert sum(mix.values()) == count
+    for target, weight in demo.TARGETS.items():
+        assert abs(mix[target] - weight * count / total) < 1.5, (target, mix[target])

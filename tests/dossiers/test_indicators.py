@@ -422,6 +422,28 @@ def test_a_malformed_indicator_filter_is_a_400(api_client_for, manager, params, 
     assert list(response.json()["extra"]["fields"]) == [field]
 
 
+@pytest.mark.parametrize("params", [
+    {"date_to": "9999-12-31"}, {"date_from": "9999-12-01", "date_to": "9999-12-31"},
+    {"date_from": "0001-01-01"}, {"date_from": "1999-12-31", "date_to": "2025-03-01"},
+])
+def test_a_day_outside_the_reports_calendar_is_a_400_not_an_overflow(
+    api_client_for, manager, params
+):
+    response = _get(api_client_for(manager), **params)
+
+    assert response.status_code == 400
+    fields = response.json()["extra"]["fields"]
+    assert {name: fields[name] for name in fields} == {
+        name: ["must be between 2000-01-01 and 2099-12-31"] for name in fields}
+    assert set(fields) <= {"date_from", "date_to"} and fields
+
+
+def test_the_reports_calendar_ends_are_accepted(api_client_for, manager):
+    response = _get(api_client_for(manager), date_from="2000-01-01", date_to="2099-12-31")
+
+    assert response.status_code == 200
+
+
 # --- groups --------------------------------------------------------------------------
 
 

@@ -283,6 +283,10 @@ def test_bad_filters_are_refused(db, api_client_for, manager):
                                                "date_to": "2025-03-01"})
     assert response.status_code == 400
     assert client.get(reverse(SCORECARD), {"date_from": "31/03/2025"}).status_code == 400
+    far = client.get(reverse(SCORECARD), {"date_from": "2025-01-01", "date_to": "9999-12-31"})
+    assert far.status_code == 400
+    assert far.json()["extra"]["fields"] == {"date_to": ["must be between 2000-01-01 and "
+                                                         "2099-12-31"]}
     unknown = reverse("api:dossiers:scorecard_list", args=["progress", "nothing"])
     assert client.get(unknown).status_code == 400
 

@@ -144,6 +144,14 @@ def test_bad_dates_are_explained_next_to_the_field_and_kept(client, manager, dat
     assert 'value="2025-03-31"' in body and 'value="2025-03-01"' in body
 
 
+def test_a_day_outside_the_reports_calendar_is_explained(client, manager, data):
+    response = _page(client, manager, {"date_from": "2025-03-01", "date_to": "9999-12-31"})
+    body = html.unescape(response.content.decode())
+    assert response.status_code == 400
+    assert '<p class="field-error" id="id_date_to-error">Chọn một ngày từ 01/01/2000 đến ' \
+           '31/12/2099.</p>' in body
+
+
 def test_who_may_open_the_page(client, leader, specialist, applicant, manager, data, national,
                                frozen):
     with frozen(REPORT_AT):

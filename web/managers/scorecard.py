@@ -26,6 +26,7 @@ from dossiers.selectors.scorecard import (
     scorecard_set,
 )
 from dossiers.services.scorecard import national_scorecard
+from portal.api.fields import REPORT_DAY_MAX, REPORT_DAY_MIN
 
 from ..access import supervisor_required
 from .forms import CHOOSE
@@ -94,6 +95,13 @@ class ScorecardForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in ("date_from", "date_to"):
+            day = data.get(name)
+            if day and not REPORT_DAY_MIN <= day <= REPORT_DAY_MAX:
+                self.add_error(name, _("Chọn một ngày từ %(first)s đến %(last)s.") % {
+                    "first": REPORT_DAY_MIN.strftime("%d/%m/%Y"),
+                    "last": REPORT_DAY_MAX.strftime("%d/%m/%Y")})
+                data.pop(name, None)
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", _("Ngày kết thúc không được trước ngày bắt đầu."))
         return data

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from portal import clock
-from portal.api.fields import ID_MAX
+from portal.api.fields import ID_MAX, ReportDateField
 from portal.api.mixins import SupervisorApi
 
 from ... import services, sla
@@ -36,8 +36,8 @@ from ._common import _validated
 class IndicatorFilterSerializer(serializers.Serializer):
     agency = serializers.CharField(required=False)
     procedure = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = ReportDateField(required=False)
+    date_to = ReportDateField(required=False)
     group_by = serializers.ChoiceField(
         choices=["agency", "procedure", "channel", "month"], required=False
     )

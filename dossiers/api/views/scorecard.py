@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from portal.api.fields import ID_MAX
+from portal.api.fields import ID_MAX, ReportDateField
 from portal.api.mixins import SupervisorApi
 from portal.api.schema import ErrorSerializer
 
@@ -31,10 +31,10 @@ class ScorecardFilterSerializer(serializers.Serializer):
         help_text="agency code; managers and leaders of an agency read their own only, a "
                   "provincial manager (no agency) any or, without it, every agency")
     procedure = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
-    date_from = serializers.DateField(
+    date_from = ReportDateField(
         required=False, help_text="first day of the period (Vietnam day); default: the first "
                                   "of date_to's month")
-    date_to = serializers.DateField(
+    date_to = ReportDateField(
         required=False, help_text="last day of the period, included; default: today")
 
     def validate(self, attrs):

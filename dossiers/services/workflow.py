@@ -145,8 +145,9 @@ def dossier_submit(
     applicant's API answers; the answer's payments are then read under the same lock."""
 
     def code_allocate(move: Move) -> None:
-        # Last before the dossier row is saved: concurrent submissions to the agency wait on
-        # the day's counter row until the commit, so it is taken as late as it can be.
+        # The transition runs without its code (None); the code is given here, last before
+        # the dossier row is saved: concurrent submissions to the agency wait on the day's
+        # counter row until the commit, so it is taken as late as it can be.
         move.dossier.code = dossier_code_allocate(move.dossier.handling_agency, move.now)
 
     prefetch = (*SUBMISSION_PREFETCH, "payments") if owner_only else SUBMISSION_PREFETCH

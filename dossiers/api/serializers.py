@@ -1,5 +1,7 @@
 """Output shapes shared by several API views."""
 
+import copy
+
 from django.db.models import prefetch_related_objects
 
 from drf_spectacular.utils import extend_schema_field
@@ -91,7 +93,21 @@ class _DossierListSerializer(serializers.ListSerializer):
         return super().to_representation(items)
 
 
-class DossierSerializer(serializers.ModelSerializer):
+class FieldsBuiltOnce:
+    """A ModelSerializer that reads its model's fields once per class, not on every instance:
+    each instance gets copies of the fields built the first time (a read-only output shape,
+    so nothing of the instance or its context goes into them)."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built")
+        if built is None:
+            built = super().get_fields()
+            cls._fields_built = built
+        return copy.deepcopy(built)
+
+
+class DossierSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     procedure = serializers.SerializerMethodField()
     state_label = serializers.CharField(source="get_state_display")
     current_step = serializers.CharField(source="current_step.code", default=None,

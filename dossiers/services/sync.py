@@ -191,11 +191,13 @@ def _snapshot_payload(dossier: Dossier, row: DossierTransition) -> dict:
 
 
 def outbox_enqueue(*, dossier: Dossier, row: DossierTransition) -> int:
-    """Write the change's messages in the caller's transaction: one INSERT at most."""
+    """Write the change's messages in the caller's transaction (one INSERT at most); answers
+    how many of them are due now (held ones wait for the procedure's national code, which the
+    periodic relay releases)."""
     messages = outbox_messages_for(dossier=dossier, row=row)
     if messages:
         OutboundMessage.objects.bulk_create(messages)
-    return len(messages)
+    return sum(m.status != OutboundMessage.Status.HELD for m in messages)
 
 
 # --- the relay -----------------------------------------------------------------------

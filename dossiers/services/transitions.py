@@ -243,12 +243,15 @@ def transition_run(
     after: Callable[[Move], None] | None = None,
     prefetch: Iterable = (),
     owner_only: bool = False,
+    last: Callable[[Move], None] | None = None,
 ) -> Dossier:
     """Lock, check, run the transition, save, log, and queue its side effects after commit.
 
     With `owner_only`, a dossier that is not the actor's own is not found (404), as the
-    applicant's reads answer. Runs inside the caller's transaction (entry-point services are
-    durable atomic blocks)."""
+    applicant's reads answer. `last(move)` runs once the log and email rows are written, just
+    before the dossier row is saved: what it locks (a shared counter row) is held over the
+    fewest statements. Runs inside the caller's transaction (entry-point services are durable
+    atomic blocks)."""
     spec = SPECS[name]
     reason = reason_clean(spec, reason)
     dossier = dossier_locked(dossier_id, applicant=actor if owner_only else None,
@@ -287,17 +290,31 @@ def transition_run(
         step=dossier.current_step.code if dossier.current_step_id else "",
         clock_effect=move.clock_effect, details=move.details,
     )
+    if spec.notify_applicant:
+        _email_queue(dossier=dossier, log=log)
+    if last:
+        last(move)
     dossier.save()
-    effects_queue(dossier=dossier, log=log, notify=spec.notify_applicant)
+    _outbox_queue(dossier=dossier, log=log)
     return dossier
 
 
 def effects_queue(*, dossier: Dossier, log, notify: bool) -> None:
     """The outbox rows and the applicant's email a logged change owes, written now and
     delivered after the commit (retried from these rows if delivery fails)."""
+    _outbox_queue(dossier=dossier, log=log)
+    if notify:
+        _email_queue(dossier=dossier, log=log)
+
+
+def _outbox_queue(*, dossier: Dossier, log) -> None:
+    # The relay is queued only for rows due now: a held row has nothing to send until its
+    # procedure has a national code (the periodic relay releases it then).
     if outbox_enqueue(dossier=dossier, row=log):
         task_after_commit(RELAY_TASK)
-    if notify:
-        notification_queue(dossier=dossier, kind=Notification.Kind.TRANSITION, at=log.at,
-                           transition=log)
+
+
+def _email_queue(*, dossier: Dossier, log) -> None:
+    notification_queue(dossier=dossier, kind=Notification.Kind.TRANSITION, at=log.at,
+                       transition=log)
 

@@ -144,13 +144,17 @@ def dossier_submit(
     `owner_only`: another's dossier is not found (404) rather than forbidden (403), as the
     applicant's API answers; the answer's payments are then read under the same lock."""
 
-    def prepare(move: Move) -> dict:
-        return {"code": dossier_code_allocate(move.dossier.handling_agency, move.now)}
+    def code_allocate(move: Move) -> None:
+        # The transition runs without its code (None); the code is given here, last before
+        # the dossier row is saved: concurrent submissions to the agency wait on the day's
+        # counter row until the commit, so it is taken as late as it can be.
+        move.dossier.code = dossier_code_allocate(move.dossier.handling_agency, move.now)
 
     prefetch = (*SUBMISSION_PREFETCH, "payments") if owner_only else SUBMISSION_PREFETCH
     return transition_run(
         dossier_id=dossier_id, actor=actor, name="submit", version=version,
-        prepare=prepare, prefetch=prefetch, owner_only=owner_only,
+        prepare=lambda move: {"code": None}, last=code_allocate, prefetch=prefetch,
+        owner_only=owner_only,
     )
 
 

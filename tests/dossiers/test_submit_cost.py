@@ -136,3 +136,123 @@ def test_a_payment_on_a_free_procedure_is_still_shown(ready, applicant, session_
                                     content_type="application/json")
     assert submitted.status_code == 200
     assert [p["provider_reference"] for p in submitted.json()["payments"]] == ["X-1"]
+
+
+def test_the_days_counter_is_taken_last_before_the_dossier_row_is_saved(
+        ready, session_client, django_capture_on_commit_callbacks):
+    # Concurrent submissions to the agency wait on the counter row until the commit: after it
+    # only the dossier's own row and its outbox rows are written.
+    with django_capture_on_commit_callbacks(execute=False), \
+            CaptureQueriesContext(connection) as captured:
+        response = session_client.post(url("submit", ready.pk), {},
+                                       content_type="application/json")
+    assert response.status_code == 200, response.content
+    data, _ = _statements(captured.captured_queries)
+    tables = ("dailycounter", "dossiertransition", "notification", "outboundmessage",
+              "dossiers_dossier\" SET")
+    writes = [next(t for t in tables if t in sql) for sql in data
+              if sql.upper().startswith(("INSERT", "UPDATE"))]
+    assert writes == ["dossiertransition", "notification", "dailycounter",
+                      "dossiers_dossier\" SET", "outboundmessage"]
+    dossier = Dossier.objects.get(pk=ready.pk)
+    assert dossier.code == response.json()["code"]
+    assert dossier.code.endswith("-0001")
+
+
+def test_codes_follow_each_other_whatever_the_order_of_the_writes(applicant, pdf_file,
+                                                                 session_client):
+    from dossiers import services
+
+    codes = []
+    for _ in range(3):
+        dossier = DossierFactory(applicant=applicant)
+        services.document_upload(dossier_id=dossier.pk, actor=applicant,
+                                 component_code="don_de_nghi", uploaded_file=pdf_file())
+        codes.append(session_client.post(url("submit", dossier.pk), {},
+                                          content_type="application/json").json()["code"])
+    assert [code[-4:] for code in codes] == ["0001", "0002", "0003"]
+    transitions = DossierTransition.objects.filter(name="submit")
+    assert all(row.hash for row in transitions) and transitions.count() == 3
+
+
+def test_a_refused_submit_takes_no_number_from_the_counter(applicant, session_client):
+    from dossiers.models import DailyCounter
+
+    dossier = DossierFactory(applicant=applicant)  # its paper is missing
+    response = session_client.post(url("submit", dossier.pk), {},
+                                   content_type="application/json")
+    assert response.json()["code"] == "missing_documents"
+    assert not DailyCounter.objects.exists()
+
+
+def test_a_held_message_queues_no_relay_and_goes_with_the_periodic_relay_once_coded(
+        applicant, pdf_file, session_client, settings, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from dossiers import services
+    from dossiers.services import sync
+    from integrations.adapters.fake import FakePortalAdapter
+    from integrations.registry import override_portal_adapter
+    from portal import effects
+
+    settings.SYNC_SYSTEMS = ["national"]
+    procedure = ProcedureFactory(national_code="")
+    dossier = DossierFactory(applicant=applicant, procedure=procedure)
+    services.document_upload(dossier_id=dossier.pk, actor=applicant,
+                             component_code="don_de_nghi", uploaded_file=pdf_file())
+    queued = []
+    with mock.patch.object(effects, "task_queue",
+                           lambda name, *args: queued.append(name) or True), \
+            django_capture_on_commit_callbacks(execute=True):
+        response = session_client.post(url("submit", dossier.pk), {},
+                                       content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert queued == ["dossiers.tasks.deliver_notification"]  # no relay: nothing is due
+    message = OutboundMessage.objects.get(dossier=dossier)
+    assert message.status == "held"
+    procedure.national_code = "1.009999"
+    procedure.save(update_fields=["national_code"])
+    fake = FakePortalAdapter("national")
+    with override_portal_adapter("national", fake):
+        first = sync.outbox_relay()  # the beat's run
+        again = sync.outbox_relay()
+    assert (first.sent, again.handled) == (1, 0)  # sent, and only once
+    assert [c.argument.procedure_code for c in fake.calls] == ["1.009999"]
+    message.refresh_from_db()
+    assert message.status == "sent"
+
+
+def test_a_message_due_now_still_queues_the_relay_once(ready, session_client, settings,
+                                                       django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from portal import effects
+
+    settings.SYNC_SYSTEMS = ["national"]
+    queued = []
+    with mock.patch.object(effects, "task_queue",
+                           lambda name, *args: queued.append(name) or True), \
+            django_capture_on_commit_callbacks(execute=True):
+        response = session_client.post(url("submit", ready.pk), {},
+                                       content_type="application/json")
+    assert response.status_code == 200
+    assert sorted(queued) == ["dossiers.tasks.deliver_notification",
+                              "dossiers.tasks.relay_outbox"]
+    assert OutboundMessage.objects.get(dossier=ready).status == "pending"
+
+
+def test_the_answer_serializer_reads_the_model_once_and_binds_fresh_fields(ready):
+    from unittest import mock
+
+    from rest_framework.serializers import ModelSerializer
+
+    from dossiers.api.serializers import DossierOwnerSerializer
+
+    DossierOwnerSerializer(ready).fields  # noqa: B018  # built (or already built) once
+    with mock.patch.object(ModelSerializer, "build_field",
+                           side_effect=AssertionError("the model's fields read again")):
+        first, second = DossierOwnerSerializer(ready), DossierOwnerSerializer(ready)
+        assert first.data == second.data
+    assert first.fields["state"] is not second.fields["state"]
+    assert first.fields["state"].parent is first and second.fields["state"].parent is second
+    assert first.data["lookup_secret"] == ready.lookup_secret

@@ -20,7 +20,7 @@ from portal import clock
 from portal.roles import Role
 
 from ..exceptions import InvalidFormData
-from ..models import Dossier
+from ..models import Dossier, Payment
 from .scoping import dossier_list_for, dossier_list_parts_for
 
 # --- the officers' queue -------------------------------------------------------------
@@ -146,18 +146,16 @@ def _state_groups(user, state: str | None) -> list[list[str]]:
     return [group for group in (before, ready) if group]
 
 
-def dossier_queue(
-    *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
-    assignee: str | None = None, due: str | None = None, code: str | None = None,
-    cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
-) -> QueuePage:
-    """Dossiers waiting for the officer's agency, soonest due first, one keyset page at a time;
-    each row carries `overdue_now` and `due_soon_now`.
+def _queue_keys(
+    *, user, state: str | None, step: str | None, procedure: int | None,
+    assignee: str | None, due: str | None, code: str | None, cursor: str | None,
+    page_size: int, now: datetime,
+) -> tuple[list[int], str | None]:
+    """The ids of the queue's page, in order, and the cursor of the next page.
 
     Each part of the user's scope (`dossier_list_parts_for`) is read on its own, in the order
     of its index and no further than one page after the cursor; the page is the first rows
     of their merge."""
-    now = now or clock.now()
     if state and state not in Dossier.State.values:
         raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
     after = _decode_cursor(cursor) if cursor else None
@@ -184,12 +182,61 @@ def dossier_queue(
     if len(keys) > page_size:
         keys = keys[:page_size]
         next_cursor = _encode_cursor(*keys[-1])
+    return [pk for _, pk in keys], next_cursor
+
+
+def dossier_queue(
+    *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
+    assignee: str | None = None, due: str | None = None, code: str | None = None,
+    cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
+) -> QueuePage:
+    """Dossiers waiting for the officer's agency, soonest due first, one keyset page at a time;
+    each row carries `overdue_now` and `due_soon_now`."""
+    now = now or clock.now()
+    ids, next_cursor = _queue_keys(user=user, state=state, step=step, procedure=procedure,
+                                   assignee=assignee, due=due, code=code, cursor=cursor,
+                                   page_size=page_size, now=now)
     # The page's rows with what the queue shows of them (procedure, step, people, payments).
-    found = Dossier.objects.filter(pk__in=[pk for _, pk in keys]).select_related(
+    found = Dossier.objects.filter(pk__in=ids).select_related(
         "procedure", "current_step", "assignee", "applicant"
     ).prefetch_related("payments").annotate(queue_key=queue_key(), **_flags(now)).in_bulk()
-    items = [found[pk] for _, pk in keys if pk in found]
-    return QueuePage(items=items, next_cursor=next_cursor)
+    return QueuePage(items=[found[pk] for pk in ids if pk in found], next_cursor=next_cursor)
+
+
+# The columns of a queue row as the API lists it (`dossiers.api.serializers.queue_row`).
+QUEUE_ROW_COLUMNS = (
+    "id", "code", "procedure_id", "procedure__national_code", "procedure__name", "channel",
+    "state", "version", "form_data", "on_behalf_name", "submitted_at", "received_at", "due_at",
+    "new_appointment_at", "completed_at", "returned_at", "outcome", "current_step__code",
+    "step_due_at", "assignee_id", "reason", "paused_at", "created_at",
+)
+QUEUE_PAYMENT_COLUMNS = (
+    "id", "dossier_id", "amount", "channel", "status", "settles_fee", "refund_reason",
+    "provider_reference", "paid_at",
+)
+
+
+def dossier_queue_rows(
+    *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
+    assignee: str | None = None, due: str | None = None, code: str | None = None,
+    cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
+) -> QueuePage:
+    """`dossier_queue` as plain rows (`QUEUE_ROW_COLUMNS`, with `payments`, a list of rows of
+    `QUEUE_PAYMENT_COLUMNS` by id) for the API, which lists them without building models."""
+    now = now or clock.now()
+    ids, next_cursor = _queue_keys(user=user, state=state, step=step, procedure=procedure,
+                                   assignee=assignee, due=due, code=code, cursor=cursor,
+                                   page_size=page_size, now=now)
+    if not ids:
+        return QueuePage(items=[], next_cursor=next_cursor)
+    found = {row["id"]: row for row in
+             Dossier.objects.filter(pk__in=ids).values(*QUEUE_ROW_COLUMNS)}
+    for row in found.values():
+        row["payments"] = []
+    for payment in (Payment.objects.filter(dossier_id__in=list(found)).order_by("pk")
+                    .values(*QUEUE_PAYMENT_COLUMNS)):
+        found[payment["dossier_id"]]["payments"].append(payment)
+    return QueuePage(items=[found[pk] for pk in ids if pk in found], next_cursor=next_cursor)
 
 
 def dossier_queue_counts(

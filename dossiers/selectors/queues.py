@@ -5,6 +5,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -20,7 +21,7 @@ from portal import clock
 from portal.roles import Role
 
 from ..exceptions import InvalidFormData
-from ..models import Dossier, Payment
+from ..models import Dossier
 from .scoping import dossier_list_for, dossier_list_parts_for
 
 # --- the officers' queue -------------------------------------------------------------
@@ -167,6 +168,7 @@ def _queue_keys(
         for part in dossier_list_parts_for(user=user)
         for group in _state_groups(user, state)
     ]
+    reads = []
     for qs in parts:
         qs = qs.annotate(queue_key=queue_key())
         if after:
@@ -176,7 +178,13 @@ def _queue_keys(
                            Q(queue_key__gt=value) | Q(queue_key=value, pk__gt=pk))
         # The keys alone, from one table: a join per related row would cost more to plan
         # than the index costs to read.
-        keys += qs.order_by("queue_key", "pk").values_list("queue_key", "pk")[: page_size + 1]
+        reads.append(qs.order_by("queue_key", "pk").values_list("queue_key", "pk")[: page_size + 1])
+    if len(reads) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        # One round trip: each part keeps its own ORDER BY and LIMIT inside the UNION ALL
+        # (PostgreSQL); SQLite allows no LIMIT there and reads the parts one by one.
+        reads = [reads[0].union(*reads[1:], all=True)]
+    for read in reads:
+        keys += read
     keys.sort(key=lambda k: (k[0] is None, k[0] or now, k[1]))
     next_cursor = None
     if len(keys) > page_size:
@@ -203,7 +211,7 @@ def dossier_queue(
     return QueuePage(items=[found[pk] for pk in ids if pk in found], next_cursor=next_cursor)
 
 
-# The columns of a queue row as the API lists it (`dossiers.api.serializers.queue_row`).
+# The columns of a queue row as the API lists it (`dossiers.api.serializers.queue_rows_data`).
 QUEUE_ROW_COLUMNS = (
     "id", "code", "procedure_id", "procedure__national_code", "procedure__name", "channel",
     "state", "version", "form_data", "on_behalf_name", "submitted_at", "received_at", "due_at",
@@ -211,8 +219,8 @@ QUEUE_ROW_COLUMNS = (
     "step_due_at", "assignee_id", "reason", "paused_at", "created_at",
 )
 QUEUE_PAYMENT_COLUMNS = (
-    "id", "dossier_id", "amount", "channel", "status", "settles_fee", "refund_reason",
-    "provider_reference", "paid_at",
+    "id", "amount", "channel", "status", "settles_fee", "refund_reason", "provider_reference",
+    "paid_at",
 )
 
 
@@ -221,7 +229,7 @@ def dossier_queue_rows(
     assignee: str | None = None, due: str | None = None, code: str | None = None,
     cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
 ) -> QueuePage:
-    """`dossier_queue` as plain rows (`QUEUE_ROW_COLUMNS`, with `payments`, a list of rows of
+    """`dossier_queue` as plain rows (`QUEUE_ROW_COLUMNS`, with `payments`: rows of
     `QUEUE_PAYMENT_COLUMNS` by id) for the API, which lists them without building models."""
     now = now or clock.now()
     ids, next_cursor = _queue_keys(user=user, state=state, step=step, procedure=procedure,
@@ -229,13 +237,20 @@ def dossier_queue_rows(
                                    page_size=page_size, now=now)
     if not ids:
         return QueuePage(items=[], next_cursor=next_cursor)
-    found = {row["id"]: row for row in
-             Dossier.objects.filter(pk__in=ids).values(*QUEUE_ROW_COLUMNS)}
+    # One query: the dossiers with their payments joined (a row per payment; few have more
+    # than one), rather than a second round trip for the payments.
+    paid = [f"payments__{column}" for column in QUEUE_PAYMENT_COLUMNS]
+    found: dict[int, dict] = {}
+    for joined in Dossier.objects.filter(pk__in=ids).values(*QUEUE_ROW_COLUMNS, *paid):
+        row = found.get(joined["id"])
+        if row is None:
+            row = found[joined["id"]] = {c: joined[c] for c in QUEUE_ROW_COLUMNS}
+            row["payments"] = []
+        if joined["payments__id"] is not None:
+            row["payments"].append(
+                {c: joined[f"payments__{c}"] for c in QUEUE_PAYMENT_COLUMNS})
     for row in found.values():
-        row["payments"] = []
-    for payment in (Payment.objects.filter(dossier_id__in=list(found)).order_by("pk")
-                    .values(*QUEUE_PAYMENT_COLUMNS)):
-        found[payment["dossier_id"]]["payments"].append(payment)
+        row["payments"].sort(key=lambda p: p["id"])
     return QueuePage(items=[found[pk] for pk in ids if pk in found], next_cursor=next_cursor)
 
 

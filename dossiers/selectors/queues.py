@@ -13,6 +13,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -147,21 +148,17 @@ def _state_groups(user, state: str | None) -> list[list[str]]:
     return [group for group in (before, ready) if group]
 
 
-def _queue_keys(
+def _queue_reads(
     *, user, state: str | None, step: str | None, procedure: int | None,
     assignee: str | None, due: str | None, code: str | None, cursor: str | None,
     page_size: int, now: datetime,
-) -> tuple[list[int], str | None]:
-    """The ids of the queue's page, in order, and the cursor of the next page.
-
-    Each part of the user's scope (`dossier_list_parts_for`) is read on its own, in the order
-    of its index and no further than one page after the cursor; the page is the first rows
-    of their merge."""
+) -> list[QuerySet]:
+    """The keys (`queue_key`, pk) of each part of the user's scope (`dossier_list_parts_for`),
+    each read in the order of its index and no further than one page after the cursor; the
+    page is the first rows of their merge."""
     if state and state not in Dossier.State.values:
         raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
     after = _decode_cursor(cursor) if cursor else None
-    page_size = max(1, min(int(page_size), 100))
-    keys: list[tuple] = []
     parts = [
         _queue_base(part, user=user, states=group, step=step, procedure=procedure,
                     assignee=assignee, due=due, code=code, now=now)
@@ -179,13 +176,21 @@ def _queue_keys(
         # The keys alone, from one table: a join per related row would cost more to plan
         # than the index costs to read.
         reads.append(qs.order_by("queue_key", "pk").values_list("queue_key", "pk")[: page_size + 1])
+    return reads
+
+
+def _merged(keys: list[tuple], now: datetime) -> list[tuple]:
+    return sorted(keys, key=lambda k: (k[0] is None, k[0] or now, k[1]))
+
+
+def _queue_keys(*, now: datetime, page_size: int, **filters) -> tuple[list[int], str | None]:
+    """The ids of the queue's page, in order, and the cursor of the next page."""
+    reads = _queue_reads(now=now, page_size=page_size, **filters)
     if len(reads) > 1 and connection.features.supports_slicing_ordering_in_compound:
         # One round trip: each part keeps its own ORDER BY and LIMIT inside the UNION ALL
         # (PostgreSQL); SQLite allows no LIMIT there and reads the parts one by one.
         reads = [reads[0].union(*reads[1:], all=True)]
-    for read in reads:
-        keys += read
-    keys.sort(key=lambda k: (k[0] is None, k[0] or now, k[1]))
+    keys = _merged([key for read in reads for key in read], now)
     next_cursor = None
     if len(keys) > page_size:
         keys = keys[:page_size]
@@ -203,7 +208,7 @@ def dossier_queue(
     now = now or clock.now()
     ids, next_cursor = _queue_keys(user=user, state=state, step=step, procedure=procedure,
                                    assignee=assignee, due=due, code=code, cursor=cursor,
-                                   page_size=page_size, now=now)
+                                   page_size=max(1, min(int(page_size), 100)), now=now)
     # The page's rows with what the queue shows of them (procedure, step, people, payments).
     found = Dossier.objects.filter(pk__in=ids).select_related(
         "procedure", "current_step", "assignee", "applicant"
@@ -232,26 +237,40 @@ def dossier_queue_rows(
     """`dossier_queue` as plain rows (`QUEUE_ROW_COLUMNS`, with `payments`: rows of
     `QUEUE_PAYMENT_COLUMNS` by id) for the API, which lists them without building models."""
     now = now or clock.now()
-    ids, next_cursor = _queue_keys(user=user, state=state, step=step, procedure=procedure,
-                                   assignee=assignee, due=due, code=code, cursor=cursor,
-                                   page_size=page_size, now=now)
-    if not ids:
-        return QueuePage(items=[], next_cursor=next_cursor)
-    # One query: the dossiers with their payments joined (a row per payment; few have more
-    # than one), rather than a second round trip for the payments.
+    page_size = max(1, min(int(page_size), 100))
+    reads = _queue_reads(user=user, state=state, step=step, procedure=procedure,
+                         assignee=assignee, due=due, code=code, cursor=cursor,
+                         page_size=page_size, now=now)
+    if connection.features.supports_slicing_ordering_in_compound:
+        # PostgreSQL: the whole page in one round trip, the parts' keys (each by its own index,
+        # ORDER BY and LIMIT, under UNION ALL) merged inside the query that reads the rows.
+        keys = reads[0].union(*reads[1:], all=True) if len(reads) > 1 else reads[0]
+        sql, params = keys.query.sql_with_params()
+        page = RawSQL(f'SELECT "pk" FROM ({sql}) AS "queue_keys" '
+                      'ORDER BY "queue_key", "pk" LIMIT %s', (*params, page_size + 1))
+    else:
+        page = [pk for _, pk in _merged([key for read in reads for key in read], now)]
+        page = page[: page_size + 1]
+    # The dossiers with their payments joined (a row per payment; few have more than one),
+    # rather than a second round trip for the payments.
     paid = [f"payments__{column}" for column in QUEUE_PAYMENT_COLUMNS]
     found: dict[int, dict] = {}
-    for joined in Dossier.objects.filter(pk__in=ids).values(*QUEUE_ROW_COLUMNS, *paid):
+    for joined in Dossier.objects.filter(pk__in=page).order_by().values(
+            *QUEUE_ROW_COLUMNS, *paid, queue_key=queue_key()):
         row = found.get(joined["id"])
         if row is None:
-            row = found[joined["id"]] = {c: joined[c] for c in QUEUE_ROW_COLUMNS}
+            row = found[joined["id"]] = {c: joined[c] for c in (*QUEUE_ROW_COLUMNS, "queue_key")}
             row["payments"] = []
         if joined["payments__id"] is not None:
-            row["payments"].append(
-                {c: joined[f"payments__{c}"] for c in QUEUE_PAYMENT_COLUMNS})
+            row["payments"].append({c: joined[f"payments__{c}"] for c in QUEUE_PAYMENT_COLUMNS})
     for row in found.values():
         row["payments"].sort(key=lambda p: p["id"])
-    return QueuePage(items=[found[pk] for pk in ids if pk in found], next_cursor=next_cursor)
+    order = _merged([(row["queue_key"], pk) for pk, row in found.items()], now)
+    next_cursor = None
+    if len(order) > page_size:
+        order = order[:page_size]
+        next_cursor = _encode_cursor(*order[-1])
+    return QueuePage(items=[found[pk] for _, pk in order], next_cursor=next_cursor)
 
 
 def dossier_queue_counts(

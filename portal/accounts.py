@@ -2,11 +2,11 @@
 and its confirmed second-factor devices, so that a page or an API call reads no account row.
 
 Saving or deleting the account, its group memberships, a group it belongs to or one of its
-devices drops the entry at once, and again when the transaction commits; for the seconds after,
-a marker keeps a request that read the old rows from putting them back. A change that sends no
-signal (a bulk `update()`, SQL by hand) is seen within SIGNIN_CACHE_SECONDS. Without a shared
-cache (the embedded mode's per-process memory) the setting is 0 and every request reads the
-database."""
+devices marks the entry gone at once (requests read the database meanwhile and store nothing),
+and when the transaction commits the entry is read again from the committed rows. A change that
+sends no signal (a bulk `update()`, SQL by hand) is seen within SIGNIN_CACHE_SECONDS. Without a
+shared cache (the embedded mode's per-process memory) the setting is 0 and every request reads
+the database."""
 
 import functools
 import logging
@@ -29,9 +29,8 @@ log = logging.getLogger("portal.signin")
 # never read as this one's.
 _KEY = "signin:account:1:{}"
 _GONE = "gone"
-# How long a dropped entry stays marked: longer than a request takes to read the old rows and
-# store them.
-GONE_SECONDS = 5
+# How long an entry stays marked gone if its transaction never commits (a commit refills it).
+GONE_SECONDS = 30
 
 
 def _key(user_id) -> str:
@@ -46,50 +45,66 @@ def account_load(user_id):
     """The user `user_id` with its roles and confirmed devices (`signin_devices`, by persistent
     id) already read, from the cache when it holds them; None if there is no such user."""
     seconds = _cache_seconds()
+    if seconds <= 0:  # django-otp reads the session's one device itself, as without this
+        return _read(user_id, devices=False)
     key = _key(user_id)
-    if seconds > 0:
-        try:
-            user = cache.get(key)
-        except Exception:  # the cache down: the database still answers
-            log.exception("account cache unreadable")
-            seconds, user = 0, None
-        if user is not None and not isinstance(user, str):  # neither absent nor marked gone
-            return user
-    model = get_user_model()
     try:
-        user = model._default_manager.get(pk=user_id)
-    except (model.DoesNotExist, ValueError, TypeError):
-        return None
-    user.roles  # noqa: B018 - read now, so the cached copy carries them
-    user.signin_devices = {
-        device.persistent_id: device
-        for device_model in device_models()
-        for device in device_model.objects.filter(user_id=user.pk, confirmed=True)
-    }
-    if seconds > 0:
+        user = cache.get(key)
+    except Exception:  # the cache down: the database still answers
+        log.exception("account cache unreadable")
+        return _read(user_id)
+    if user is not None and not isinstance(user, str):  # neither absent nor marked gone
+        return user
+    user = _read(user_id)
+    if user is not None:
         try:
-            # `add`, not `set`: an entry dropped meanwhile is marked, and stays dropped.
+            # `add`, not `set`: an entry marked gone meanwhile stays so until its commit.
             cache.add(key, user, seconds)
         except Exception:
             log.exception("account cache unwritable")
     return user
 
 
+def _read(user_id, *, devices: bool = True):
+    model = get_user_model()
+    try:
+        user = model._default_manager.get(pk=user_id)
+    except (model.DoesNotExist, ValueError, TypeError):
+        return None
+    user.roles  # noqa: B018 - read now, so the cached copy carries them
+    if not devices:
+        return user
+    user.signin_devices = {
+        device.persistent_id: device
+        for device_model in device_models()
+        for device in device_model.objects.filter(user_id=user.pk, confirmed=True)
+    }
+    return user
+
+
 def account_forget(*user_ids) -> None:
-    """Drop the cached accounts now and again when the current transaction commits."""
+    """Mark the cached accounts gone now; read them again once the transaction commits (at
+    once outside a transaction). Never raises: the change itself is what matters."""
     ids = {user_id for user_id in user_ids if user_id is not None}
-    if not ids:
+    if not ids or _cache_seconds() <= 0:
         return
-    _mark_gone(ids)
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(functools.partial(_mark_gone, ids))
-
-
-def _mark_gone(ids) -> None:
     try:
         cache.set_many({_key(user_id): _GONE for user_id in ids}, GONE_SECONDS)
     except Exception:
-        log.exception("account cache: entries of %s not dropped", sorted(ids))
+        log.exception("account cache: entries of %s not marked gone", sorted(ids))
+    transaction.on_commit(functools.partial(_refill, ids))
+
+
+def _refill(ids) -> None:
+    for user_id in ids:
+        try:
+            user = _read(user_id)
+            if user is None:
+                cache.set(_key(user_id), _GONE, GONE_SECONDS)
+            else:
+                cache.set(_key(user_id), user, _cache_seconds())
+        except Exception:
+            log.exception("account cache: entry of %s not refreshed", user_id)
 
 
 @functools.cache

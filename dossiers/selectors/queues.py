@@ -241,6 +241,9 @@ def dossier_queue_rows(
     reads = _queue_reads(user=user, state=state, step=step, procedure=procedure,
                          assignee=assignee, due=due, code=code, cursor=cursor,
                          page_size=page_size, now=now)
+    reads = [read for read in reads if not read.query.is_empty()]
+    if not reads:  # no state of the queue left under the filters
+        return QueuePage(items=[], next_cursor=None)
     if connection.features.supports_slicing_ordering_in_compound:
         # PostgreSQL: the whole page in one round trip, the parts' keys (each by its own index,
         # ORDER BY and LIMIT, under UNION ALL) merged inside the query that reads the rows.

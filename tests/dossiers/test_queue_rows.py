@@ -101,3 +101,17 @@ def test_a_queue_page_is_one_query_on_postgresql_and_parts_plus_one_on_sqlite(
     assert len(rows.items) == 5
     # SQLite allows no LIMIT inside a UNION: the two parts of the scope are read apart.
     assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+
+
+@pytest.mark.parametrize("filters", [
+    {"state": "result_ready", "due": "overdue"},  # reception's results have no running clock
+    {"state": "submitted", "due": "overdue"},
+    {"state": "returned"},  # not a state of the queue
+])
+def test_filters_that_leave_no_state_of_the_queue_give_an_empty_page(
+        api_client_for, reception, specialist, page, filters):
+    for user in (reception, specialist):
+        response = api_client_for(user).get(reverse(QUEUE), filters)
+        assert response.status_code == 200, response.content
+        assert response.json() == {"results": [], "next_cursor": None}
+        assert dossier_queue(user=user, **filters).items == []

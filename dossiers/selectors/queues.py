@@ -3,7 +3,7 @@
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import (
@@ -229,6 +229,59 @@ QUEUE_PAYMENT_COLUMNS = (
 )
 
 
+# The SQL of a page's keys (PostgreSQL) by the shape of the request: who asks, the filters,
+# the page size and whether a cursor is given. What changes from one request to the next (the
+# time, the cursor's key) stays a parameter, found by marker values when the SQL is first built:
+# building and compiling the parts' querysets costs more than the database takes to read them.
+_KEYS_SQL: dict[tuple, tuple] = {}
+_KEYS_SQL_MOST = 1024
+_MARK_NOW = datetime(1900, 1, 1, 0, 0, 0, 424242, tzinfo=UTC)
+_MARK_AFTER = datetime(1900, 1, 2, 0, 0, 0, 424242, tzinfo=UTC)
+_MARK_PK = -424242
+
+
+def _mark(param) -> str | None:
+    if isinstance(param, datetime):
+        return {_MARK_NOW: "now", _MARK_AFTER: "after"}.get(param)
+    if type(param) is int and param == _MARK_PK:
+        return "pk"
+    return None
+
+
+def _page_keys_sql(*, user, cursor: str | None, page_size: int, now: datetime,
+                   **filters) -> tuple[str, list] | None:
+    """The UNION ALL of the parts' key reads as SQL and parameters, or None when the filters
+    leave no state of the queue."""
+    after = _decode_cursor(cursor) if cursor else None
+    shape = (connection.alias, user.pk, user.agency_code, user.unit_code, user.roles,
+             tuple(sorted(filters.items())), page_size, after is not None)
+    built = _KEYS_SQL.get(shape)
+    if built is None:
+        marked = _encode_cursor(_MARK_AFTER, _MARK_PK) if after else None
+        reads = [read for read in _queue_reads(user=user, cursor=marked, page_size=page_size,
+                                               now=_MARK_NOW, **filters)
+                 if not read.query.is_empty()]
+        if reads:
+            keys = reads[0].union(*reads[1:], all=True) if len(reads) > 1 else reads[0]
+            sql, params = keys.query.sql_with_params()
+            slots = tuple((i, name) for i, p in enumerate(params) if (name := _mark(p)))
+            built = (sql, tuple(params), slots)
+        else:
+            built = (None, (), ())
+        if len(_KEYS_SQL) >= _KEYS_SQL_MOST:
+            _KEYS_SQL.clear()
+        _KEYS_SQL[shape] = built
+    sql, params, slots = built
+    if sql is None:
+        return None
+    values = {"now": now, "after": after[0] if after else None,
+              "pk": after[1] if after else None}
+    params = list(params)
+    for i, name in slots:
+        params[i] = values[name]
+    return sql, params
+
+
 def dossier_queue_rows(
     *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
     assignee: str | None = None, due: str | None = None, code: str | None = None,
@@ -238,20 +291,19 @@ def dossier_queue_rows(
     `QUEUE_PAYMENT_COLUMNS` by id) for the API, which lists them without building models."""
     now = now or clock.now()
     page_size = max(1, min(int(page_size), 100))
-    reads = _queue_reads(user=user, state=state, step=step, procedure=procedure,
-                         assignee=assignee, due=due, code=code, cursor=cursor,
-                         page_size=page_size, now=now)
-    reads = [read for read in reads if not read.query.is_empty()]
-    if not reads:  # no state of the queue left under the filters
-        return QueuePage(items=[], next_cursor=None)
+    filters = {"state": state, "step": step, "procedure": procedure, "assignee": assignee,
+               "due": due, "code": code}
     if connection.features.supports_slicing_ordering_in_compound:
         # PostgreSQL: the whole page in one round trip, the parts' keys (each by its own index,
         # ORDER BY and LIMIT, under UNION ALL) merged inside the query that reads the rows.
-        keys = reads[0].union(*reads[1:], all=True) if len(reads) > 1 else reads[0]
-        sql, params = keys.query.sql_with_params()
+        keys = _page_keys_sql(user=user, cursor=cursor, page_size=page_size, now=now, **filters)
+        if keys is None:  # no state of the queue left under the filters
+            return QueuePage(items=[], next_cursor=None)
+        sql, params = keys
         page = RawSQL(f'SELECT "pk" FROM ({sql}) AS "queue_keys" '
                       'ORDER BY "queue_key", "pk" LIMIT %s', (*params, page_size + 1))
     else:
+        reads = _queue_reads(user=user, cursor=cursor, page_size=page_size, now=now, **filters)
         page = [pk for _, pk in _merged([key for read in reads for key in read], now)]
         page = page[: page_size + 1]
     # The dossiers with their payments joined (a row per payment; few have more than one),

@@ -77,7 +77,11 @@ def test_queue_rows_walk_the_same_pages_as_the_queue(specialist, page, procedure
     for _ in range(8):
         DossierFactory(processing=True, procedure=procedure, applicant=applicant)
     now = timezone.now()
-    for filters in ({}, {"due": "overdue"}, {"state": "processing"}):
+    # Twice over: the second walk reads the SQL kept from the first (PostgreSQL), with this
+    # walk's time and cursors in it.
+    for filters in [{}, {"due": "overdue"}, {"due": "soon"}, {"state": "processing"},
+                    {"assignee": "me"}, {"assignee": "none"}, {"code": "SCT"}] * 2:
+        now += timedelta(seconds=1)
         cursor, walked = None, []
         while True:
             rows = dossier_queue_rows(user=specialist, cursor=cursor, page_size=3, now=now,
@@ -90,7 +94,7 @@ def test_queue_rows_walk_the_same_pages_as_the_queue(specialist, page, procedure
             if not rows.next_cursor:
                 break
             cursor = rows.next_cursor
-        assert len(walked) == len(set(walked)) and walked, filters
+        assert len(walked) == len(set(walked)), filters
 
 
 def test_a_queue_page_is_one_query_on_postgresql_and_parts_plus_one_on_sqlite(

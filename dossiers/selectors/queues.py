@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -282,6 +283,39 @@ def _page_keys_sql(*, user, cursor: str | None, page_size: int, now: datetime,
     return sql, params
 
 
+def _rows_of(page) -> QuerySet:
+    """The dossiers of `page` with their payments joined (a row per payment; few have more
+    than one), rather than a second round trip for the payments."""
+    paid = [f"payments__{column}" for column in QUEUE_PAYMENT_COLUMNS]
+    return Dossier.objects.filter(pk__in=page).order_by().values(
+        *QUEUE_ROW_COLUMNS, *paid, queue_key=queue_key())
+
+
+# The rows' SQL with a hole for the page's keys, built once per database: the same text for
+# every request (PostgreSQL).
+_ROWS_SQL: dict[str, str] = {}
+_ROWS_HOLE = "SELECT 424242"
+
+
+def _joined_rows(page) -> list[dict]:
+    if not isinstance(page, RawSQL):
+        return list(_rows_of(page))
+    template = _ROWS_SQL.get(connection.alias)
+    if template is None:
+        template, params = _rows_of(RawSQL(_ROWS_HOLE, ())).query.sql_with_params()
+        if params or template.count(_ROWS_HOLE) != 1:
+            raise RuntimeError("the queue rows' SQL has parameters of its own")
+        _ROWS_SQL[connection.alias] = template
+    with connection.cursor() as cursor:
+        cursor.execute(template.replace(_ROWS_HOLE, page.sql), page.params)
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    for row in rows:  # jsonb comes as text, as Django reads it; the field decodes it
+        if isinstance(row["form_data"], str):
+            row["form_data"] = json.loads(row["form_data"])
+    return rows
+
+
 def dossier_queue_rows(
     *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
     assignee: str | None = None, due: str | None = None, code: str | None = None,
@@ -306,12 +340,8 @@ def dossier_queue_rows(
         reads = _queue_reads(user=user, cursor=cursor, page_size=page_size, now=now, **filters)
         page = [pk for _, pk in _merged([key for read in reads for key in read], now)]
         page = page[: page_size + 1]
-    # The dossiers with their payments joined (a row per payment; few have more than one),
-    # rather than a second round trip for the payments.
-    paid = [f"payments__{column}" for column in QUEUE_PAYMENT_COLUMNS]
     found: dict[int, dict] = {}
-    for joined in Dossier.objects.filter(pk__in=page).order_by().values(
-            *QUEUE_ROW_COLUMNS, *paid, queue_key=queue_key()):
+    for joined in _joined_rows(page):
         row = found.get(joined["id"])
         if row is None:
             row = found[joined["id"]] = {c: joined[c] for c in (*QUEUE_ROW_COLUMNS, "queue_key")}

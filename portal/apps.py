@@ -7,6 +7,6 @@ class PortalConfig(AppConfig):
     verbose_name = _("Cổng Một Cửa")
 
     def ready(self) -> None:
-        from . import accounts, signin  # noqa: F401 - signin connects the sign-in log and the session clock
+        from . import accounts, signin  # noqa: F401 - signin connects the sign-in log and clock
 
-        accounts.connect()
+        accounts.connect()  # what drops a cached account

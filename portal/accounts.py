@@ -74,10 +74,13 @@ def _read(user_id, *, devices: bool = True):
     user.roles  # noqa: B018 - read now, so the cached copy carries them
     if not devices:
         return user
+    # Only what binds a device to the session: its secret (a TOTP key) stays in the database,
+    # and the other fields load from there if anything reads them.
     user.signin_devices = {
         device.persistent_id: device
         for device_model in device_models()
         for device in device_model.objects.filter(user_id=user.pk, confirmed=True)
+        .only("pk", "user_id", "confirmed")
     }
     return user
 

@@ -211,3 +211,11 @@ def test_an_unreachable_cache_falls_back_to_the_database(signed_in, monkeypatch)
         "signin:account:") else real_get(key, *a, **k))
     monkeypatch.setattr(cache, "add", down)
     assert signed_in.get(QUEUE).status_code == 200
+
+
+def test_the_cached_account_holds_no_second_factor_secret(signed_in, specialist):
+    assert signed_in.get(QUEUE).status_code == 200
+    cached = cache.get(accounts._key(specialist.pk))
+    (device,) = cached.signin_devices.values()
+    assert "key" not in device.__dict__  # deferred: read from the database if ever needed
+    assert device.key == TOTPDevice.objects.get(user=specialist).key

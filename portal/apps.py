@@ -7,4 +7,6 @@ class PortalConfig(AppConfig):
     verbose_name = _("Cổng Một Cửa")
 
     def ready(self) -> None:
-        from . import signin  # noqa: F401 - connects the sign-in log and the session clock
+        from . import accounts, signin  # noqa: F401 - signin connects the sign-in log and clock
+
+        accounts.connect()  # what drops a cached account

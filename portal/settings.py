@@ -64,7 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "portal.accounts.AccountOTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -132,7 +132,8 @@ LOGIN_URL = "/dang-nhap/"
 # The lockout check first (django-axes, by account and by address), then the password.
 AUTHENTICATION_BACKENDS = [
     "portal.signin.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading each request's account through the cache (portal.accounts).
+    "portal.accounts.AccountBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGNIN_LOCKOUT_MINUTES", default=15))
@@ -209,6 +210,13 @@ if (not DEBUG and not env.str("CACHE_URL", default="")
 # process, so the embedded mode reads them from the database.
 if not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# The signed-in account (user, roles, second-factor devices) is kept in the shared cache this
+# long at most; every change made through the models drops it at once (portal.accounts). For
+# the same reason as the sessions, the embedded mode's per-process cache keeps none.
+SIGNIN_CACHE_SECONDS = env.int(
+    "SIGNIN_CACHE_SECONDS",
+    default=0 if CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")) else 60,
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Một Cửa API",

@@ -2,9 +2,11 @@
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -12,6 +14,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -146,29 +149,24 @@ def _state_groups(user, state: str | None) -> list[list[str]]:
     return [group for group in (before, ready) if group]
 
 
-def dossier_queue(
-    *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
-    assignee: str | None = None, due: str | None = None, code: str | None = None,
-    cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
-) -> QueuePage:
-    """Dossiers waiting for the officer's agency, soonest due first, one keyset page at a time;
-    each row carries `overdue_now` and `due_soon_now`.
-
-    Each part of the user's scope (`dossier_list_parts_for`) is read on its own, in the order
-    of its index and no further than one page after the cursor; the page is the first rows
-    of their merge."""
-    now = now or clock.now()
+def _queue_reads(
+    *, user, state: str | None, step: str | None, procedure: int | None,
+    assignee: str | None, due: str | None, code: str | None, cursor: str | None,
+    page_size: int, now: datetime,
+) -> list[QuerySet]:
+    """The keys (`queue_key`, pk) of each part of the user's scope (`dossier_list_parts_for`),
+    each read in the order of its index and no further than one page after the cursor; the
+    page is the first rows of their merge."""
     if state and state not in Dossier.State.values:
         raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
     after = _decode_cursor(cursor) if cursor else None
-    page_size = max(1, min(int(page_size), 100))
-    keys: list[tuple] = []
     parts = [
         _queue_base(part, user=user, states=group, step=step, procedure=procedure,
                     assignee=assignee, due=due, code=code, now=now)
         for part in dossier_list_parts_for(user=user)
         for group in _state_groups(user, state)
     ]
+    reads = []
     for qs in parts:
         qs = qs.annotate(queue_key=queue_key())
         if after:
@@ -178,18 +176,186 @@ def dossier_queue(
                            Q(queue_key__gt=value) | Q(queue_key=value, pk__gt=pk))
         # The keys alone, from one table: a join per related row would cost more to plan
         # than the index costs to read.
-        keys += qs.order_by("queue_key", "pk").values_list("queue_key", "pk")[: page_size + 1]
-    keys.sort(key=lambda k: (k[0] is None, k[0] or now, k[1]))
+        reads.append(qs.order_by("queue_key", "pk").values_list("queue_key", "pk")[: page_size + 1])
+    return reads
+
+
+def _merged(keys: list[tuple], now: datetime) -> list[tuple]:
+    return sorted(keys, key=lambda k: (k[0] is None, k[0] or now, k[1]))
+
+
+def _queue_keys(*, now: datetime, page_size: int, **filters) -> tuple[list[int], str | None]:
+    """The ids of the queue's page, in order, and the cursor of the next page."""
+    reads = _queue_reads(now=now, page_size=page_size, **filters)
+    if len(reads) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        # One round trip: each part keeps its own ORDER BY and LIMIT inside the UNION ALL
+        # (PostgreSQL); SQLite allows no LIMIT there and reads the parts one by one.
+        reads = [reads[0].union(*reads[1:], all=True)]
+    keys = _merged([key for read in reads for key in read], now)
     next_cursor = None
     if len(keys) > page_size:
         keys = keys[:page_size]
         next_cursor = _encode_cursor(*keys[-1])
+    return [pk for _, pk in keys], next_cursor
+
+
+def dossier_queue(
+    *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
+    assignee: str | None = None, due: str | None = None, code: str | None = None,
+    cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
+) -> QueuePage:
+    """Dossiers waiting for the officer's agency, soonest due first, one keyset page at a time;
+    each row carries `overdue_now` and `due_soon_now`."""
+    now = now or clock.now()
+    ids, next_cursor = _queue_keys(user=user, state=state, step=step, procedure=procedure,
+                                   assignee=assignee, due=due, code=code, cursor=cursor,
+                                   page_size=max(1, min(int(page_size), 100)), now=now)
     # The page's rows with what the queue shows of them (procedure, step, people, payments).
-    found = Dossier.objects.filter(pk__in=[pk for _, pk in keys]).select_related(
+    found = Dossier.objects.filter(pk__in=ids).select_related(
         "procedure", "current_step", "assignee", "applicant"
     ).prefetch_related("payments").annotate(queue_key=queue_key(), **_flags(now)).in_bulk()
-    items = [found[pk] for _, pk in keys if pk in found]
-    return QueuePage(items=items, next_cursor=next_cursor)
+    return QueuePage(items=[found[pk] for pk in ids if pk in found], next_cursor=next_cursor)
+
+
+# The columns of a queue row as the API lists it (`dossiers.api.serializers.queue_rows_data`).
+QUEUE_ROW_COLUMNS = (
+    "id", "code", "procedure_id", "procedure__national_code", "procedure__name", "channel",
+    "state", "version", "form_data", "on_behalf_name", "submitted_at", "received_at", "due_at",
+    "new_appointment_at", "completed_at", "returned_at", "outcome", "current_step__code",
+    "step_due_at", "assignee_id", "reason", "paused_at", "created_at",
+)
+QUEUE_PAYMENT_COLUMNS = (
+    "id", "amount", "channel", "status", "settles_fee", "refund_reason", "provider_reference",
+    "paid_at",
+)
+
+
+# The SQL of a page's keys (PostgreSQL) by the shape of the request: who asks, the filters,
+# the page size and whether a cursor is given. What changes from one request to the next (the
+# time, the cursor's key) stays a parameter, found by marker values when the SQL is first built:
+# building and compiling the parts' querysets costs more than the database takes to read them.
+_KEYS_SQL: dict[tuple, tuple] = {}
+_KEYS_SQL_MOST = 1024
+_MARK_NOW = datetime(1900, 1, 1, 0, 0, 0, 424242, tzinfo=UTC)
+_MARK_AFTER = datetime(1900, 1, 2, 0, 0, 0, 424242, tzinfo=UTC)
+_MARK_PK = -424242
+
+
+def _mark(param) -> str | None:
+    if isinstance(param, datetime):
+        return {_MARK_NOW: "now", _MARK_AFTER: "after"}.get(param)
+    if type(param) is int and param == _MARK_PK:
+        return "pk"
+    return None
+
+
+def _page_keys_sql(*, user, cursor: str | None, page_size: int, now: datetime,
+                   **filters) -> tuple[str, list] | None:
+    """The UNION ALL of the parts' key reads as SQL and parameters, or None when the filters
+    leave no state of the queue."""
+    after = _decode_cursor(cursor) if cursor else None
+    shape = (connection.alias, user.pk, user.agency_code, user.unit_code, user.roles,
+             tuple(sorted(filters.items())), page_size, after is not None)
+    built = _KEYS_SQL.get(shape)
+    if built is None:
+        marked = _encode_cursor(_MARK_AFTER, _MARK_PK) if after else None
+        reads = [read for read in _queue_reads(user=user, cursor=marked, page_size=page_size,
+                                               now=_MARK_NOW, **filters)
+                 if not read.query.is_empty()]
+        if reads:
+            keys = reads[0].union(*reads[1:], all=True) if len(reads) > 1 else reads[0]
+            sql, params = keys.query.sql_with_params()
+            slots = tuple((i, name) for i, p in enumerate(params) if (name := _mark(p)))
+            built = (sql, tuple(params), slots)
+        else:
+            built = (None, (), ())
+        if len(_KEYS_SQL) >= _KEYS_SQL_MOST:
+            _KEYS_SQL.clear()
+        _KEYS_SQL[shape] = built
+    sql, params, slots = built
+    if sql is None:
+        return None
+    values = {"now": now, "after": after[0] if after else None,
+              "pk": after[1] if after else None}
+    params = list(params)
+    for i, name in slots:
+        params[i] = values[name]
+    return sql, params
+
+
+def _rows_of(page) -> QuerySet:
+    """The dossiers of `page` with their payments joined (a row per payment; few have more
+    than one), rather than a second round trip for the payments."""
+    paid = [f"payments__{column}" for column in QUEUE_PAYMENT_COLUMNS]
+    return Dossier.objects.filter(pk__in=page).order_by().values(
+        *QUEUE_ROW_COLUMNS, *paid, queue_key=queue_key())
+
+
+# The rows' SQL with a hole for the page's keys, built once per database: the same text for
+# every request (PostgreSQL).
+_ROWS_SQL: dict[str, str] = {}
+_ROWS_HOLE = "SELECT 424242"
+
+
+def _joined_rows(page) -> list[dict]:
+    if not isinstance(page, RawSQL):
+        return list(_rows_of(page))
+    template = _ROWS_SQL.get(connection.alias)
+    if template is None:
+        template, params = _rows_of(RawSQL(_ROWS_HOLE, ())).query.sql_with_params()
+        if params or template.count(_ROWS_HOLE) != 1:
+            raise RuntimeError("the queue rows' SQL has parameters of its own")
+        _ROWS_SQL[connection.alias] = template
+    with connection.cursor() as cursor:
+        cursor.execute(template.replace(_ROWS_HOLE, page.sql), page.params)
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    for row in rows:  # jsonb comes as text, as Django reads it; the field decodes it
+        if isinstance(row["form_data"], str):
+            row["form_data"] = json.loads(row["form_data"])
+    return rows
+
+
+def dossier_queue_rows(
+    *, user, state: str | None = None, step: str | None = None, procedure: int | None = None,
+    assignee: str | None = None, due: str | None = None, code: str | None = None,
+    cursor: str | None = None, page_size: int = 25, now: datetime | None = None,
+) -> QueuePage:
+    """`dossier_queue` as plain rows (`QUEUE_ROW_COLUMNS`, with `payments`: rows of
+    `QUEUE_PAYMENT_COLUMNS` by id) for the API, which lists them without building models."""
+    now = now or clock.now()
+    page_size = max(1, min(int(page_size), 100))
+    filters = {"state": state, "step": step, "procedure": procedure, "assignee": assignee,
+               "due": due, "code": code}
+    if connection.features.supports_slicing_ordering_in_compound:
+        # PostgreSQL: the whole page in one round trip, the parts' keys (each by its own index,
+        # ORDER BY and LIMIT, under UNION ALL) merged inside the query that reads the rows.
+        keys = _page_keys_sql(user=user, cursor=cursor, page_size=page_size, now=now, **filters)
+        if keys is None:  # no state of the queue left under the filters
+            return QueuePage(items=[], next_cursor=None)
+        sql, params = keys
+        page = RawSQL(f'SELECT "pk" FROM ({sql}) AS "queue_keys" '
+                      'ORDER BY "queue_key", "pk" LIMIT %s', (*params, page_size + 1))
+    else:
+        reads = _queue_reads(user=user, cursor=cursor, page_size=page_size, now=now, **filters)
+        page = [pk for _, pk in _merged([key for read in reads for key in read], now)]
+        page = page[: page_size + 1]
+    found: dict[int, dict] = {}
+    for joined in _joined_rows(page):
+        row = found.get(joined["id"])
+        if row is None:
+            row = found[joined["id"]] = {c: joined[c] for c in (*QUEUE_ROW_COLUMNS, "queue_key")}
+            row["payments"] = []
+        if joined["payments__id"] is not None:
+            row["payments"].append({c: joined[f"payments__{c}"] for c in QUEUE_PAYMENT_COLUMNS})
+    for row in found.values():
+        row["payments"].sort(key=lambda p: p["id"])
+    order = _merged([(row["queue_key"], pk) for pk, row in found.items()], now)
+    next_cursor = None
+    if len(order) > page_size:
+        order = order[:page_size]
+        next_cursor = _encode_cursor(*order[-1])
+    return QueuePage(items=[found[pk] for _, pk in order], next_cursor=next_cursor)
 
 
 def dossier_queue_counts(

@@ -4,14 +4,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from portal import clock
 from portal.api.fields import ID_MAX
 from portal.api.mixins import OfficerApi, PublicApi
 from portal.api.throttling import ClientRateThrottle
 
 from ... import selectors, services
 from ...models import ApologySlip, Dossier
-from ...selectors.queues import dossier_queue
-from ..serializers import DocumentSerializer, DossierSerializer
+from ...selectors.queues import dossier_queue_rows
+from ..serializers import DocumentSerializer, DossierSerializer, queue_rows_data
 from ._common import _validated
 
 # --- officers ------------------------------------------------------------------------
@@ -96,9 +97,10 @@ class QueueApi(OfficerApi):
     @extend_schema(parameters=[FilterSerializer], responses=PageSerializer)
     def get(self, request):
         filters = _validated(self.FilterSerializer, request.query_params)
-        page = dossier_queue(user=request.user, **filters)
+        now = clock.now()
+        page = dossier_queue_rows(user=request.user, now=now, **filters)
         return Response({
-            "results": DossierSerializer(page.items, many=True).data,
+            "results": queue_rows_data(page.items, now=now),
             "next_cursor": page.next_cursor,
         })
 

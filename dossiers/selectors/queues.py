@@ -302,7 +302,9 @@ def _joined_rows(page) -> list[dict]:
         return list(_rows_of(page))
     template = _ROWS_SQL.get(connection.alias)
     if template is None:
-        template, params = _rows_of(RawSQL(_ROWS_HOLE, ())).query.sql_with_params()
+        # A constant marker, replaced below by the keys' SQL that Django compiled with its
+        # parameters apart.
+        template, params = _rows_of(RawSQL(_ROWS_HOLE, ())).query.sql_with_params()  # nosec B611
         if params or template.count(_ROWS_HOLE) != 1:
             raise RuntimeError("the queue rows' SQL has parameters of its own")
         _ROWS_SQL[connection.alias] = template
@@ -334,7 +336,8 @@ def dossier_queue_rows(
         if keys is None:  # no state of the queue left under the filters
             return QueuePage(items=[], next_cursor=None)
         sql, params = keys
-        page = RawSQL(f'SELECT "pk" FROM ({sql}) AS "queue_keys" '
+        # `sql` is Django's compiled query; every value stays in `params`.
+        page = RawSQL(f'SELECT "pk" FROM ({sql}) AS "queue_keys" '  # nosec B611 B608
                       'ORDER BY "queue_key", "pk" LIMIT %s', (*params, page_size + 1))
     else:
         reads = _queue_reads(user=user, cursor=cursor, page_size=page_size, now=now, **filters)

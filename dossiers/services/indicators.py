@@ -28,7 +28,7 @@ def _upsert_sql(model, period: str, cols: list[str]) -> str:
         + ", ".join(quote(c) for c in COUNTERS if c not in cols)
         + ") VALUES (%s, %s, %s, %s"
         + ", %s" * len(COUNTERS)  # nosec B608  # placeholders only
-        + f") ON CONFLICT (agency_id, procedure_id, channel, {quote(period)}) DO UPDATE SET "
+        + f") ON CONFLICT (agency_id, procedure_id, channel, {quote(period)}) DO UPDATE SET "  # nosec B608  # quoted model names only
         + ", ".join(f"{q} = {table}.{q} + excluded.{q}" for q in quoted)
     )
 

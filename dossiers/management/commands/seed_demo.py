@@ -99,7 +99,7 @@ def _wait_for(url: str, *, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - a URL of the operator
+            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310  # nosec B310  # the operator's URL
             return
         except urllib.error.HTTPError:
             return

@@ -43,7 +43,8 @@ def _cache_seconds() -> int:
 
 def account_load(user_id):
     """The user `user_id` with its roles and confirmed devices (`signin_devices`, by persistent
-    id) already read, from the cache when it holds them; None if there is no such user."""
+    id) already read, from the cache when it holds them; None if there is no such user. The
+    cached copy holds neither the password hash nor the devices' secrets."""
     seconds = _cache_seconds()
     if seconds <= 0:  # django-otp reads the session's one device itself, as without this
         return _read(user_id, devices=False)
@@ -74,6 +75,11 @@ def _read(user_id, *, devices: bool = True):
     user.roles  # noqa: B018 - read now, so the cached copy carries them
     if not devices:
         return user
+    # The copy for the cache holds no password hash: the session's check needs only the hash
+    # derived from it, and the password becomes a deferred field (read from the database if
+    # anything asks for it; a save of this copy leaves it untouched).
+    user.__dict__["_session_auth_hash"] = user.get_session_auth_hash()
+    del user.__dict__["password"]
     # Only what binds a device to the session: its secret (a TOTP key) stays in the database,
     # and the other fields load from there if anything reads them.
     user.signin_devices = {

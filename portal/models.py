@@ -52,6 +52,14 @@ class User(AbstractUser):
             self._roles_cache = frozenset(names)
         return self._roles_cache
 
+    def get_session_auth_hash(self) -> str:
+        # The signed-in account's cached copy (portal.accounts) carries this hash, not the
+        # password's: the password is then a deferred field, read from the database only if
+        # something reads it (and saving that copy leaves it as it is).
+        if "password" not in self.__dict__ and self.__dict__.get("_session_auth_hash"):
+            return self.__dict__["_session_auth_hash"]
+        return super().get_session_auth_hash()
+
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 

@@ -219,3 +219,38 @@ def test_the_cached_account_holds_no_second_factor_secret(signed_in, specialist)
     (device,) = cached.signin_devices.values()
     assert "key" not in device.__dict__  # deferred: read from the database if ever needed
     assert device.key == TOTPDevice.objects.get(user=specialist).key
+
+
+def test_the_cached_account_holds_no_password_hash(signed_in, specialist):
+    assert signed_in.get(QUEUE).status_code == 200
+    cached = cache.get(accounts._key(specialist.pk))
+    assert "password" not in cached.__dict__
+    stored = User.objects.get(pk=specialist.pk)
+    assert stored.password not in repr(cached.__dict__)
+    # The session's check still holds, and the password, if read, comes from the database.
+    assert cached.get_session_auth_hash() == stored.get_session_auth_hash()
+    assert cached.check_password("mat-khau-sai") is False
+    assert cached.password == stored.password
+
+
+def test_saving_the_cached_account_keeps_its_password(
+        signed_in, specialist, django_capture_on_commit_callbacks):
+    assert signed_in.get(QUEUE).status_code == 200
+    cached = cache.get(accounts._key(specialist.pk))
+    before = User.objects.get(pk=specialist.pk).password
+    cached.phone = "0912345678"
+    _committed(django_capture_on_commit_callbacks, cached.save)
+    after = User.objects.get(pk=specialist.pk)
+    assert after.password == before and after.phone == "0912345678"
+    # Still signed in: the session's hash did not change.
+    assert signed_in.get(QUEUE).status_code == 200
+
+
+def test_a_password_set_on_the_cached_account_ends_the_other_sessions(
+        signed_in, specialist, django_capture_on_commit_callbacks):
+    assert signed_in.get(QUEUE).status_code == 200
+    cached = cache.get(accounts._key(specialist.pk))
+    cached.set_password("mat-khau-moi-2026")
+    _committed(django_capture_on_commit_callbacks, cached.save)
+    assert User.objects.get(pk=specialist.pk).check_password("mat-khau-moi-2026")
+    assert signed_in.get(QUEUE).json()["code"] == "not_authenticated"

@@ -150,6 +150,8 @@ def test_a_day_outside_the_reports_calendar_is_explained(client, manager, data):
     assert response.status_code == 400
     assert '<p class="field-error" id="id_date_to-error">Chọn một ngày từ 01/01/2000 đến ' \
            '31/12/2099.</p>' in body
+    # The picker itself offers only those days.
+    assert body.count('min="2000-01-01"') == 2 and body.count('max="2099-12-31"') == 2
 
 
 def test_who_may_open_the_page(client, leader, specialist, applicant, manager, data, national,

@@ -47,6 +47,11 @@ def points(value) -> str:
     return text.replace(".", ",")
 
 
+# The browser's date picker offers only the days a report can be asked for; the form checks
+# them again (a typed or crafted day outside them is explained next to its field).
+DAY_INPUT = {"type": "date", "min": REPORT_DAY_MIN.isoformat(), "max": REPORT_DAY_MAX.isoformat()}
+
+
 class ScorecardForm(forms.Form):
     agency = forms.ChoiceField(label=gettext_lazy("Cơ quan"), required=False,
                                error_messages=CHOOSE)
@@ -55,12 +60,12 @@ class ScorecardForm(forms.Form):
         error_messages=CHOOSE,
     )
     date_from = forms.DateField(
-        label=gettext_lazy("Từ ngày"), widget=forms.DateInput(attrs={"type": "date"}),
+        label=gettext_lazy("Từ ngày"), widget=forms.DateInput(attrs=DAY_INPUT),
         error_messages={"required": gettext_lazy("Hãy nhập ngày bắt đầu."),
                         "invalid": gettext_lazy("Ngày không hợp lệ (ví dụ 01/03/2025).")},
     )
     date_to = forms.DateField(
-        label=gettext_lazy("Đến ngày"), widget=forms.DateInput(attrs={"type": "date"}),
+        label=gettext_lazy("Đến ngày"), widget=forms.DateInput(attrs=DAY_INPUT),
         error_messages={"required": gettext_lazy("Hãy nhập ngày kết thúc."),
                         "invalid": gettext_lazy("Ngày không hợp lệ (ví dụ 31/03/2025).")},
     )

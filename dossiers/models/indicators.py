@@ -1,7 +1,10 @@
 """The daily summary behind the service indicators, and its monthly rollup."""
 
+from datetime import date
 
 from django.db import models
+from django.db.models import DateField
+from django.db.models.functions import Cast, TruncMonth
 from django.utils.translation import gettext_lazy as _
 
 from .catalog import Agency, Procedure
@@ -88,3 +91,13 @@ class MonthlySummary(SummaryCounts):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.procedure_id} {self.channel}"
+
+
+def month_after(day: date) -> date:
+    """The first day of the month after `day`'s: the rollup's months are [first, month_after)."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def month_of_day():
+    """The month (its first day) of a daily summary row, as the rollup keys it."""
+    return Cast(TruncMonth("day"), DateField())

@@ -8,7 +8,6 @@ from django.db import connection
 from django.db.models import (
     CharField,
     Count,
-    DateField,
     Exists,
     F,
     Min,
@@ -17,7 +16,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Cast, TruncMonth
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,6 +35,7 @@ from ..models import (
     Procedure,
     ProcessStep,
 )
+from ..models.indicators import month_after, month_of_day
 
 # What each figure is called where people read it (dashboards, CSV and XLSX headers).
 FIGURE_LABELS = {
@@ -111,10 +111,6 @@ def _scope(user, agency: str | None) -> tuple[Q, QuerySet]:
     return Q(agency_id=agency_id), open_qs.filter(handling_agency_id=agency_id)
 
 
-def _month_after(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
 def period_split(
     date_from: date | None, date_to: date | None
 ) -> tuple[tuple[date | None, date | None] | None, list[tuple[date | None, date | None]]]:
@@ -123,12 +119,12 @@ def period_split(
     inclusive (first, last) ranges. Together they are the period, each day in exactly one."""
     first = date_from
     if date_from is not None and date_from.day != 1:
-        first = _month_after(date_from)
+        first = month_after(date_from)
     end = date_to
     if date_to is not None:
         end = date_to.replace(day=1)
         if (date_to + timedelta(days=1)).day == 1:  # the period ends with its month
-            end = _month_after(date_to)
+            end = month_after(date_to)
     if first is not None and end is not None and first >= end:
         return None, [(date_from, date_to)]
     days = []
@@ -171,7 +167,7 @@ def _key(model, path: str):
         return F(path)
     if model is MonthlySummary:
         return F("month")
-    return Cast(TruncMonth("day"), DateField())
+    return month_of_day()
 
 
 def _month_name(value) -> str:

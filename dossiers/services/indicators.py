@@ -5,13 +5,13 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db import connection, transaction
-from django.db.models import DateField, Q, Sum
-from django.db.models.functions import Cast, TruncMonth
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from portal import clock
 
 from ..models import DailySummary, Dossier, MonthlySummary, Payment
+from ..models.indicators import month_after, month_of_day
 
 COUNTERS = DailySummary.COUNTERS
 
@@ -70,10 +70,6 @@ def summary_count_paid_online(*, dossier: Dossier) -> bool:
     return bool(marked)
 
 
-def _month_after(first: date) -> date:
-    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
-
-
 @transaction.atomic
 def summary_monthly_rebuild(*, months: Iterable[date] | None = None) -> int:
     """Recompute the monthly rollup from the daily summary: every month, or only `months`
@@ -91,12 +87,12 @@ def summary_monthly_rebuild(*, months: Iterable[date] | None = None) -> int:
         stale = stale.filter(month__in=firsts)
         days = Q(pk__in=[])
         for first in firsts:
-            days |= Q(day__gte=first, day__lt=_month_after(first))
+            days |= Q(day__gte=first, day__lt=month_after(first))
         daily = daily.filter(days)
     stale.delete()
     rows = (
         daily.values("agency_id", "procedure_id", "channel",
-                     month=Cast(TruncMonth("day"), DateField()))
+                     month=month_of_day())
         .annotate(**{c: Sum(c) for c in COUNTERS})
         .order_by()
     )

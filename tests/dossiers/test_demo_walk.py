@@ -116,6 +116,12 @@ def test_seed_demo_gives_up_on_a_simulator_that_never_answers(db):
                      stdout=StringIO())
 
 
+@pytest.mark.parametrize("url", ["file:///etc/hostname", "ftp://127.0.0.1/", "127.0.0.1:8000"])
+def test_seed_demo_waits_only_for_an_http_address(db, url):
+    with pytest.raises(CommandError, match="cần một địa chỉ http"):
+        call_command("seed_demo", "--dossiers", "0", "--wait-for", url, stdout=StringIO())
+
+
 def test_seed_demo_goes_on_once_the_simulator_answers(db):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):

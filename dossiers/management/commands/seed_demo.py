@@ -96,10 +96,13 @@ class Command(BaseCommand):
 
 def _wait_for(url: str, *, seconds: float) -> None:
     """Wait until `url` answers (any status): the simulator starts while we migrate."""
+    if not url.startswith(("http://", "https://")):
+        raise CommandError(_("--wait-for cần một địa chỉ http:// hoặc https://, không phải %(url)s.")
+                           % {"url": url})
     deadline = time.monotonic() + seconds
     while True:
         try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310  # nosec B310  # the operator's URL
+            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310  # nosec B310  # http(s) only
             return
         except urllib.error.HTTPError:
             return

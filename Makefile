@@ -31,10 +31,12 @@ system-deps:
 	$(call apt_ensure,$(SYSTEM_PACKAGES))
 
 # Packages go in with uv (seconds, where pip takes minutes), itself installed from the package
-# index into the venv; when uv cannot be had or fails, pip does the same install.
+# index into the venv; when uv cannot be had or fails, pip does the same install. Both leave the
+# packages byte-compiled, as pip does by default: a process that imports a library late (the PDF
+# and signing ones) does not compile it again where Python may not write its cache.
 define py_install
 	if $(BIN)/python -m pip install --quiet uv && $(BIN)/python -m uv pip install --quiet \
-	  --python $(BIN)/python $(1); then :; else \
+	  --compile-bytecode --python $(BIN)/python $(1); then :; else \
 	  echo "uv unavailable: installing with pip"; \
 	  $(BIN)/python -m pip install --quiet --upgrade pip && $(BIN)/python -m pip install --quiet $(1); fi
 endef

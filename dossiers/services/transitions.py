@@ -26,6 +26,7 @@ from django_fsm import can_proceed
 
 from portal import clock
 from portal.effects import task_after_commit
+from portal.prepared import Prepared
 
 from .. import sla
 from ..exceptions import (
@@ -123,6 +124,24 @@ def reason_clean(spec: TransitionSpec, reason: str | None) -> str:
     return reason if spec.takes_reason else ""
 
 
+def _locked_queryset(*, shape: tuple[bool, bool], dossier_id: int, applicant_id: int):
+    owned, payments = shape
+    qs = Dossier.objects.select_related(
+        "procedure", "handling_agency", "reception_agency", "applicant", "current_step"
+    ).filter(pk=dossier_id)
+    if owned:
+        qs = qs.filter(applicant_id=applicant_id)
+    if payments:
+        qs = qs.annotate(payments_exist=Exists(Payment.objects.filter(dossier=OuterRef("pk"))))
+    if connection.features.has_select_for_update_of:
+        return qs.select_for_update(of=("self",))
+    return qs.select_for_update()
+
+
+# Compiled once per process: the lock is the first statement of every change of a dossier.
+_LOCKED = Prepared(_locked_queryset, dossier_id=int, applicant_id=int)
+
+
 def dossier_locked(dossier_id: int, *, applicant=None, payments: bool = False) -> Dossier:
     """The dossier, its row locked until the caller's transaction ends; 404 if it is gone (or,
     with `applicant`, if it is someone else's).
@@ -132,21 +151,17 @@ def dossier_locked(dossier_id: int, *, applicant=None, payments: bool = False) -
     to be empty without reading them; otherwise the caller prefetches them."""
     if not connection.in_atomic_block:
         raise RuntimeError("dossier_locked needs a transaction")
-    qs = Dossier.objects.select_related(
-        "procedure", "handling_agency", "reception_agency", "applicant", "current_step"
-    )
-    if applicant is not None:
-        qs = qs.filter(applicant=applicant)
-    if payments:
-        qs = qs.annotate(payments_exist=Exists(Payment.objects.filter(dossier=OuterRef("pk"))))
-    if connection.features.has_select_for_update_of:
-        qs = qs.select_for_update(of=("self",))
-    else:
-        qs = qs.select_for_update()
     try:
-        dossier = qs.get(pk=dossier_id)
-    except Dossier.DoesNotExist as exc:
+        dossier_id = int(dossier_id)
+    except (TypeError, ValueError) as exc:
         raise DossierNotFound() from exc
+    if not 0 < dossier_id < 2**63:  # no row has it (and the database would refuse the number)
+        raise DossierNotFound()
+    found = _LOCKED.rows(shape=(applicant is not None, payments), dossier_id=dossier_id,
+                         applicant_id=applicant.pk if applicant is not None else 0)
+    if not found:
+        raise DossierNotFound()
+    dossier = found[0]
     if payments and not dossier.payments_exist and not dossier.procedure.fee_due_at_submission:
         prefetched_set(dossier, "payments", [])
     return dossier

@@ -8,6 +8,7 @@ from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.prepared import Prepared
 from portal.roles import Role
 
 from .. import sla
@@ -110,16 +111,24 @@ def dossier_code_allocate(agency: Agency, at: datetime) -> str:
     return agency.format_code(day=day, seq=seq)
 
 
+def _papers_queryset(*, shape, procedure_id: int, dossier_id: int):
+    return (
+        DocumentComponent.objects.filter(procedure_id=procedure_id)
+        .annotate(current=FilteredRelation("documents", condition=Q(
+            documents__dossier_id=dossier_id, documents__is_current=True)))
+        .select_related("current").order_by("order", "id")
+    )
+
+
+# Compiled once per process: every submission reads the papers this way.
+_PAPERS = Prepared(_papers_queryset, procedure_id=int, dossier_id=int)
+
+
 def papers_prefetch(dossier: Dossier) -> None:
     """The procedure's components and the dossier's current documents (what
     `submission_problems` reads) in one query, served as `procedure.components.all()` and
     `documents.all()` (each document with its component)."""
-    components = list(
-        DocumentComponent.objects.filter(procedure_id=dossier.procedure_id)
-        .annotate(current=FilteredRelation("documents", condition=Q(
-            documents__dossier_id=dossier.pk, documents__is_current=True)))
-        .select_related("current").order_by("order", "id")
-    )
+    components = _PAPERS.rows(procedure_id=dossier.procedure_id, dossier_id=dossier.pk)
     documents = []
     for component in components:
         document = getattr(component, "current", None)  # unset when the join found none

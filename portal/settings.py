@@ -208,14 +208,16 @@ if (not DEBUG and not env.str("CACHE_URL", default="")
 # With a shared cache, sessions are read from it and written through to the database (a cache
 # restart loses none). A per-process cache could keep a signed-out session alive in another
 # process, so the embedded mode reads them from the database.
-if not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
+# Whether every process (web and workers) sees the same cache: not so for the per-process one.
+CACHE_SHARED = not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache"))
+if CACHE_SHARED:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # The signed-in account (user, roles, second-factor devices) is kept in the shared cache this
 # long at most; every change made through the models drops it at once (portal.accounts). For
 # the same reason as the sessions, the embedded mode's per-process cache keeps none.
 SIGNIN_CACHE_SECONDS = env.int(
     "SIGNIN_CACHE_SECONDS",
-    default=0 if CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")) else 60,
+    default=60 if CACHE_SHARED else 0,
 )
 
 SPECTACULAR_SETTINGS = {

@@ -13,14 +13,15 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 
-def task_queue(name: str, *args) -> bool:
-    """Queue the Celery task `name` with `args` now; False (logged) when it could not be."""
+def task_queue(name: str, *args, countdown: float | None = None) -> bool:
+    """Queue the Celery task `name` with `args` now (to run `countdown` seconds later, when
+    given); False (logged) when it could not be."""
     from .celery import app  # the project's app, whatever app another library made current
 
     try:
         if name not in app.tasks:  # a web process imports task modules on demand
             importlib.import_module(name.rpartition(".")[0])
-        app.tasks[name].apply_async(args=args)
+        app.tasks[name].apply_async(args=args, countdown=countdown)
     except Exception:
         log.exception("task %s%r not queued; its sweep will retry", name, args)
         return False

@@ -236,6 +236,9 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# With workers, the applicants' emails of a burst of changes are sent together this many seconds
+# after the first of them (dossiers.services.notifications).
+NOTIFICATION_SWEEP_DELAY_SECONDS = env.float("NOTIFICATION_SWEEP_DELAY_SECONDS", default=1.0)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = TIME_ZONE
 # A worker that grew past this (a huge PDF under verification) is replaced after its task.

@@ -144,8 +144,8 @@ def _delivery_ask(notification_id: int) -> None:
     """After the commit: with tasks run in the process (no broker), this email is sent now.
     With workers sharing the cache, one sweep is asked for, unless one already is and has not started: it will
     see this row (committed before the mark was checked, and the sweep clears the mark before
-    it reads the rows). A burst of changes costs one task, and its emails share one mail
-    connection. The mark lapses on its own, and the periodic sweep sends whatever a lost task
+    it reads the rows). The sweep runs a moment later (`NOTIFICATION_SWEEP_DELAY_SECONDS`), so
+    that the emails of a burst of changes go in one task and share one mail connection. The mark lapses on its own, and the periodic sweep sends whatever a lost task
     left."""
     from portal.celery import app
 
@@ -158,7 +158,8 @@ def _delivery_ask(notification_id: int) -> None:
     except Exception:  # the cache is down: ask anyway, a spare sweep finds nothing to do
         log.warning("the sweep mark could not be read; queueing a sweep", exc_info=True)
         asked = False
-    if not asked and not effects.task_queue(SWEEP_TASK):
+    if not asked and not effects.task_queue(
+            SWEEP_TASK, countdown=settings.NOTIFICATION_SWEEP_DELAY_SECONDS):
         with contextlib.suppress(Exception):  # the next change asks again
             cache.delete(_SWEEP_ASKED)
 

@@ -34,7 +34,7 @@ def queued(monkeypatch):
     """The email tasks asked for (the outbox relay's are left out)."""
     names = []
 
-    def record(name, *args):
+    def record(name, *args, countdown=None):
         if name in (SWEEP, DELIVER):
             names.append(name)
         return True
@@ -94,18 +94,23 @@ def test_with_workers_that_do_not_share_the_cache_each_change_queues_its_email(
 
 
 def test_with_workers_a_burst_of_changes_asks_for_one_sweep_that_sends_them_all(
-    workers, submitted, reception, queued, applicant, django_capture_on_commit_callbacks
+    workers, submitted, reception, applicant, settings, monkeypatch,
+    django_capture_on_commit_callbacks
 ):
+    settings.NOTIFICATION_SWEEP_DELAY_SECONDS = 1.5
+    queued = []
+    monkeypatch.setattr(effects, "task_queue", lambda name, *args, countdown=None: queued.append(
+        (name, countdown)) or True)
     dossiers = submitted(5)
     accept_all(dossiers, reception, django_capture_on_commit_callbacks)
 
-    assert queued == [SWEEP]
+    assert [q for q in queued if q[0] == SWEEP] == [(SWEEP, 1.5)]  # a moment later, once
     assert notifications_sweep() == 5
     assert sorted(m.to[0] for m in mail.outbox) == [applicant.email] * 5
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
     # The sweep cleared the mark: the next change asks for a sweep of its own.
     accept_all(submitted(1), reception, django_capture_on_commit_callbacks)
-    assert queued == [SWEEP, SWEEP]
+    assert [q for q in queued if q[0] == SWEEP] == [(SWEEP, 1.5)] * 2
 
 
 def test_a_change_that_found_a_sweep_already_asked_for_is_sent_by_that_sweep(
@@ -137,7 +142,7 @@ def test_with_the_broker_down_the_mark_is_cleared_so_the_next_change_asks_again(
 ):
     attempts = []
 
-    def broker_down(name, *args):
+    def broker_down(name, *args, countdown=None):
         if name == SWEEP:
             attempts.append(name)
         return False

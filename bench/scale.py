@@ -921,6 +921,10 @@ def _submit_queries(ctx, dossier_id: int) -> tuple[dict, int]:
     return {"data": len(queries) - control, "control": control}, len(after)
 
 
+# The scale deployments running now, ended by an interrupted run as well.
+_SCALED: list["_Scaled"] = []
+
+
 class _Scaled:
     """A gunicorn whose after-commit work goes to Celery on the run's Redis, and one Celery
     worker consuming it: the scale deployment (Redis, gunicorn and Celery nodes). Both are
@@ -934,6 +938,7 @@ class _Scaled:
         self.procs: list[subprocess.Popen] = []
 
     def __enter__(self) -> str:
+        _SCALED.append(self)
         port = free_port()
         log = open(Path(tempfile.gettempdir()) / f"motcua-bench-celery-{port}.log", "wb")  # noqa: SIM115
         self.procs.append(subprocess.Popen(
@@ -946,6 +951,8 @@ class _Scaled:
         return base
 
     def __exit__(self, *exc) -> None:
+        with contextlib.suppress(ValueError):
+            _SCALED.remove(self)
         for proc in self.procs:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -972,7 +979,7 @@ def _delivered(dossier_ids: list[int], seconds: float = 120) -> tuple[int, int]:
             OutboundMessage.objects.filter(dossier_id__in=dossier_ids, attempts__gt=0).count())
 
 
-def measure_submission(base, ctx, results, seconds) -> None:
+def measure_submission(base, ctx, results, seconds, workers: int) -> None:
     """The applicant's submit of a complete draft, beside the bare create, both on the same
     gunicorn. With Redis (the scale mode) the portal runs as deployed at scale: its mail and
     portal relay go to a Celery worker; the eager figure (no broker: that work inside the
@@ -1014,15 +1021,16 @@ def measure_submission(base, ctx, results, seconds) -> None:
             return s.post(base + f"/api/v1/dossiers/{dossier_id}/submit/", json={}, timeout=60)
 
         eager = run_load(applicant, submit_eager, **bound)
-        with _Scaled(redis) as scaled:
+        with _Scaled(redis, workers) as scaled:
             base_run, full, half = measure(scaled)
             mails, relayed = _delivered(used)
-        how = ("gunicorn 2 workers, mail and portal relay on 1 Celery worker (Redis broker); "
+        how = (f"gunicorn {workers} workers, mail and portal relay on 1 Celery worker (Redis "
+               "broker); "
                f"eager in the request: {eager['rate']:.1f} req/s, p95 {eager['p95_ms']:.0f} ms")
     else:
         base_run, full, half = measure(base)
         mails, relayed = _delivered(used, seconds=5)
-        how = "gunicorn 2 workers, mail and portal relay eager in the request (no broker)"
+        how = f"gunicorn {workers} workers, mail and portal relay eager in the request (no broker)"
     queries, after_commit = _submit_queries(ctx, next(drafts))
     what = ("POST /api/v1/dossiers/{id}/submit/ of a complete draft (form filled, papers "
             "uploaded); " + how)
@@ -1289,8 +1297,10 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="the embedded default (SQLite)")
     parser.add_argument("--dossiers", type=int, help="dossiers to seed (1,000,000; 20,000 "
                         "with --sqlite)")
-    parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2),
-                        help="gunicorn workers")
+    # Two per core, as README's deployment section starts a node: a sync worker waiting on
+    # the database leaves its core to another.
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
+                        help="gunicorn workers (two per core)")
     parser.add_argument("--seconds", type=float, default=15, help="length of each load run")
     parser.add_argument("--demo-dossiers", type=int, default=20,
                         help="dossiers for the demo seeding rate")
@@ -1308,7 +1318,9 @@ def main() -> None:
         # Ctrl-C or a kill: stop what this run started, whatever the threads were doing.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        sys.stderr.write("\ninterrupted: stopping gunicorn, Redis and PostgreSQL ...\n")
+        sys.stderr.write("\ninterrupted: stopping gunicorn, Celery, Redis and PostgreSQL ...\n")
+        for scaled in list(_SCALED):
+            scaled.__exit__(None, None, None)
         services.stop()
         os._exit(128 + signum)
 
@@ -1366,7 +1378,8 @@ def run(args, n: int, services: Services) -> None:
     base = services.start_gunicorn(args.workers, {**os.environ, **env})
     wanted = set(filter(None, args.only.split(","))) or set(STEPS)
     steps = [
-        ("submission", lambda: measure_submission(base, ctx, results, args.seconds)),
+        ("submission", lambda: measure_submission(base, ctx, results, args.seconds,
+                                                  args.workers)),
         ("queue", lambda: measure_queue(base, ctx, results, args.seconds)),
         ("indicators", lambda: measure_indicators(base, ctx, results, args.seconds, now)),
         ("overdue", lambda: measure_overdue(base, results, args.workers)),

@@ -205,6 +205,36 @@ def queue_rows_data(rows: list[dict], *, now) -> list[dict]:
     } for row in rows]
 
 
+def dossier_data(dossier: Dossier, *, owner: bool = False) -> dict:
+    """A dossier as `DossierSerializer` (with `owner`: `DossierOwnerSerializer`) writes it, from
+    the model as the services leave it (procedure, current step and payments read), without a
+    serializer field per value: every change over the API answers with it."""
+    step = dossier.current_step if dossier.current_step_id else None
+    payments = sorted(dossier.payments.all(), key=lambda p: p.pk)
+    row = {
+        "id": dossier.pk, "code": dossier.code, "procedure_id": dossier.procedure_id,
+        "procedure__national_code": dossier.procedure.national_code,
+        "procedure__name": dossier.procedure.name, "channel": dossier.channel,
+        "state": dossier.state, "version": dossier.version, "form_data": dossier.form_data,
+        "on_behalf_name": dossier.on_behalf_name, "submitted_at": dossier.submitted_at,
+        "received_at": dossier.received_at, "due_at": dossier.due_at,
+        "new_appointment_at": dossier.new_appointment_at, "completed_at": dossier.completed_at,
+        "returned_at": dossier.returned_at, "outcome": dossier.outcome,
+        "current_step__code": step.code if step else None, "step_due_at": dossier.step_due_at,
+        "assignee_id": dossier.assignee_id, "reason": dossier.reason,
+        "paused_at": dossier.paused_at, "created_at": dossier.created_at,
+        "payments": [{
+            "id": p.pk, "amount": p.amount, "channel": p.channel, "status": p.status,
+            "settles_fee": p.settles_fee, "refund_reason": p.refund_reason,
+            "provider_reference": p.provider_reference, "paid_at": p.paid_at,
+        } for p in payments],
+    }
+    data = queue_rows_data([row], now=clock.now())[0]
+    if owner:
+        data["lookup_secret"] = dossier.lookup_secret
+    return data
+
+
 class DossierOwnerSerializer(DossierSerializer):
     """What the applicant sees of their own dossier, with the lookup secret."""
 

@@ -119,3 +119,21 @@ def test_filters_that_leave_no_state_of_the_queue_give_an_empty_page(
         assert response.status_code == 200, response.content
         assert response.json() == {"results": [], "next_cursor": None}
         assert dossier_queue(user=user, **filters).items == []
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_change_s_answer_is_the_serializers_json_for_officers_and_the_owner(
+    page, procedure, applicant, language
+):
+    from dossiers.api.serializers import DossierOwnerSerializer, dossier_data
+
+    everyone = [*page, DossierFactory(procedure=procedure, applicant=applicant),
+                DossierFactory(result_ready=True, procedure=procedure, applicant=applicant)]
+    render = JSONRenderer().render
+    with translation.override(language):
+        for dossier in Dossier.objects.filter(pk__in=[d.pk for d in everyone]):
+            for owner, serializer in ((False, DossierSerializer),
+                                      (True, DossierOwnerSerializer)):
+                expected = json.loads(render(serializer(dossier).data))
+                assert json.loads(render(dossier_data(dossier, owner=owner))) == expected
+                assert list(dossier_data(dossier, owner=owner)) == list(expected)

@@ -1,12 +1,13 @@
 """Helpers shared by the API views."""
 
 from ...models import Dossier
-from ..serializers import DossierOwnerSerializer, DossierSerializer
+from ..serializers import dossier_data
 
 
 def _serialize(dossier: Dossier, user) -> dict:
-    cls = DossierOwnerSerializer if dossier.applicant_id == user.pk else DossierSerializer
-    return cls(dossier).data
+    """The answer of a change: the dossier as `DossierOwnerSerializer` writes it for its
+    applicant, as `DossierSerializer` does for officers."""
+    return dossier_data(dossier, owner=dossier.applicant_id == user.pk)
 
 
 def _validated(serializer_cls, data) -> dict:

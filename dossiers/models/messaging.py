@@ -36,6 +36,20 @@ class IdempotencyRecord(models.Model):
         return f"{self.scope} {self.key}"
 
 
+class RowValuesJSONField(models.JSONField):
+    """A JSON field that a multi-row INSERT writes row by row (VALUES (...), (...)) on
+    PostgreSQL, not as one array per column (UNNEST): a few large documents (the outbox's
+    payloads) are cheaper to send as they are than escaped into an array literal. The column
+    and its migrations are a JSONField's."""
+
+    def get_placeholder(self, value, compiler, connection):
+        return "%s"
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.JSONField", args, kwargs
+
+
 class OutboundMessage(models.Model):
     """The outbox: one row per message to an external system, written with the change that
     causes it and sent later by the relay, in order per dossier and system."""
@@ -69,7 +83,7 @@ class OutboundMessage(models.Model):
     system = models.CharField(_("hệ thống"), max_length=32, choices=RemoteSystem.choices)
     kind = models.CharField(_("loại"), max_length=32, choices=Kind.choices)
     idempotency_key = models.CharField(_("khóa chống gửi trùng"), max_length=100, unique=True)
-    payload = models.JSONField(_("nội dung"))
+    payload = RowValuesJSONField(_("nội dung"))
     status = models.CharField(
         _("trạng thái"), max_length=16, choices=Status.choices, default=Status.PENDING
     )

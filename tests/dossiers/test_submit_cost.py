@@ -256,3 +256,23 @@ def test_the_answer_serializer_reads_the_model_once_and_binds_fresh_fields(ready
     assert first.fields["state"] is not second.fields["state"]
     assert first.fields["state"].parent is first and second.fields["state"].parent is second
     assert first.data["lookup_secret"] == ready.lookup_secret
+
+
+def test_the_outbox_rows_of_a_change_go_in_as_rows_not_as_escaped_arrays(
+    ready, session_client, settings, django_capture_on_commit_callbacks
+):
+    """A change owed to two portals inserts both messages in one statement, each payload sent
+    as itself (VALUES), not escaped into an array literal; the rows read back whole."""
+    settings.SYNC_SYSTEMS = ["national", "provincial"]
+    with CaptureQueriesContext(connection) as queries, \
+            django_capture_on_commit_callbacks(execute=False):
+        response = session_client.post(url("submit", ready.pk), {},
+                                       content_type="application/json")
+    assert response.status_code == 200, response.content
+    inserts = [q["sql"] for q in queries.captured_queries
+               if q["sql"].startswith('INSERT INTO "dossiers_outboundmessage"')]
+    assert len(inserts) == 1 and "UNNEST" not in inserts[0]
+    messages = OutboundMessage.objects.filter(dossier=ready).order_by("system")
+    assert [m.system for m in messages] == ["national", "provincial"]
+    assert messages[0].payload == messages[1].payload
+    assert messages[0].payload["code"] == Dossier.objects.get(pk=ready.pk).code

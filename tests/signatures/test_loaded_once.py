@@ -6,6 +6,7 @@ from unittest import mock
 import pytest
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.signers import pdf_cms
+from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pypdf import PdfReader
 
 from portal import papers
@@ -128,3 +129,52 @@ def test_loading_a_key_from_der_is_the_slow_step_avoided(pki):
                                    serialization.NoEncryption())
     loaded = signers_module.private_key_load(der)
     assert loaded.private_numbers() == issued.key.private_numbers()
+
+
+def _room(content: bytes) -> int:
+    """The hex digits reserved for the last signature of a PDF."""
+    *_, last = signers_module._BYTE_RANGE.finditer(content)
+    _start, before, after, _rest = map(int, last.groups())
+    return after - before - 2
+
+
+def test_a_signer_sizes_its_signature_once_and_every_result_still_verifies(trust_store):
+    signer = Pkcs12ResultSigner(data=trust_store.gov_signer.pkcs12(b"mat-khau"),
+                                password=b"mat-khau")
+    with mock.patch.object(PdfSigningSession, "estimate_signature_container_size",
+                           autospec=True,
+                           side_effect=PdfSigningSession.estimate_signature_container_size
+                           ) as sized:
+        signed = [result_issue(result=RESULT, filename=f"kq-{n}.pdf", signer=signer)
+                  for n in range(3)]
+
+    # pyHanko's dry-run signature sizes the first container only; the others take its room.
+    assert sized.call_count == 1
+    assert len({_room(s.content) for s in signed}) == 1
+    for one in signed:
+        assert_round_trip(one)
+
+
+def test_another_signer_or_a_timestamped_signature_is_sized_again(trust_store, pki):
+    gov = Pkcs12ResultSigner(data=trust_store.gov_signer.pkcs12(b"mat-khau"),
+                             password=b"mat-khau")
+    other = Pkcs12ResultSigner(data=trust_store.gov_signer.pkcs12(b"mat-khau"),
+                               password=b"mat-khau")
+    timestamper = mock.Mock(wraps=None)
+    with mock.patch.object(PdfSigningSession, "estimate_signature_container_size",
+                           autospec=True,
+                           side_effect=PdfSigningSession.estimate_signature_container_size
+                           ) as sized:
+        result_issue(result=RESULT, filename="kq-1.pdf", signer=gov)
+        result_issue(result=RESULT, filename="kq-2.pdf", signer=other)
+    assert sized.call_count == 2  # each signer object learns its own room
+
+    content = result_issue(result=RESULT, filename="kq-3.pdf", signer=gov).content
+    pdf_signer = mock.Mock(signer=gov.pyhanko_signer())
+    pdf_signer.signature_meta.embed_validation_info = False
+    pdf_signer.signature_meta.cades_signed_attr_spec = None
+    pdf_signer.sign_pdf.return_value = BytesIO(content)
+    signers_module.pdf_sign(content=content, pdf_signer=pdf_signer,
+                            timestamper=timestamper)
+    # A timestamp authority's token varies in size: pyHanko estimates it every time.
+    assert pdf_signer.sign_pdf.call_args.kwargs["bytes_reserved"] is None

@@ -1171,13 +1171,18 @@ def measure_overdue(base, results, workers: int = 2) -> None:
 
 def measure_demo_seeding(results, count: int) -> None:
     """seed_demo through the services on a fresh SQLite database, in its own process. The
-    same command with no dossiers (start-up, catalog, accounts, demo CA) runs on a copy of the
-    same fresh database first: the rate is the dossiers over the time they add."""
+    same command seeds `count` dossiers, then three times as many, each on a copy of the same
+    migrated database: the rate is the dossiers the second run adds over the time it adds, so
+    what a process does once whatever the number of dossiers (start-up, catalog, accounts,
+    demo CAs, the first load of the PDF and signing libraries and fonts) is charged to
+    neither. Python writes its bytecode as on a fresh machine."""
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-demo-"))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "1",
            "DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite3",
            "PRIVATE_MEDIA_ROOT": str(tmp / "media"), "CACHE_URL": "locmemcache://",
            "DJANGO_LOG_LEVEL": "WARNING", "CELERY_BROKER_URL": ""}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    low, high = count, 3 * count
 
     def seed(dossiers: int) -> tuple[float, subprocess.CompletedProcess]:
         shutil.copyfile(tmp / "migrated.sqlite3", tmp / "demo.sqlite3")
@@ -1191,17 +1196,18 @@ def measure_demo_seeding(results, count: int) -> None:
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True,
                        timeout=600)
         shutil.copyfile(tmp / "demo.sqlite3", tmp / "migrated.sqlite3")
-        fixed, empty = seed(0)
-        took, done = seed(count)
+        base, first = seed(low)
+        took, done = seed(high)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    walking = max(took - fixed, 1e-6)
-    rate = count / walking
-    ok = done.returncode == 0 and empty.returncode == 0
-    failed = done if done.returncode else empty
+    walking = max(took - base, 1e-6)
+    rate = (high - low) / walking
+    ok = done.returncode == 0 and first.returncode == 0
+    failed = done if done.returncode else first
     results.append(_row("demo_seeding_dossiers_per_second", round(rate, 2), "dossiers/s", None,
-                        ">= 20", ok and rate >= 20, dossiers=count, seconds=round(took, 1),
-                        fixed_seconds=round(fixed, 1), overall_per_second=round(count / took, 2),
+                        ">= 20", ok and rate >= 20, dossiers=high, seconds=round(took, 1),
+                        baseline_dossiers=low, baseline_seconds=round(base, 1),
+                        overall_per_second=round(high / took, 2),
                         **({} if ok else {"error": failed.stderr[-500:]})))
 
 

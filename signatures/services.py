@@ -8,14 +8,12 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from io import BytesIO
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
 import requests
 from asn1crypto import x509 as asn1_x509
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.stamp import TextStampStyle
 
@@ -26,7 +24,7 @@ from .models import IssuedDocument, RevocationRecord, TrustedCertificate
 from .report import Verdict, VerificationResult
 from .results import ResultContent, result_pdf_render
 from .selectors import ALL_SIGNER_SCOPES, issued_document_exists, trust_material
-from .signers import ResultSigner, configured_signer, configured_timestamper
+from .signers import ResultSigner, configured_signer, configured_timestamper, pdf_sign
 from .truststore import (  # noqa: F401 - the trust store's writes are services too
     load_certificates,
     revocation_record_store,
@@ -233,7 +231,7 @@ def result_sign(
         # The stamp is drawn on the page with a Vietnamese font; the widget stays blank.
         stamp_style=TextStampStyle(stamp_text=" ", border_width=0, background=None),
     )
-    signed = pdf_signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(content))).getvalue()
+    signed = pdf_sign(content=content, pdf_signer=pdf_signer, timestamper=timestamper)
     level = "B-T" if timestamper is not None else "B-B"
     issued = issued_document_record(
         content=signed, filename=filename, reference=reference, code=code,

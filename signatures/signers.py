@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
+from io import BytesIO
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePri
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import pkcs12
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
@@ -101,6 +105,50 @@ class LoadedKeySigner(signers.SimpleSigner):
         if mechanism == "ecdsa" and isinstance(key, EllipticCurvePrivateKey):
             return key.sign(data, ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
         return super().sign_raw(data, digest_algorithm)
+
+
+# The room (hex digits) pyHanko reserved for each signer's signature in its first PDF. pyHanko
+# sizes the container by making a whole dry-run signature first, half the work of a signing;
+# the same signer with the same settings and no timestamp gets the same size every time (a
+# fixed certificate chain and fixed-size attributes, plus pyHanko's own 50% margin).
+_room: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_room_lock = threading.Lock()
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def _reserved_in(signed: bytes, previous: int) -> int | None:
+    """The room of the signature that signing appended (its /ByteRange lies past the input)."""
+    ranges = [m for m in _BYTE_RANGE.finditer(signed) if m.start() >= previous]
+    if len(ranges) != 1:
+        return None
+    _start, before, after, _rest = map(int, ranges[0].groups())
+    room = after - before - 2  # the hex digits between "<" and ">"
+    return room if room > 0 else None
+
+
+def pdf_sign(*, content: bytes, pdf_signer: signers.PdfSigner, timestamper=None,
+             strict: bool = True) -> bytes:
+    """`content` signed by `pdf_signer` (an incremental update). With no timestamp authority
+    (whose tokens vary in size) nor revocation data embedded, the container's room is the one
+    measured at the signer's first signature with the same digest and format, so pyHanko does
+    not sign twice to size it."""
+    meta = pdf_signer.signature_meta
+    learnable = (timestamper is None and not meta.embed_validation_info
+                 and meta.cades_signed_attr_spec is None)
+    signer = pdf_signer.signer
+    form = (meta.md_algorithm, meta.subfilter)
+    room = None
+    if learnable:
+        with _room_lock:
+            room = _room.get(signer, {}).get(form)
+    writer = IncrementalPdfFileWriter(BytesIO(content), strict=strict)
+    signed = pdf_signer.sign_pdf(writer, bytes_reserved=room).getvalue()
+    if learnable and room is None:
+        measured = _reserved_in(signed, len(content))
+        if measured is not None:
+            with _room_lock:
+                _room.setdefault(signer, {})[form] = measured
+    return signed
 
 
 class Pkcs12ResultSigner:

@@ -12,11 +12,24 @@ from django.test import Client
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dossiers.models import Agency, DailySummary, Dossier, DossierTransition, Procedure, Rating
+from dossiers.models import (
+    Agency,
+    DailySummary,
+    Document,
+    Dossier,
+    DossierTransition,
+    Procedure,
+    Rating,
+    Result,
+)
 from dossiers.services import audit_verify
 from dossiers.services.demo import EXTRA_APPLICANTS, demo_accounts_ensure, demo_seed
 from dossiers.sla import VN_TZ
 from portal.roles import Role
+from signatures.models import IssuedDocument
+from signatures.report import Verdict
+from signatures.services import signature_verify
+from signatures.signers import reset_configured_signer
 
 User = get_user_model()
 PASSWORD = "motcua-demo-2025"
@@ -35,7 +48,11 @@ ACCOUNTS = {
 
 @pytest.fixture
 def seeded(db):
-    return demo_seed(dossiers=40, now=NOW)
+    # The agency's demo key is made with this test's data (its root trusted in this test's
+    # transaction), not reused from an earlier test whose trust store was rolled back.
+    reset_configured_signer()
+    yield demo_seed(dossiers=40, now=NOW)
+    reset_configured_signer()
 
 
 # Seeding signs documents and results for real, so one seed serves every check below (run in
@@ -101,6 +118,22 @@ def _demo_indicators_agree_with_the_dossiers(seeded):
     assert totals["rejected"] == dossiers.filter(state=Dossier.State.REJECTED).count()
     assert totals["refused"] == dossiers.filter(state=Dossier.State.REFUSED).count()
     assert totals["rated"] == Rating.objects.count()
+
+
+def _demo_signed_forms_and_results_verify(seeded):
+    signed = Document.objects.filter(component__must_be_signed=True)
+    results = list(Result.objects.exclude(file="").exclude(sha256="")[:3])
+
+    assert signed.exists()
+    assert set(signed.values_list("signature_verdict", flat=True)) == {Document.Verdict.VALID}
+    assert results
+    for result in results:
+        with result.file.open("rb") as handle:
+            content = handle.read()
+        report = signature_verify(content=content, filename="kq.pdf")
+        assert report.issued_by_us is True
+        assert IssuedDocument.objects.filter(sha256=result.sha256).exists()
+        assert [s.verdict for s in report.signatures] == [Verdict.VALID]
 
 
 def _demo_seed_flags_the_overdue_dossiers(seeded):
@@ -183,6 +216,7 @@ def test_the_demo_seed_builds_a_complete_demo(seeded):
     _demo_seed_completes_dossiers_with_different_outcomes(seeded)
     _demo_dossiers_have_an_intact_audit_chain(seeded)
     _demo_indicators_agree_with_the_dossiers(seeded)
+    _demo_signed_forms_and_results_verify(seeded)
     _demo_seed_flags_the_overdue_dossiers(seeded)
     _a_second_demo_seed_adds_nothing(seeded)
     _demo_accounts_ensure_resets_a_changed_password(seeded)

@@ -41,27 +41,38 @@ def test_a_changed_demo_password_is_reset_by_the_next_seed(db):
     assert authenticate(username="chuyenvien", password="mat-khau-khac-hẳn") is None
 
 
-def test_demo_signatures_parse_each_applicant_key_once_and_verify(db):
+def test_demo_signatures_sign_each_applicant_form_once_and_it_verifies(db):
     users = demo_accounts_ensure()
     now = clock.now()
-    signing = demo._DemoSignatures(now)
-    applicant = users["doanhnghiep"]
+    applicant, other = users["doanhnghiep"], users["congdan"]
+    with mock.patch.object(demo.devpki, "issue", side_effect=demo.devpki.issue) as issued:
+        signing = demo._DemoSignatures(now, applicants=[applicant, other])
+    assert issued.call_count == 2  # every applicant's certificate is made before the walk
     with (mock.patch.object(pdf_cms.serialization, "load_der_private_key",
                             side_effect=pdf_cms.serialization.load_der_private_key) as reparsed,
+          mock.patch.object(demo.devpki, "issue") as issued_later,
+          mock.patch.object(demo, "pdf_sign", side_effect=demo.pdf_sign) as signed,
           mock.patch.object(demo.FPDF, "add_font", autospec=True,
                             side_effect=demo.FPDF.add_font) as fonts):
         with clock.frozen_at(now - timedelta(minutes=2)):
             first = signing.signed_pdf(applicant, "Đơn đề nghị cấp giấy phép")
         with clock.frozen_at(now - timedelta(minutes=1)):
-            second = signing.signed_pdf(applicant, "Đơn đề nghị cấp giấy phép")
+            again = signing.signed_pdf(applicant, "Đơn đề nghị cấp giấy phép")
+        other_form = signing.signed_pdf(applicant, "Bản kê khai cơ sở vật chất")
+        other_applicant = signing.signed_pdf(other, "Đơn đề nghị cấp giấy phép")
 
+    assert issued_later.call_count == 0
     assert reparsed.call_count == 0
-    assert fonts.call_count == 1  # the applicant's form is drawn once, then signed twice
-    assert first != second
-    for content in (first, second):
+    # Each form is drawn and signed once; the same signed file goes with every dossier.
+    assert fonts.call_count == signed.call_count == 3
+    assert again == first
+    assert len({first, other_form, other_applicant}) == 3
+    for content, who in ((first, applicant), (other_form, applicant), (other_applicant, other)):
         report = signature_verify(content=content, filename="don.pdf")
         assert [s.verdict for s in report.signatures] == [Verdict.VALID], [
             (s.sub_indication, s.detail) for s in report.signatures]
+        assert report.signatures[0].signature_algorithm == "sha256_ecdsa"
+        assert report.signatures[0].signer.identifiers == {who.tax_code or who.citizen_id}
 
 
 def test_the_ready_file_appears_after_the_first_batch_and_the_rest_follow(db, tmp_path):

@@ -1,17 +1,22 @@
 """The signing key and the printed papers' fonts are loaded once per process, not per document."""
 
+from datetime import timedelta
 from io import BytesIO
 from unittest import mock
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from pyhanko.sign.signers import pdf_cms
+from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.sign import fields
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, pdf_cms
+from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pypdf import PdfReader
 
-from portal import papers
+from portal import clock, papers
+from signatures import devpki
 from signatures import signers as signers_module
 from signatures.results import FONT_DIR, TEMPLATE
-from signatures.services import result_issue
+from signatures.services import result_issue, signature_verify
 from signatures.signers import (
     LoadedKeySigner,
     Pkcs12ResultSigner,
@@ -128,3 +133,83 @@ def test_loading_a_key_from_der_is_the_slow_step_avoided(pki):
                                    serialization.NoEncryption())
     loaded = signers_module.private_key_load(der)
     assert loaded.private_numbers() == issued.key.private_numbers()
+
+
+def _room(content: bytes) -> int:
+    """The hex digits reserved for the last signature of a PDF."""
+    *_, last = signers_module._BYTE_RANGE.finditer(content)
+    _start, before, after, _rest = map(int, last.groups())
+    return after - before - 2
+
+
+def test_a_signer_sizes_its_signature_once_and_every_result_still_verifies(trust_store):
+    signer = Pkcs12ResultSigner(data=trust_store.gov_signer.pkcs12(b"mat-khau"),
+                                password=b"mat-khau")
+    with mock.patch.object(PdfSigningSession, "estimate_signature_container_size",
+                           autospec=True,
+                           side_effect=PdfSigningSession.estimate_signature_container_size
+                           ) as sized:
+        signed = [result_issue(result=RESULT, filename=f"kq-{n}.pdf", signer=signer)
+                  for n in range(3)]
+
+    # pyHanko's dry-run signature sizes the first container only; the others take its room.
+    assert sized.call_count == 1
+    assert len({_room(s.content) for s in signed}) == 1
+    for one in signed:
+        assert_round_trip(one)
+
+
+def test_another_signer_or_a_timestamped_signature_is_sized_again(trust_store, pki):
+    gov = Pkcs12ResultSigner(data=trust_store.gov_signer.pkcs12(b"mat-khau"),
+                             password=b"mat-khau")
+    other = Pkcs12ResultSigner(data=trust_store.gov_signer.pkcs12(b"mat-khau"),
+                               password=b"mat-khau")
+    timestamper = mock.Mock(wraps=None)
+    with mock.patch.object(PdfSigningSession, "estimate_signature_container_size",
+                           autospec=True,
+                           side_effect=PdfSigningSession.estimate_signature_container_size
+                           ) as sized:
+        result_issue(result=RESULT, filename="kq-1.pdf", signer=gov)
+        result_issue(result=RESULT, filename="kq-2.pdf", signer=other)
+    assert sized.call_count == 2  # each signer object learns its own room
+
+    content = result_issue(result=RESULT, filename="kq-3.pdf", signer=gov).content
+    pdf_signer = mock.Mock(signer=gov.pyhanko_signer())
+    pdf_signer.signature_meta.embed_validation_info = False
+    pdf_signer.signature_meta.cades_signed_attr_spec = None
+    pdf_signer.sign_pdf.return_value = BytesIO(content)
+    signers_module.pdf_sign(content=content, pdf_signer=pdf_signer,
+                            timestamper=timestamper)
+    # A timestamp authority's token varies in size: pyHanko estimates it every time.
+    assert pdf_signer.sign_pdf.call_args.kwargs["bytes_reserved"] is None
+
+
+def test_the_room_learnt_is_the_new_signature_s_not_an_earlier_one_of_the_file(trust_store,
+                                                                             plain_pdf):
+    pki = trust_store
+    now = clock.now()
+    ec_leaf = devpki.issue(pki.ca, "Người ký P-256", uid="MST:3200123456",
+                           not_before=now - timedelta(days=1), not_after=now + timedelta(days=30),
+                           key=devpki.new_key(curve=ec.SECP256R1()))
+
+    def signer_of(issued):
+        return LoadedKeySigner.from_key(
+            signing_cert=issued.asn1(), private_key=issued.key,
+            cert_registry=pdf_cms.SimpleCertificateStore.from_certs(issued.asn1_chain()))
+
+    def pdf_signer(signer, field):
+        meta = PdfSignatureMetadata(field_name=field, md_algorithm="sha256",
+                                    subfilter=fields.SigSeedSubFilter.PADES)
+        return PdfSigner(meta, signer=signer)
+
+    rsa_signer, ec_signer = signer_of(pki.leaves["business"]), signer_of(ec_leaf)
+    once = signers_module.pdf_sign(content=plain_pdf, pdf_signer=pdf_signer(rsa_signer, "A"))
+    twice = signers_module.pdf_sign(content=once, pdf_signer=pdf_signer(ec_signer, "B"))
+
+    assert _room(once) != _room(twice)  # an RSA container is larger than a P-256 one
+    assert signers_module._room[rsa_signer] == {("sha256", fields.SigSeedSubFilter.PADES):
+                                                _room(once)}
+    assert signers_module._room[ec_signer] == {("sha256", fields.SigSeedSubFilter.PADES):
+                                               _room(twice)}
+    report = signature_verify(content=twice, filename="hai-chu-ky.pdf")
+    assert [s.intact for s in report.signatures] == [True, True]

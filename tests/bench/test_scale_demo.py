@@ -1,0 +1,66 @@
+"""The demo seeding's rate: the dossiers a larger seed adds over the time it adds."""
+
+import subprocess
+from pathlib import Path
+
+from bench import scale
+
+
+class _FakeRuns:
+    """Stands for the migrate and seed_demo processes: a seed of n dossiers "takes"
+    `fixed + n * each` seconds of a fake clock; every call's command and env are kept."""
+
+    def __init__(self, *, fixed: float, each: float, failing: int | None = None) -> None:
+        self.fixed, self.each, self.failing = fixed, each, failing
+        self.now = 0.0
+        self.calls = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def run(self, command, *, env, **kwargs):
+        self.calls.append((command, env))
+        if command[2] == "migrate":
+            Path(env["DATABASE_URL"].removeprefix("sqlite:///")).write_bytes(b"")
+            return subprocess.CompletedProcess(command, 0, "", "")
+        dossiers = int(command[-1])
+        self.now += self.fixed + dossiers * self.each
+        code = 1 if dossiers == self.failing else 0
+        return subprocess.CompletedProcess(command, code, "", "boom" if code else "")
+
+
+def _measure(monkeypatch, runs: _FakeRuns, count: int = 20) -> dict:
+    monkeypatch.setattr(scale.subprocess, "run", runs.run)
+    monkeypatch.setattr(scale.time, "perf_counter", runs.clock)
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    results = []
+    scale.measure_demo_seeding(results, count)
+    (row,) = results
+    return row
+
+
+def test_the_demo_rate_is_the_added_dossiers_over_the_added_time(monkeypatch):
+    runs = _FakeRuns(fixed=4.0, each=0.05)
+
+    row = _measure(monkeypatch, runs)
+
+    seeded = [int(command[-1]) for command, _env in runs.calls if command[2] == "seed_demo"]
+    assert seeded == [20, 60]
+    # 40 more dossiers in 2 more seconds: the start-up's 4 s are charged to neither run.
+    assert row["value"] == 20.0
+    assert row["met"] is True
+    assert (row["dossiers"], row["seconds"]) == (60, 7.0)
+    assert (row["baseline_dossiers"], row["baseline_seconds"]) == (20, 5.0)
+    assert row["overall_per_second"] == round(60 / 7.0, 2)
+    # Like a fresh machine, the seeding processes write their bytecode.
+    assert all("PYTHONDONTWRITEBYTECODE" not in env for _command, env in runs.calls)
+
+
+def test_a_slow_or_failed_demo_seed_does_not_meet_the_goal(monkeypatch):
+    slow = _measure(monkeypatch, _FakeRuns(fixed=4.0, each=0.15))
+    failed = _measure(monkeypatch, _FakeRuns(fixed=4.0, each=0.01, failing=60))
+
+    assert slow["value"] == round(40 / 6.0, 2)
+    assert slow["met"] is False
+    assert failed["met"] is False
+    assert failed["error"] == "boom"

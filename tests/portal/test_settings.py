@@ -14,10 +14,12 @@ STRONG_KEY = secrets.token_urlsafe(50)
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'debug': s.DEBUG, 'secret_key': s.SECRET_KEY, 'caches': s.CACHES, "
-    "'num_proxies': getattr(s, 'NUM_PROXIES', None), 'drf_num_proxies': s.REST_FRAMEWORK.get('NUM_PROXIES')}))"
+    "'num_proxies': getattr(s, 'NUM_PROXIES', None), 'drf_num_proxies': s.REST_FRAMEWORK.get('NUM_PROXIES'), "
+    "'db_options': s.DATABASES['default'].get('OPTIONS', {})}))"
 )
 # Read from the process environment by portal/settings.py; the probe sets them explicitly.
-OWN_VARIABLES = ("DJANGO_", "DATABASE_URL", "CACHE_URL", "NUM_PROXIES", "CELERY_BROKER_URL")
+OWN_VARIABLES = ("DJANGO_", "DATABASE_URL", "CACHE_URL", "NUM_PROXIES", "CELERY_BROKER_URL",
+                 "DB_")
 
 
 def _start(**variables: str) -> subprocess.CompletedProcess:
@@ -88,6 +90,14 @@ def test_by_default_no_proxy_is_trusted_and_the_cache_is_this_process_memory():
     assert started["caches"]["default"]["BACKEND"] == (
         "django.core.cache.backends.locmem.LocMemCache"
     )
+
+
+def test_postgresql_binds_values_on_the_server_unless_told_not_to():
+    url = "postgres://motcua@127.0.0.1:5432/motcua"
+    assert _settings(DATABASE_URL=url)["db_options"] == {"server_side_binding": True}
+    assert _settings(DATABASE_URL=url, DB_SERVER_SIDE_BINDING="0")["db_options"] == {
+        "server_side_binding": False}
+    assert "server_side_binding" not in _settings()["db_options"]  # SQLite
 
 
 def test_the_number_of_proxies_and_the_cache_come_from_the_environment():

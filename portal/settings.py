@@ -111,8 +111,9 @@ else:
         # is prepared once: the server neither parses nor plans it on every request. Off
         # (DB_SERVER_SIDE_BINDING=0) behind a pooler in transaction mode that cannot keep
         # prepared statements.
-        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-            "DB_SERVER_SIDE_BINDING", default=True)
+        if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+            DATABASES["default"].setdefault("OPTIONS", {}).update(
+                server_side_binding=True, prepare_threshold=5)
 ATOMIC_REQUESTS = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -94,9 +94,9 @@ def test_by_default_no_proxy_is_trusted_and_the_cache_is_this_process_memory():
 
 def test_postgresql_binds_values_on_the_server_unless_told_not_to():
     url = "postgres://motcua@127.0.0.1:5432/motcua"
-    assert _settings(DATABASE_URL=url)["db_options"] == {"server_side_binding": True}
-    assert _settings(DATABASE_URL=url, DB_SERVER_SIDE_BINDING="0")["db_options"] == {
-        "server_side_binding": False}
+    assert _settings(DATABASE_URL=url)["db_options"] == {"server_side_binding": True,
+                                                          "prepare_threshold": 5}
+    assert _settings(DATABASE_URL=url, DB_SERVER_SIDE_BINDING="0")["db_options"] == {}
     assert "server_side_binding" not in _settings()["db_options"]  # SQLite
 
 

@@ -203,6 +203,13 @@ class _Walker:
             users[u] for u, _, _ in EXTRA_APPLICANTS
         ]
         self.signing = _DemoSignatures(now, applicants=self.applicants)
+        self._calendars: dict[int, object] = {}
+
+    def calendar(self, agency: Agency):
+        # Nothing the walk does changes a calendar: each agency's is read once, not per dossier.
+        if agency.pk not in self._calendars:
+            self._calendars[agency.pk] = calendar_for(agency)
+        return self._calendars[agency.pk]
 
     def at(self, moment: datetime, fn, **kwargs):
         with clock.frozen_at(moment):
@@ -213,7 +220,7 @@ class _Walker:
 
     def walk(self, procedure: Procedure, target: str, start: datetime) -> Dossier:
         rnd = self.rnd
-        cal = calendar_for(procedure.agency)
+        cal = self.calendar(procedure.agency)
         applicant = rnd.choice(self.applicants)
         channel = rnd.choices(list(CHANNELS), weights=list(CHANNELS.values()))[0]
         t = cal.next_working_instant(start)

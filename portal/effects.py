@@ -7,10 +7,37 @@ is down, or an eager task fails, the failure is logged and the caller's answer s
 
 import importlib
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 
 log = logging.getLogger(__name__)
+# The tasks this thread records instead of queueing (`tasks_deferred`), with their record.
+_deferral = threading.local()
+
+
+@contextmanager
+def tasks_deferred(*names: str) -> Iterator[list[tuple[str, tuple]]]:
+    """While active in this thread, the tasks `names` are recorded (name and args, in order)
+    instead of queued: their work is done by their sweeps, which the caller runs, from the
+    rows the changes wrote. Other tasks are queued as usual."""
+    previous = getattr(_deferral, "active", None)
+    recorded: list[tuple[str, tuple]] = []
+    _deferral.active = (frozenset(names), recorded)
+    try:
+        yield recorded
+    finally:
+        _deferral.active = previous
+
+
+def _recorded(name: str, args: tuple) -> bool:
+    active = getattr(_deferral, "active", None)
+    if active is None or name not in active[0]:
+        return False
+    active[1].append((name, args))
+    return True
 
 
 def task_queue(name: str, *args, countdown: float | None = None) -> bool:
@@ -18,6 +45,8 @@ def task_queue(name: str, *args, countdown: float | None = None) -> bool:
     given); False (logged) when it could not be."""
     from .celery import app  # the project's app, whatever app another library made current
 
+    if _recorded(name, args):
+        return True
     try:
         if name not in app.tasks:  # a web process imports task modules on demand
             importlib.import_module(name.rpartition(".")[0])

@@ -1,10 +1,102 @@
-"""Shared kernel models: the user account and the timestamp base."""
+"""Shared kernel models: the user account, the timestamp base and the batched constraint check."""
+
+import logging
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.core.exceptions import FieldError, ValidationError
+from django.db import DatabaseError, connections, models, router, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
+from django.db.models.functions import Coalesce
+from django.db.models.sql import Query
+from django.db.models.sql.constants import SINGLE
 from django.utils.translation import gettext_lazy as _
 
 from .roles import Role
+
+log = logging.getLogger(__name__)
+
+
+class ConstraintsCheckedAtOnce:
+    """A model mixin: `full_clean` asks the database about every check constraint (and the
+    condition of every conditional unique constraint) in one query, where Django asks once
+    per constraint, each in its own savepoint; the errors raised are Django's own, in the
+    same order. A conditional unique constraint whose condition does not hold for the row
+    cannot be broken by it and is skipped; the others are validated by Django as usual."""
+
+    def validate_constraints(self, exclude=None):
+        using = router.db_for_write(self.__class__, instance=self)
+        features = connections[using].features
+        if not (features.supports_comparing_boolean_expr
+                and features.supports_boolean_expr_in_select_clause):
+            return super().validate_constraints(exclude=exclude)
+        constraints = self.get_constraints()
+        answers = self._constraint_answers(constraints, exclude=exclude, using=using)
+        if answers is None:  # the database could not answer at once: one by one, as Django
+            return super().validate_constraints(exclude=exclude)
+        errors = {}
+        for model_class, model_constraints in constraints:
+            for constraint in model_constraints:
+                try:
+                    self._constraint_validate(model_class, constraint, answers, exclude, using)
+                except ValidationError as e:
+                    if getattr(e, "code", None) == "unique" and len(constraint.fields) == 1:
+                        errors.setdefault(constraint.fields[0], []).append(e)
+                    else:
+                        errors = e.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _constraint_validate(self, model_class, constraint, answers, exclude, using) -> None:
+        if isinstance(constraint, models.CheckConstraint):
+            if id(constraint) in answers and not answers[id(constraint)]:
+                raise ValidationError(constraint.get_violation_error_message(),
+                                      code=constraint.violation_error_code)
+            return  # it holds, or names an excluded field (Django skips those too)
+        answer = answers.get(id(constraint))
+        if answer is not None and not answer:
+            return  # a conditional unique constraint that does not apply to this row
+        constraint.validate(model_class, self, exclude=exclude, using=using)
+
+    def _constraint_answers(self, constraints, *, exclude, using) -> dict[int, object] | None:
+        """Each check constraint's verdict (NULL counts as met, as in Django's check) and each
+        conditional unique constraint's raw condition, by the constraint's id; None when the
+        query failed."""
+        query = Query(None)
+        against = self._get_field_expression_map(meta=self._meta, exclude=exclude)
+        for name, value in against.items():
+            if not hasattr(value, "resolve_expression"):
+                value = Value(value)
+            query.add_annotation(value, name, select=False)
+        asked = []
+        for _model_class, model_constraints in constraints:
+            for constraint in model_constraints:
+                if isinstance(constraint, models.CheckConstraint):
+                    expression = Coalesce(Q(constraint.condition), True,
+                                          output_field=BooleanField())
+                elif isinstance(constraint, models.UniqueConstraint) and constraint.condition:
+                    expression = ExpressionWrapper(Q(constraint.condition),
+                                                   output_field=BooleanField())
+                else:
+                    continue
+                try:
+                    query.add_annotation(expression, f"_constraint_{len(asked)}")
+                except FieldError:
+                    continue  # it names an excluded field
+                asked.append(constraint)
+        if not asked:
+            return {}
+        connection = connections[using]
+        atomic = transaction.atomic(using=using) if connection.in_atomic_block else None
+        try:
+            if atomic is None:
+                row = query.get_compiler(using=using).execute_sql(SINGLE)
+            else:
+                with atomic:
+                    row = query.get_compiler(using=using).execute_sql(SINGLE)
+        except DatabaseError as e:
+            log.warning("constraints of %r not checked at once: %s", self, e)
+            return None
+        return {id(constraint): value for constraint, value in zip(asked, row, strict=True)}
 
 
 class TimeStampedModel(models.Model):

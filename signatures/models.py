@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import TimeStampedModel
+from portal.models import ConstraintsCheckedAtOnce, TimeStampedModel
 
 
 class TrustedCertificate(TimeStampedModel):
@@ -85,7 +85,7 @@ class RevocationRecord(TimeStampedModel):
         return f"{self.kind}: {self.source}"
 
 
-class IssuedDocument(TimeStampedModel):
+class IssuedDocument(ConstraintsCheckedAtOnce, TimeStampedModel):
     """A result the agency signed: its hash lets the public verifier recognise it as ours."""
 
     sha256 = models.CharField(_("mã băm SHA-256"), max_length=64, unique=True)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from portal.models import TimeStampedModel
+from portal.models import ConstraintsCheckedAtOnce, TimeStampedModel
 from portal.roles import Role
 
 from ..querysets import DossierQuerySet, DossierTransitionQuerySet
@@ -160,7 +160,7 @@ def _no_step_of_this_role_left(instance: "Dossier") -> bool:
     return instance.current_step_id is None or not _next_step_same_role(instance)
 
 
-class Dossier(FSMModelMixin, TimeStampedModel):
+class Dossier(ConstraintsCheckedAtOnce, FSMModelMixin, TimeStampedModel):
     class State(models.TextChoices):
         DRAFT = "draft", _("Đang soạn")
         SUBMITTED = "submitted", _("Chờ tiếp nhận")

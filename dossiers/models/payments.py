@@ -5,10 +5,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import TimeStampedModel
+from portal.models import ConstraintsCheckedAtOnce, TimeStampedModel
 
 
-class Payment(TimeStampedModel):
+class Payment(ConstraintsCheckedAtOnce, TimeStampedModel):
     class Kind(models.TextChoices):
         FEE = "fee", _("Phí")
         CHARGE = "charge", _("Lệ phí")

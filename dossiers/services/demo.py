@@ -29,6 +29,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from integrations.base import SYSTEMS
 from integrations.http import FAKE, payment_implementation, portal_implementation
 from portal import clock
+from portal.effects import tasks_deferred
 from portal.roles import Role
 from portal.second_factor import totp_device_set
 from signatures import devpki
@@ -41,6 +42,7 @@ from ..models import Agency, Dossier, Procedure, ProcessStep, Result, Unit, form
 from .calendars import calendar_for
 from .catalog import catalog_load
 from .documents import document_upload
+from .notifications import DELIVER_TASK, SWEEP_TASK, notifications_sweep
 from .payments import payment_confirm, payment_record_at_counter, payment_start
 from .queue import dossier_assign, dossier_claim, dossier_flag_overdue, rating_create
 from .review import (
@@ -56,6 +58,8 @@ from .review import (
     dossier_suspend,
     dossier_withdraw,
 )
+from .sync import outbox_relay
+from .transitions import RELAY_TASK
 from .workflow import (
     dossier_accept,
     dossier_create,
@@ -199,6 +203,13 @@ class _Walker:
             users[u] for u, _, _ in EXTRA_APPLICANTS
         ]
         self.signing = _DemoSignatures(now, applicants=self.applicants)
+        self._calendars: dict[int, object] = {}
+
+    def calendar(self, agency: Agency):
+        # Nothing the walk does changes a calendar: each agency's is read once, not per dossier.
+        if agency.pk not in self._calendars:
+            self._calendars[agency.pk] = calendar_for(agency)
+        return self._calendars[agency.pk]
 
     def at(self, moment: datetime, fn, **kwargs):
         with clock.frozen_at(moment):
@@ -209,7 +220,7 @@ class _Walker:
 
     def walk(self, procedure: Procedure, target: str, start: datetime) -> Dossier:
         rnd = self.rnd
-        cal = calendar_for(procedure.agency)
+        cal = self.calendar(procedure.agency)
         applicant = rnd.choice(self.applicants)
         channel = rnd.choices(list(CHANNELS), weights=list(CHANNELS.values()))[0]
         t = cal.next_working_instant(start)
@@ -653,6 +664,22 @@ def _walk_all(plan: list[_Planned], *, procedures: dict, walker: _Walker, proces
             child.join()
 
 
+# The tasks a change queues after its commit for its email and its portal messages: during the
+# walk their rows are delivered a batch at a time by the sweeps (`_deliver_owed`) instead.
+DEFERRED_TASKS = (DELIVER_TASK, SWEEP_TASK, RELAY_TASK)
+# How many walked dossiers between two deliveries.
+DELIVER_EVERY = 25
+
+
+def _deliver_owed() -> None:
+    """Send what the walked changes owe, as the periodic sweeps do: every portal message due,
+    in order per dossier and system, then every email due. A message or email that fails stays
+    for the periodic sweeps, as after a failed task."""
+    while outbox_relay().sent:
+        pass
+    notifications_sweep(limit=10**9)
+
+
 def demo_seed(
     *, dossiers: int = 300, seed: int = 2025, now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
@@ -698,17 +725,24 @@ def demo_seed(
         walked += 1
         summary.by_state[state] = summary.by_state.get(state, 0) + 1
         if walked == min(first_batch, dossiers):
+            _deliver_owed()  # the portal opens with every email and portal message out
             ready()
+        elif walked % DELIVER_EVERY == 0:
+            _deliver_owed()
         if walked in report_after:
             say(_("Hồ sơ demo: %(done)d/%(total)d (%(percent)d%%)") % {
                 "done": walked, "total": dossiers, "percent": walked * 100 // dossiers})
 
     # Nobody wants ~3,000 demo emails; the console backend stays for the running portal.
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+    # Each change's email and portal messages are written with it and go out in batches, not
+    # by a task after every change (forked walkers inherit the deferral; this process sends).
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), \
+            tasks_deferred(*DEFERRED_TASKS):
         _walk_all(plan, procedures={p.pk: p for p in procedures}, walker=walker,
                   processes=processes, done=done)
         with clock.frozen_at(now):
             summary.overdue = len(dossier_flag_overdue(now=now))
+        _deliver_owed()
     # The units come after the walk: there the one demo specialist does every review.
     demo_units_ensure()
     summary.dossiers = sum(summary.by_state.values())

@@ -119,3 +119,20 @@ def test_seed_demo_can_migrate_first_in_the_same_process(db):
     called.assert_called_once_with("migrate", interactive=False, verbosity=0)
     assert "Cơ sở dữ liệu đã cập nhật" in out.getvalue().splitlines()[0]
     assert User.objects.filter(username="tiepnhan").exists()
+
+
+def test_the_walker_reads_each_agencys_calendar_once(db):
+    from dossiers.services import calendars
+    from dossiers.services.demo import demo_seed
+    from signatures.signers import reset_configured_signer
+
+    reset_configured_signer()
+    with mock.patch.object(demo, "calendar_for", side_effect=calendars.calendar_for) as read:
+        try:
+            summary = demo_seed(dossiers=8)
+        finally:
+            reset_configured_signer()
+
+    assert summary.dossiers == 8
+    agencies = {call.args[0].pk for call in read.call_args_list}
+    assert read.call_count == len(agencies) >= 1

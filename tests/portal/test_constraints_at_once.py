@@ -1,0 +1,127 @@
+"""A model's constraints checked in one query give Django's own errors, in the same order."""
+
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+import pytest
+
+from dossiers.models import Payment
+from tests.dossiers.factories import DossierFactory
+
+PAID_AT = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
+
+
+def _errors(validate) -> dict | None:
+    try:
+        validate()
+    except ValidationError as error:
+        return {field: [(e.message % (e.params or {}), e.code) for e in errors]
+                for field, errors in error.error_dict.items()}
+    return None
+
+
+def _both(payment: Payment, exclude=None) -> tuple:
+    ours = _errors(lambda: payment.validate_constraints(exclude=exclude))
+    djangos = _errors(lambda: models.Model.validate_constraints(payment, exclude=exclude))
+    return ours, djangos
+
+
+def _payment(dossier, **fields) -> Payment:
+    values = {"dossier": dossier, "amount": 100_000, "mode": Payment.Mode.BEFORE,
+              "channel": Payment.Channel.ONLINE, "provider": "fake"}
+    return Payment(**{**values, **fields})
+
+
+@pytest.fixture
+def dossier(db):
+    return DossierFactory()
+
+
+@pytest.mark.parametrize("fields", [
+    {},
+    {"amount": 0},
+    {"status": Payment.Status.PAID},
+    {"status": Payment.Status.PAID, "paid_at": PAID_AT},
+    {"status": Payment.Status.PAID, "paid_at": PAID_AT, "settles_fee": True},
+    {"settles_fee": True},
+    {"status": Payment.Status.OVERPAID},
+    {"status": Payment.Status.OVERPAID, "paid_at": PAID_AT, "refund_reason": "fee_already_settled"},
+    {"online_counted_at": PAID_AT},
+    {"online_counted_at": PAID_AT, "settles_fee": True, "channel": Payment.Channel.CASH,
+     "status": Payment.Status.PAID, "paid_at": PAID_AT},
+    {"amount": 0, "status": Payment.Status.PAID, "online_counted_at": PAID_AT},
+], ids=str)
+def test_a_payment_gets_the_errors_django_would_give(dossier, fields):
+    ours, djangos = _both(_payment(dossier, **fields))
+
+    assert ours == djangos
+
+
+def test_a_valid_payment_passes_and_a_broken_one_names_each_broken_constraint(dossier):
+    assert _both(_payment(dossier)) == (None, None)
+
+    ours, djangos = _both(_payment(dossier, amount=0, status=Payment.Status.OVERPAID))
+
+    assert ours == djangos
+    assert [message for message, _code in ours["__all__"]] == [
+        'Constraint “payment_amount_positive” is violated.',
+        'Constraint “payment_overpaid_has_paid_at_and_reason” is violated.',
+    ]
+
+
+def test_the_unique_constraints_under_a_condition_still_refuse_a_second_row(dossier):
+    _payment(dossier, status=Payment.Status.PAID, paid_at=PAID_AT, settles_fee=True,
+             provider_reference="REF-1").save()
+    second = _payment(dossier, status=Payment.Status.PAID, paid_at=PAID_AT, settles_fee=True,
+                      provider_reference="REF-1")
+
+    ours, djangos = _both(second)
+
+    assert ours == djangos
+    assert len(ours["__all__"]) == 2  # one fee per dossier, one reference per provider
+    # A row the conditions do not cover is not compared with the others.
+    assert _both(_payment(dossier, provider_reference="")) == (None, None)
+
+
+def test_an_excluded_field_leaves_out_the_constraints_that_name_it(dossier):
+    payment = _payment(dossier, amount=0, status=Payment.Status.PAID)
+
+    ours, djangos = _both(payment, exclude={"amount", "paid_at"})
+
+    assert ours == djangos
+    assert len(ours["__all__"]) == 1  # paid without settling the fee
+
+
+def test_every_constraint_is_asked_in_one_query(dossier, django_assert_num_queries):
+    payment = _payment(dossier)
+    # Django's own: one query in its own savepoint per constraint, 8 x 3.
+    with django_assert_num_queries(24):
+        models.Model.validate_constraints(payment)
+    # The query and its savepoint.
+    with django_assert_num_queries(3):
+        payment.validate_constraints()
+
+
+def test_a_database_error_falls_back_to_djangos_checks(dossier, monkeypatch, caplog):
+    from django.db.models.sql.compiler import SQLCompiler
+
+    real = SQLCompiler.execute_sql
+    calls = []
+
+    def failing_once(self, *args, **kwargs):
+        if not calls and any(a.startswith("_constraint_") for a in self.query.annotations):
+            calls.append(1)
+            from django.db import DatabaseError
+            raise DatabaseError("boom")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "execute_sql", failing_once)
+
+    ours = _errors(lambda: _payment(dossier, amount=0).validate_constraints())
+
+    assert calls == [1]
+    assert ours == {"__all__": [(m, c) for m, c in _errors(
+        lambda: models.Model.validate_constraints(_payment(dossier, amount=0)))["__all__"]]}
+    assert "not checked at once" in caplog.text

@@ -142,11 +142,13 @@ def notification_queue(
 
 def _delivery_ask(notification_id: int) -> None:
     """After the commit: with tasks run in the process (no broker), this email is sent now.
-    With workers sharing the cache, one sweep is asked for, unless one already is and has not started: it will
-    see this row (committed before the mark was checked, and the sweep clears the mark before
-    it reads the rows). The sweep runs a moment later (`NOTIFICATION_SWEEP_DELAY_SECONDS`), so
-    that the emails of a burst of changes go in one task and share one mail connection. The mark lapses on its own, and the periodic sweep sends whatever a lost task
-    left."""
+
+    With workers sharing the cache, one sweep is asked for, unless one already is and has not
+    started: it will see this row (committed before the mark was checked, and the sweep clears
+    the mark before it reads the rows). The sweep runs a moment later
+    (`NOTIFICATION_SWEEP_DELAY_SECONDS`), so that the emails of a burst of changes go in one
+    task and share one mail connection. The mark lapses on its own, and the periodic sweep
+    sends whatever a lost task left."""
     from portal.celery import app
 
     if app.conf.task_always_eager or not settings.CACHE_SHARED:

@@ -131,4 +131,4 @@ bench: install-dev
 	$(BIN)/python bench/scale.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm media

@@ -100,7 +100,11 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two transitions on one dossier serialise
     # instead of failing with "database is locked" when the second one upgrades its lock.
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    # Write-ahead logging lets readers go on while one process writes (another worker, the
+    # demo's second walker) instead of waiting for the whole file; the database keeps the mode,
+    # with its -wal and -shm files beside it.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20,
+                                       "init_command": "PRAGMA journal_mode=WAL"}
 else:
     # Connections are kept between requests, and checked before each one is reused: one
     # dropped by the server (a restart, a failover, an idle timeout) is opened again.

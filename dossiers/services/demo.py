@@ -26,8 +26,8 @@ from fpdf import FPDF
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from integrations.base import SYSTEMS
-from integrations.http import FAKE, payment_implementation, portal_implementation
+from integrations.http import FAKE, payment_implementation
+from integrations.registry import get_payment_provider
 from portal import clock
 from portal.effects import tasks_deferred
 from portal.roles import Role
@@ -586,16 +586,28 @@ def _plan(*, rnd: random.Random, procedures: list, dossiers: int, first_batch: i
 
 
 def demo_processes_usable() -> bool:
-    """Whether a second walking process may be asked for (`seed_demo --processes 2`): the
-    database and the portals and payment platform must be shared between processes. Inside a
-    transaction (the tests) or on an in-memory SQLite another process would not see the rows;
-    the in-process fakes keep their memory to one process (a progress relayed by one walker
-    for a dossier the other pushed would be refused)."""
+    """Whether a second walking process may be asked for (`seed_demo --processes 2`): the other
+    processes must see the rows. Inside a transaction (the tests) or on an in-memory SQLite they
+    would not. The portals and the payment platform may be the in-process fakes: only this
+    process calls the portals (the walkers leave every message to its sweeps), and each walker
+    pays its own dossiers on its own copy of the fake platform."""
     if connection.in_atomic_block:
         return False
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        return False
-    return FAKE not in (payment_implementation(), *map(portal_implementation, SYSTEMS))
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+# Walkers by default: one per core, at most two. On two cores, 40 dossiers took 4.3 s with two
+# walkers against 8.9 s with one (SQLite in write-ahead logging, the in-process fakes).
+WALKERS_AT_MOST = 2
+
+
+def demo_walkers() -> int:
+    """How many processes walk the demo dossiers when not told: one per core this process may
+    use, at most WALKERS_AT_MOST, when another process can share the rows; else one."""
+    if not demo_processes_usable():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, WALKERS_AT_MOST))
 
 
 def _sqlite_sync_off() -> None:
@@ -631,6 +643,10 @@ def _walk_all(plan: list[_Planned], *, procedures: dict, walker: _Walker, proces
         for item in plan:
             done(_walk_planned(walker, procedures, item))
         return
+    if payment_implementation() == FAKE:
+        # The fake platform lives in memory: built here, each walker pays on its own copy,
+        # which names its references after the walker (two fakes built apart would not).
+        get_payment_provider()
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     # The children open their own connections; a shared SQLite handle would be corrupted.

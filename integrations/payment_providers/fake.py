@@ -1,6 +1,7 @@
 """An in-memory payment platform with the real message formats: for tests and the demo."""
 
 import json
+import os
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -46,6 +47,7 @@ class FakePaymentProvider:
         self._by_key: dict[str, PaymentIntent] = {}
         self._failures: list[IntegrationError] = []
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     # --- test controls ---------------------------------------------------------------------
 
@@ -95,7 +97,10 @@ class FakePaymentProvider:
         with self._lock:
             if idempotency_key in self._by_key:
                 return self._by_key[idempotency_key]
-            reference = f"FAKE-{len(self._by_key) + 1:06d}"
+            # A forked process (the demo's second walker) carries a copy of this memory: its
+            # references name it, so that no two copies hand out the same one.
+            owner = "" if os.getpid() == self._pid else f"{os.getpid()}-"
+            reference = f"FAKE-{owner}{len(self._by_key) + 1:06d}"
             self.transactions[reference] = TransactionStatus(
                 provider=self.identifier, reference=reference, dossier_code=bill.dossier_code,
                 amount=bill.amount, status=PaymentStatus.PENDING,

@@ -2,11 +2,17 @@
 
 import os
 import random
+import re
 import socket
+import sqlite3
+import subprocess
+import sys
 import threading
 from collections import Counter
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import StringIO
+from pathlib import Path
 from types import SimpleNamespace
 
 from django.core.management import CommandError, call_command
@@ -15,6 +21,7 @@ import pytest
 
 from dossiers.services import demo
 
+ROOT = Path(__file__).resolve().parents[2]
 
 def _procedures(count: int = 5):
     return [SimpleNamespace(pk=pk) for pk in range(1, count + 1)]
@@ -39,25 +46,24 @@ def test_without_a_first_batch_the_plan_keeps_its_order():
     assert [p.index for p in plan] == list(range(30))
 
 
-def test_a_second_walker_is_refused_inside_a_transaction(db, shared_adapters):
+def test_a_second_walker_is_refused_inside_a_transaction(db):
     assert not demo.demo_processes_usable()
+    assert demo.demo_walkers() == 1
 
 
-@pytest.fixture
-def shared_adapters(monkeypatch):
-    monkeypatch.setattr(demo, "payment_implementation", lambda: "platform")
-    monkeypatch.setattr(demo, "portal_implementation", lambda system: "http")
-
-
-def test_a_second_walker_needs_portals_shared_between_processes(shared_adapters, monkeypatch):
-    monkeypatch.setattr(demo.connection, "is_in_memory_db", lambda: False, raising=False)
+def test_walkers_share_a_database_on_disk_even_with_the_in_process_fakes(monkeypatch):
+    if demo.connection.vendor == "sqlite":
+        # The tests' SQLite lives in memory: no other process would see its rows.
+        assert not demo.demo_processes_usable()
+        monkeypatch.setattr(demo.connection, "is_in_memory_db", lambda: False)
     assert demo.demo_processes_usable()
+    monkeypatch.setattr(demo.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5, 6, 7})
+    assert demo.demo_walkers() == demo.WALKERS_AT_MOST == 2
+    monkeypatch.setattr(demo.os, "sched_getaffinity", lambda pid: {3})
+    assert demo.demo_walkers() == 1
 
-    monkeypatch.setattr(demo, "payment_implementation", lambda: demo.FAKE)
-    assert not demo.demo_processes_usable()
 
-
-def test_seed_demo_refuses_a_second_walker_that_would_not_share_the_rows_or_portals(db):
+def test_seed_demo_refuses_a_second_walker_that_would_not_share_the_rows(db):
     with pytest.raises(CommandError, match="Chỉ chạy nhiều tiến trình"):
         call_command("seed_demo", "--dossiers", "4", "--processes", "2", stdout=StringIO())
 
@@ -150,3 +156,36 @@ def test_any_number_of_demo_dossiers_has_the_mix_of_states_the_weights_say(count
     assert sum(mix.values()) == count
     for target, weight in demo.TARGETS.items():
         assert abs(mix[target] - weight * count / total) < 1.5, (target, mix[target])
+
+
+def test_two_walkers_seed_a_database_on_disk_with_the_in_process_fakes(tmp_path):
+    """`seed_demo` as `make test` finds it: two walkers by default (two cores or more), the
+    fake portals and payment platform, every email and portal message out at the end."""
+    database = tmp_path / "demo.sqlite3"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "DATABASE_URL", "CACHE_URL", "CELERY_", "NATIONAL_",
+                                "PROVINCIAL_", "PAYMENT_", "PRIVATE_MEDIA_ROOT"))}
+    env.update(DJANGO_SETTINGS_MODULE="portal.settings", DJANGO_DEBUG="1",
+               DJANGO_LOG_LEVEL="WARNING", DATABASE_URL=f"sqlite:///{database}",
+               PRIVATE_MEDIA_ROOT=str(tmp_path / "media"), CACHE_URL="locmemcache://",
+               CELERY_BROKER_URL="")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "seed_demo", "--migrate", "--dossiers", "12",
+         "--processes", "2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    with closing(sqlite3.connect(database)) as db:
+        def one(sql: str, *params):
+            return db.execute(sql, params).fetchone()[0]
+
+        assert one("SELECT count(*) FROM dossiers_dossier") == 12
+        assert one("SELECT count(*) FROM dossiers_notification WHERE status = 'pending'") == 0
+        assert one("SELECT count(*) FROM dossiers_outboundmessage WHERE status IN "
+                   "('pending', 'sending', 'failed', 'dead')") == 0
+        assert one("SELECT count(*) FROM dossiers_outboundmessage WHERE status = 'sent'") > 0
+        references = [r for (r,) in db.execute(
+            "SELECT provider_reference FROM dossiers_payment WHERE provider = 'fake'")]
+        # Paid by the forked walkers, each on its own copy of the fake platform.
+        assert references and all(re.fullmatch(r"FAKE-\d+-\d{6}", r) for r in references)
+        assert one("PRAGMA journal_mode") == "wal"

@@ -44,3 +44,30 @@ def test_fake_callbacks_can_be_forged_stale_or_wrong_for_caller_tests():
     assert wrong.mismatches(amount=10, dossier_code="SCT-1") == ("amount",)
     with pytest.raises(PortalRejected):
         fake.query_transaction("nope")
+
+
+def _bill_in_child(fake: FakePaymentProvider, key: str, answers) -> None:
+    answers.put(fake.create_transaction(PaymentBill("SCT-2", "P", 10), idempotency_key=key)
+                .reference)
+
+
+def test_a_forked_copy_of_the_fake_never_hands_out_a_reference_twice():
+    """The demo's walkers are forked with a copy of the fake: each pays its own dossiers."""
+    import multiprocessing
+
+    fake = FakePaymentProvider()
+    first = fake.create_transaction(PaymentBill("SCT-1", "P", 10), idempotency_key="a").reference
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    children = [context.Process(target=_bill_in_child, args=(fake, "b", answers))
+                for _ in range(2)]
+    for child in children:
+        child.start()
+    in_children = {answers.get(timeout=30) for _ in children}
+    for child in children:
+        child.join(timeout=30)
+    here = fake.create_transaction(PaymentBill("SCT-2", "P", 10), idempotency_key="b").reference
+
+    assert first == "FAKE-000001" and here == "FAKE-000002"
+    assert len(in_children) == 2 and here not in in_children
+    assert all(ref.startswith("FAKE-") and ref.endswith("-000002") for ref in in_children)

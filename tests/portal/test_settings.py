@@ -100,6 +100,22 @@ def test_postgresql_binds_values_on_the_server_unless_told_not_to():
     assert "server_side_binding" not in _settings()["db_options"]  # SQLite
 
 
+def test_sqlite_opens_its_file_in_write_ahead_logging(tmp_path):
+    """Readers are not held up by a writer in another process (a worker, a demo walker)."""
+    url = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    options = _settings(DATABASE_URL=url)["db_options"]
+    assert options["transaction_mode"] == "IMMEDIATE"
+    probe = ("import django; django.setup(); from django.db import connection; "
+             "cursor = connection.cursor(); cursor.execute('PRAGMA journal_mode'); "
+             "print(cursor.fetchone()[0])")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
+    env.update(DJANGO_SETTINGS_MODULE="portal.settings", DATABASE_URL=url)
+    started = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip().splitlines()[-1] == "wal"
+
+
 def test_the_number_of_proxies_and_the_cache_come_from_the_environment():
     started = _settings(NUM_PROXIES="2", CACHE_URL="redis://127.0.0.1:6390/3")
 

@@ -11,7 +11,13 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from dossiers.models import Dossier
-from dossiers.services.demo import ACCOUNTS, DEMO_PASSWORD, demo_processes_usable, demo_seed
+from dossiers.services.demo import (
+    ACCOUNTS,
+    DEMO_PASSWORD,
+    demo_processes_usable,
+    demo_seed,
+    demo_walkers,
+)
 from portal.roles import Role
 from portal.second_factor import totp_device_confirmed
 
@@ -35,11 +41,9 @@ class Command(BaseCommand):
                                  "of the portals, started at the same time)")
         parser.add_argument("--wait-seconds", type=float, default=60,
                             help="how long to wait for --wait-for before giving up")
-        # One by default: on two busy cores a second walker made the demo slower (SQLite:
-        # 62.9 s against 47.1 s for 60 dossiers; PostgreSQL: 113.6 s against 98.3 s).
-        parser.add_argument("--processes", type=int, default=1,
-                            help="how many processes walk the dossiers (more than one needs a "
-                                 "database and portals shared between processes)")
+        parser.add_argument("--processes", type=int, default=0,
+                            help="how many processes walk the dossiers (0: one per core, at "
+                                 "most two, when the database is shared between processes)")
 
     def handle(self, *args, dossiers: int, seed: int, migrate: bool, ready_file: str,
                first_batch: int, processes: int, wait_for: str, wait_seconds: float,
@@ -53,10 +57,12 @@ class Command(BaseCommand):
 
         if wait_for:
             _wait_for(wait_for, seconds=wait_seconds)
-        if processes > 1 and not demo_processes_usable():
+        if processes <= 0:
+            processes = demo_walkers()
+        elif processes > 1 and not demo_processes_usable():
             raise CommandError(_(
-                "Chỉ chạy nhiều tiến trình khi cơ sở dữ liệu và các cổng được dùng chung giữa "
-                "các tiến trình (không phải bộ giả lập trong tiến trình)."))
+                "Chỉ chạy nhiều tiến trình khi các tiến trình dùng chung cơ sở dữ liệu (không "
+                "phải SQLite trong bộ nhớ, không trong một giao dịch)."))
 
         def ready() -> None:
             if ready_file:

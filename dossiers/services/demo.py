@@ -752,7 +752,10 @@ def demo_seed(
     # Nobody wants ~3,000 demo emails; the console backend stays for the running portal.
     # Each change's email and portal messages are written with it and go out in batches, not
     # by a task after every change (forked walkers inherit the deferral; this process sends).
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), \
+    # Nor does anyone read the walk's ~150 statements per dossier that the demo's DEBUG would
+    # keep in memory (formatting each one's values for the log takes one more query).
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+                           DEBUG=False), \
             tasks_deferred(*DEFERRED_TASKS):
         _walk_all(plan, procedures={p.pk: p for p in procedures}, walker=walker,
                   processes=processes, done=done)

@@ -362,8 +362,14 @@ class Dossier(ConstraintsCheckedAtOnce, FSMModelMixin, TimeStampedModel):
         decision, or refused by one (the applicant must then send another file)."""
         from signatures.report import review_reasons
 
+        documents = self.documents.all()
+        if "documents" not in getattr(self, "_prefetched_objects_cache", {}):
+            # Not read with the dossier: only its current must-be-signed documents, each with
+            # its component, in one query (not one more per document).
+            documents = documents.filter(is_current=True, component__must_be_signed=True
+                                         ).select_related("component")
         return [
-            doc.component.code for doc in self.documents.all()
+            doc.component.code for doc in documents
             if doc.is_current and doc.component.must_be_signed
             and doc.signature_decision != "accepted"
             and review_reasons(verdict=doc.signature_verdict, report=doc.signature_report)

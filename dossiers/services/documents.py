@@ -81,9 +81,11 @@ def _read(uploaded_file) -> bytes:
     return content
 
 
-def _admit(dossier: Dossier | None, *, actor, component_code: str, digitized: bool):
+def _admit(dossier: Dossier | None, *, actor, component_code: str, digitized: bool,
+           component: DocumentComponent | None = None):
     """Who may add to this dossier now, and to which component (the same checks before the
-    scan, on a plain read, and again under the row lock)."""
+    scan, on a plain read, and again under the row lock; `component`, found by the first,
+    is not looked up again: a dossier's procedure does not change)."""
     if dossier is None:
         raise DossierNotFound()
     is_owner = dossier.applicant_id == actor.pk
@@ -100,9 +102,11 @@ def _admit(dossier: Dossier | None, *, actor, component_code: str, digitized: bo
     open_for_reception = dossier.state == Dossier.State.SUBMITTED
     if not ((is_owner and open_for_owner) or (is_reception and open_for_reception)):
         raise InvalidTransition(_("Không thể tải giấy tờ lên ở trạng thái hiện tại của hồ sơ."))
-    component = DocumentComponent.objects.filter(
-        procedure_id=dossier.procedure_id, code=component_code
-    ).first()
+    if component is None or (component.procedure_id, component.code) != (
+            dossier.procedure_id, component_code):
+        component = DocumentComponent.objects.filter(
+            procedure_id=dossier.procedure_id, code=component_code
+        ).first()
     if component is None:
         raise InvalidDocument(
             _("Thủ tục không có thành phần hồ sơ này."),
@@ -137,17 +141,17 @@ def document_upload(
     verification = document_verification_prepare(
         dossier=dossier, content=content, content_type=mime, filename=name
     )
-    return _store(dossier_id=dossier_id, actor=actor, component_code=component_code,
+    return _store(dossier_id=dossier_id, actor=actor, component=component,
                   digitized=digitized, content=content, mime=mime, name=name,
                   verification=verification)
 
 
 @transaction.atomic(durable=True)
-def _store(*, dossier_id: int, actor, component_code: str, digitized: bool, content: bytes,
-           mime: str, name: str, verification) -> Document:
+def _store(*, dossier_id: int, actor, component: DocumentComponent, digitized: bool,
+           content: bytes, mime: str, name: str, verification) -> Document:
     dossier = dossier_locked(dossier_id)
-    component, digitized = _admit(dossier, actor=actor, component_code=component_code,
-                                  digitized=digitized)
+    component, digitized = _admit(dossier, actor=actor, component_code=component.code,
+                                  digitized=digitized, component=component)
     current = Document.objects.filter(dossier=dossier, is_current=True)
     stored = current.exclude(component=component).aggregate(total=Sum("size"))["total"] or 0
     if stored + len(content) > settings.UPLOAD_MAX_DOSSIER_BYTES:

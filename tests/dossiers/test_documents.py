@@ -148,6 +148,23 @@ def test_stored_file_name_is_random_and_never_the_clients(applicant, draft, stor
     assert stored_files(storage, draft) == [document.file.name.rsplit("/", 1)[1]]
 
 
+def test_an_upload_looks_its_component_up_once(applicant, draft):
+    """Checked again under the row lock, the dossier's state and the actor's rights are read
+    again; the component, found by the first check, is not."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        document = document_upload(
+            dossier_id=draft.pk, actor=applicant, component_code="don_de_nghi",
+            uploaded_file=SimpleUploadedFile("don.pdf", PDF_BYTES),
+        )
+
+    lookups = [q["sql"] for q in queries if 'FROM "dossiers_documentcomponent"' in q["sql"]]
+    assert len(lookups) == 1
+    assert document.component.code == "don_de_nghi" and document.dossier_id == draft.pk
+
+
 def test_service_computes_the_checksum_from_the_bytes_it_stores(applicant, draft):
     content = PDF_BYTES + b"% a comment makes the bytes differ\n"
 

@@ -127,6 +127,17 @@ def test_an_indeterminate_signature_goes_to_an_officer_who_is_recorded(
     assert d.state == Dossier.State.PROCESSING
 
 
+def test_unreviewed_signatures_read_without_the_dossier_s_documents_take_one_query(
+    trusted, signed_dossier, business, django_assert_num_queries
+):
+    _upload(signed_dossier, business, sign_pdf(one_page_pdf(), trusted.leaves["stranger"]))
+    _upload(signed_dossier, business, sign_pdf(one_page_pdf(), trusted.leaves["stranger"]))
+    fresh = Dossier.objects.get(pk=signed_dossier.pk)
+
+    with django_assert_num_queries(1):  # the current documents with their components
+        assert fresh.signatures_unreviewed == ["don_de_nghi"]
+
+
 def test_a_signature_an_officer_refused_keeps_the_dossier_from_acceptance(
     trusted, signed_dossier, business, reception, api_client_for
 ):

@@ -603,8 +603,9 @@ WALKERS_AT_MOST = 2
 
 def demo_walkers() -> int:
     """How many processes walk the demo dossiers when not told: one per core this process may
-    use, at most WALKERS_AT_MOST, when another process can share the rows; else one."""
-    if not demo_processes_usable():
+    use, at most WALKERS_AT_MOST, when another process can share the rows and the system forks
+    (the walkers are forked); else one."""
+    if not demo_processes_usable() or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cores or 1, WALKERS_AT_MOST))

@@ -61,6 +61,9 @@ def test_walkers_share_a_database_on_disk_even_with_the_in_process_fakes(monkeyp
     assert demo.demo_walkers() == demo.WALKERS_AT_MOST == 2
     monkeypatch.setattr(demo.os, "sched_getaffinity", lambda pid: {3})
     assert demo.demo_walkers() == 1
+    monkeypatch.setattr(demo.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(demo.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert demo.demo_walkers() == 1  # the walkers are forked
 
 
 def test_seed_demo_refuses_a_second_walker_that_would_not_share_the_rows(db):

@@ -1170,7 +1170,8 @@ def measure_overdue(base, results, workers: int = 2) -> None:
 
 
 def measure_demo_seeding(results, count: int) -> None:
-    """seed_demo through the services on a fresh SQLite database, in its own process. The
+    """seed_demo through the services on a fresh SQLite database, in its own processes (its
+    default: a walker per core, at most two, with the in-process fakes of the portals). The
     same command seeds `count` dossiers, then three times as many, each on a copy of the same
     migrated database: the rate is the dossiers the second run adds over the time it adds, so
     what a process does once whatever the number of dossiers (start-up, catalog, accounts,
@@ -1208,6 +1209,8 @@ def measure_demo_seeding(results, count: int) -> None:
                         ">= 20", ok and rate >= 20, dossiers=high, seconds=round(took, 1),
                         baseline_dossiers=low, baseline_seconds=round(base, 1),
                         overall_per_second=round(high / took, 2),
+                        note="seed_demo's default walkers (one per core, at most two); the "
+                             "in-process fakes of the portals and payment platform",
                         **({} if ok else {"error": failed.stderr[-500:]})))
 
 

@@ -125,6 +125,36 @@ def test_papers_load_their_fonts_once_per_thread(db):
     assert names and all("Paper-Sans" in name for name in names)  # the shipped faces
 
 
+def test_a_paper_s_own_stylesheet_is_parsed_once_and_lays_out_as_before(db, monkeypatch):
+    import weasyprint
+
+    context = {"result": RESULT, "place_date": "Hưng Yên", "signed_at": "", "signer_subject": "",
+               "verify_url": "http://example.test/", "qr": "", "stamp_id": "stamp"}
+    papers._loaded.__dict__.pop("styles", None)
+    papers.paper_render(template=TEMPLATE, context=context, font_dir=FONT_DIR, locate=["stamp"])
+    with _counting(weasyprint, "CSS") as parsed:
+        kept = papers.paper_render(template=TEMPLATE, context=context, font_dir=FONT_DIR,
+                                   locate=["stamp"])
+    assert parsed.call_count == 0
+
+    monkeypatch.setattr(papers, "_styles_apart", lambda html, *args: (html, []))
+    inline = papers.paper_render(template=TEMPLATE, context=context, font_dir=FONT_DIR,
+                                 locate=["stamp"])
+    assert kept.placed == inline.placed and kept.pages == inline.pages
+    assert [page.extract_text() for page in PdfReader(BytesIO(kept.content)).pages] == [
+        page.extract_text() for page in PdfReader(BytesIO(inline.content)).pages]
+
+
+def test_the_kept_stylesheets_are_bounded():
+    papers._loaded.__dict__.pop("styles", None)
+    for n in range(papers.STYLESHEETS_KEPT + 5):
+        html, sheets = papers._styles_apart(
+            f"<html><head><style>p {{ margin: {n}pt }}</style></head><body><p>x</p></body>"
+            "</html>", None, None, "")
+        assert "<style>" not in html and len(sheets) == 1
+    assert len(papers._loaded.styles) <= papers.STYLESHEETS_KEPT
+
+
 def test_loading_a_key_from_der_is_the_slow_step_avoided(pki):
     """The key object signs directly; parsing DER is what `private_key_load` does once."""
     issued = pki.leaves["business"]

@@ -21,6 +21,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -1169,6 +1170,17 @@ def measure_overdue(base, results, workers: int = 2) -> None:
                         slowest_seconds=round(max(t[0] for t in timings), 2), status=status))
 
 
+def sqlite_copy(source: Path, target: Path) -> None:
+    """A whole copy of an SQLite database in write-ahead logging, whose -wal file may still hold
+    committed pages the main file has not; the target's own -wal and -shm files from an earlier
+    run go first, or SQLite would replay that old log onto the copy."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(source)) as src, \
+            contextlib.closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 def measure_demo_seeding(results, count: int) -> None:
     """seed_demo through the services on a fresh SQLite database, in its own processes (its
     default: a walker per core, at most two, with the in-process fakes of the portals). The
@@ -1186,7 +1198,7 @@ def measure_demo_seeding(results, count: int) -> None:
     low, high = count, 3 * count
 
     def seed(dossiers: int) -> tuple[float, subprocess.CompletedProcess]:
-        shutil.copyfile(tmp / "migrated.sqlite3", tmp / "demo.sqlite3")
+        sqlite_copy(tmp / "migrated.sqlite3", tmp / "demo.sqlite3")
         shutil.rmtree(tmp / "media", ignore_errors=True)
         started = time.perf_counter()
         done = subprocess.run([PYTHON, "manage.py", "seed_demo", "--dossiers", str(dossiers)],
@@ -1196,7 +1208,7 @@ def measure_demo_seeding(results, count: int) -> None:
     try:
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True,
                        timeout=600)
-        shutil.copyfile(tmp / "demo.sqlite3", tmp / "migrated.sqlite3")
+        sqlite_copy(tmp / "demo.sqlite3", tmp / "migrated.sqlite3")
         base, first = seed(low)
         took, done = seed(high)
     finally:

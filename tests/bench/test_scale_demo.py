@@ -1,6 +1,9 @@
 """The demo seeding's rate: the dossiers a larger seed adds over the time it adds."""
 
+import shutil
+import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 from bench import scale
@@ -64,3 +67,28 @@ def test_a_slow_or_failed_demo_seed_does_not_meet_the_goal(monkeypatch):
     assert slow["met"] is False
     assert failed["met"] is False
     assert failed["error"] == "boom"
+
+
+def _logged(path: Path, value: int) -> sqlite3.Connection:
+    """A database in write-ahead logging whose row is still in its -wal file only."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE t (x)")
+    db.execute("INSERT INTO t VALUES (?)", (value,))
+    db.commit()
+    return db
+
+
+def test_a_database_in_wal_is_copied_whole_and_without_an_old_copy_s_log(tmp_path):
+    source, target = tmp_path / "migrated.sqlite3", tmp_path / "demo.sqlite3"
+    with closing(_logged(source, 1)):  # still open: the row is in migrated.sqlite3-wal
+        # An earlier seed's log left beside the target.
+        with closing(_logged(target, 99)):
+            shutil.copyfile(f"{target}-wal", tmp_path / "old-wal")
+        shutil.copyfile(tmp_path / "old-wal", f"{target}-wal")
+
+        scale.sqlite_copy(source, target)
+
+    with closing(sqlite3.connect(target)) as copy:
+        assert copy.execute("SELECT x FROM t").fetchall() == [(1,)]

@@ -1181,14 +1181,16 @@ def sqlite_copy(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-def measure_demo_seeding(results, count: int) -> None:
+def measure_demo_seeding(results, count: int, repeats: int = 3) -> None:
     """seed_demo through the services on a fresh SQLite database, in its own processes (its
     default: a walker per core, at most two, with the in-process fakes of the portals). The
     same command seeds `count` dossiers, then three times as many, each on a copy of the same
     migrated database: the rate is the dossiers the second run adds over the time it adds, so
     what a process does once whatever the number of dossiers (start-up, catalog, accounts,
     demo CAs, the first load of the PDF and signing libraries and fonts) is charged to
-    neither. Python writes its bytecode as on a fresh machine."""
+    neither. The pair runs `repeats` times and each size counts its quickest run, as timeit
+    does: a run slowed by another load on the machine says nothing of the seeding. Python
+    writes its bytecode as on a fresh machine."""
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-demo-"))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "1",
            "DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite3",
@@ -1205,24 +1207,33 @@ def measure_demo_seeding(results, count: int) -> None:
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
         return time.perf_counter() - started, done
 
+    times: dict[int, list[float]] = {low: [], high: []}
+    failed = None
     try:
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True,
                        timeout=600)
         sqlite_copy(tmp / "demo.sqlite3", tmp / "migrated.sqlite3")
-        base, first = seed(low)
-        took, done = seed(high)
+        for _round in range(max(1, repeats)):
+            for dossiers in (low, high):
+                took, done = seed(dossiers)
+                times[dossiers].append(took)
+                if done.returncode and failed is None:
+                    failed = done
+            if failed is not None:
+                break
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    walking = max(took - base, 1e-6)
-    rate = (high - low) / walking
-    ok = done.returncode == 0 and first.returncode == 0
-    failed = done if done.returncode else first
+    base, took = min(times[low]), min(times[high])
+    rate = (high - low) / max(took - base, 1e-6)
+    ok = failed is None
     results.append(_row("demo_seeding_dossiers_per_second", round(rate, 2), "dossiers/s", None,
                         ">= 20", ok and rate >= 20, dossiers=high, seconds=round(took, 1),
                         baseline_dossiers=low, baseline_seconds=round(base, 1),
-                        overall_per_second=round(high / took, 2),
+                        overall_per_second=round(high / took, 2), repeats=len(times[high]),
+                        runs_seconds={n: [round(t, 1) for t in ts] for n, ts in times.items()},
                         note="seed_demo's default walkers (one per core, at most two); the "
-                             "in-process fakes of the portals and payment platform",
+                             "in-process fakes of the portals and payment platform; each size "
+                             "counts its quickest run",
                         **({} if ok else {"error": failed.stderr[-500:]})))
 
 
@@ -1254,8 +1265,8 @@ def machine() -> dict:
 
 README_START = "<!-- bench-results:start -->"
 README_END = "<!-- bench-results:end -->"
-_DETAILS = ("p50_ms", "baseline_p50_ms", "p95_ms", "rows", "seconds", "rate", "errors", "note",
-            "open_states_p50_ms")
+_DETAILS = ("p50_ms", "baseline_p50_ms", "p95_ms", "rows", "seconds", "baseline_seconds",
+            "repeats", "rate", "errors", "note", "open_states_p50_ms")
 
 
 def _table(data: dict, *, details: bool) -> list[str]:
@@ -1325,6 +1336,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="length of each load run")
     parser.add_argument("--demo-dossiers", type=int, default=20,
                         help="dossiers for the demo seeding rate")
+    parser.add_argument("--demo-repeats", type=int, default=3,
+                        help="how many times the demo seeding pair runs (its quickest counts)")
     parser.add_argument("--seed", type=int, default=766)
     parser.add_argument("--only", default="", help="comma-separated figures to measure (of "
                         "submission, queue, indicators, overdue, clock, demo); all by default")
@@ -1418,7 +1431,7 @@ def run(args, n: int, services: Services) -> None:
         results += clock.measure()
     if "demo" in wanted:
         print("measuring demo seeding ...", file=sys.stderr)
-        measure_demo_seeding(results, args.demo_dossiers)
+        measure_demo_seeding(results, args.demo_dossiers, args.demo_repeats)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / ("latest-sqlite.json" if args.sqlite else "latest.json")
     out.write_text(json.dumps({

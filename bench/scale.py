@@ -1253,6 +1253,23 @@ def worker_rss_mb(master_pid: int) -> float:
     return best
 
 
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters (user ... steal) from /proc/stat; empty elsewhere."""
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
+def stolen_percent(before: list[int], after: list[int]) -> float | None:
+    """The share of the CPU time between two readings that the host gave to other machines
+    (steal): a run measured while its virtual machine's neighbours were busy is slower."""
+    if len(before) < 8 or len(after) < 8:
+        return None
+    total = sum(after) - sum(before)
+    return round(100 * (after[7] - before[7]) / total, 1) if total > 0 else None
+
+
 def machine() -> dict:
     mem = 0
     for line in Path("/proc/meminfo").read_text().splitlines():
@@ -1288,9 +1305,12 @@ def _table(data: dict, *, details: bool) -> list[str]:
 
 def _run_line(data: dict) -> str:
     m = data["machine"]
+    stolen = m.get("steal_percent")
     return (f"{data['dossiers']:,} dossiers, {data['workers']} gunicorn workers, "
             f"{m['cores']} cores, {m['memory_mb']:,} MB memory, run {data['finished_at']} "
-            f"(seeding {data['seed_seconds']:.0f} s).")
+            f"(seeding {data['seed_seconds']:.0f} s"
+            + ("" if stolen is None else f"; CPU time taken by the host while measuring: "
+               f"{stolen}%") + ").")
 
 
 def write_markdown(readme: Path | None = None) -> Path:
@@ -1410,6 +1430,7 @@ def run(args, n: int, services: Services) -> None:
     from django.db import connection
     connection.close()
     base = services.start_gunicorn(args.workers, {**os.environ, **env})
+    measuring_from = cpu_times()
     wanted = set(filter(None, args.only.split(","))) or set(STEPS)
     steps = [
         ("submission", lambda: measure_submission(base, ctx, results, args.seconds,
@@ -1438,7 +1459,8 @@ def run(args, n: int, services: Services) -> None:
         "database": "sqlite" if args.sqlite else "postgresql", "dossiers": n,
         "workers": args.workers, "seed_seconds": round(seed_seconds, 1),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(), "results": results,
+        "machine": {**machine(), "steal_percent": stolen_percent(measuring_from, cpu_times())},
+        "results": results,
     }, indent=2, ensure_ascii=False) + "\n")
     write_markdown()
     for row in results:

@@ -51,3 +51,19 @@ def test_unmet_goal_is_marked_and_readme_without_markers_is_left_alone(results_d
     scale.write_markdown(readme)
     assert readme.read_text() == "# Title\nno markers here\n"
     assert "| **no** |" in (tmp_path / "bench" / "RESULTS.md").read_text()
+
+
+def test_the_cpu_time_the_host_took_while_measuring_is_reported(results_dir, tmp_path):
+    # user nice system idle iowait irq softirq steal: 1,000 ticks, 150 of them stolen.
+    before = [100, 0, 50, 800, 0, 0, 0, 50]
+    after = [500, 0, 150, 1_150, 0, 0, 0, 200]
+    assert scale.stolen_percent(before, after) == 15.0
+    assert scale.stolen_percent([], after) is None
+    assert len(scale.cpu_times()) >= 8  # Linux
+
+    run = _run("queue_page_first_p95", 9.1, True)
+    run["machine"]["steal_percent"] = 15.0
+    (results_dir / "latest.json").write_text(json.dumps(run))
+    scale.write_markdown(tmp_path / "README.md")
+    assert "CPU time taken by the host while measuring: 15.0%" in (
+        tmp_path / "bench" / "RESULTS.md").read_text()

@@ -162,8 +162,8 @@ def test_any_number_of_demo_dossiers_has_the_mix_of_states_the_weights_say(count
 
 
 def test_two_walkers_seed_a_database_on_disk_with_the_in_process_fakes(tmp_path):
-    """`seed_demo` as `make test` finds it: two walkers by default (two cores or more), the
-    fake portals and payment platform, every email and portal message out at the end."""
+    """`seed_demo` with two walkers (its default on two cores or more) and the fake portals
+    and payment platform of a fresh checkout: every email and portal message out at the end."""
     database = tmp_path / "demo.sqlite3"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DJANGO_", "DATABASE_URL", "CACHE_URL", "CELERY_", "NATIONAL_",

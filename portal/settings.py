@@ -291,6 +291,9 @@ LOGGING = {
     "loggers": {
         "celery": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},  # font subsetting chatter on every result PDF
+        # WeasyPrint logs each of a paper's seven rendering steps at INFO; its warnings and
+        # errors (a resource it could not load) still reach the log.
+        "weasyprint": {"level": "WARNING"},
     },
 }
 

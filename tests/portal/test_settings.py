@@ -139,3 +139,23 @@ def test_scale_mode_in_production_without_a_shared_cache_refuses_to_start():
 
     assert "CACHE_URL" in error
     assert started["caches"]["default"]["LOCATION"] == "redis://127.0.0.1:6390/3"
+
+
+def test_the_log_at_info_keeps_weasyprint_s_warnings_not_its_steps_of_each_paper(tmp_path):
+    """A paper rendered by the portal as configured: WeasyPrint's seven steps per paper (INFO)
+    stay out of the log, its warnings still reach it."""
+    probe = (
+        "import logging, django; django.setup(); from portal import papers; "
+        "from signatures.results import FONT_DIR; "
+        "papers.paper_render(template='portal/papers/base.html', context={}, font_dir=FONT_DIR); "
+        "logging.getLogger('weasyprint').warning('a resource could not be loaded')"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
+    env.update(DJANGO_SETTINGS_MODULE="portal.settings", DJANGO_LOG_LEVEL="INFO",
+               DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3")
+    started = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+
+    assert started.returncode == 0, started.stderr
+    assert "a resource could not be loaded" in started.stderr
+    assert "Step " not in started.stderr, started.stderr

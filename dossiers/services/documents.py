@@ -6,7 +6,7 @@ import unicodedata
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 from django.utils.translation import gettext as _
 
 import filetype
@@ -28,7 +28,11 @@ from ..exceptions import (
 )
 from ..models import Document, DocumentComponent, Dossier
 from ..pdfscan import ACTIVE, LIMIT, MALFORMED, ScanRefused, pdf_scan
-from .signing import document_schedule_verification, document_verification_prepare
+from .signing import (
+    document_schedule_verification,
+    document_verification_prepare,
+    verification_fill,
+)
 from .transitions import dossier_locked
 from .workflow import EDITABLE_STATES
 
@@ -152,29 +156,33 @@ def _store(*, dossier_id: int, actor, component: DocumentComponent, digitized: b
     dossier = dossier_locked(dossier_id)
     component, digitized = _admit(dossier, actor=actor, component_code=component.code,
                                   digitized=digitized, component=component)
-    current = Document.objects.filter(dossier=dossier, is_current=True)
-    stored = current.exclude(component=component).aggregate(total=Sum("size"))["total"] or 0
-    if stored + len(content) > settings.UPLOAD_MAX_DOSSIER_BYTES:
+    # One read for both: what the other components' current files weigh, and the component's
+    # last version (the old versions included).
+    read = Document.objects.filter(dossier=dossier).aggregate(
+        stored=Sum("size", filter=Q(is_current=True) & ~Q(component=component)),
+        last=Max("version", filter=Q(component=component)),
+    )
+    if (read["stored"] or 0) + len(content) > settings.UPLOAD_MAX_DOSSIER_BYTES:
         raise FileTooLarge(
             _("Tổng dung lượng hồ sơ vượt quá giới hạn."),
             extra={"max_dossier_bytes": settings.UPLOAD_MAX_DOSSIER_BYTES},
         )
-    last = Document.objects.filter(dossier=dossier, component=component).aggregate(
-        v=Max("version")
-    )["v"] or 0
-    current.filter(component=component).update(is_current=False)
+    Document.objects.filter(dossier=dossier, component=component, is_current=True).update(
+        is_current=False)
     document = Document(
-        dossier=dossier, component=component, version=last + 1, original_name=name,
-        sha256=hashlib.sha256(content).hexdigest(), size=len(content), content_type=mime,
-        uploaded_by=actor, digitized=digitized,
+        dossier=dossier, component=component, version=(read["last"] or 0) + 1,
+        original_name=name, sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+        content_type=mime, uploaded_by=actor, digitized=digitized,
     )
+    if verification is not None:  # verified before the transaction: written with the row
+        verification_fill(document, verification)
     document.file.save(name, ContentFile(content), save=False)
     try:
         document.save()
         dossier.version += 1
         dossier.save(update_fields=["version", "updated_at"])
-        document_schedule_verification(document=document, content=content,
-                                       prepared=verification)
+        if verification is None:
+            document_schedule_verification(document=document, content=content)
     except Exception:
         # A failed write must not leave an orphan file behind.
         document.file.delete(save=False)

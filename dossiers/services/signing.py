@@ -78,10 +78,16 @@ def verification_compute(*, dossier: Dossier, content: bytes, content_type: str,
                                now)
 
 
-def _store_verification(document: Document, outcome: VerificationOutcome) -> Document:
+def verification_fill(document: Document, outcome: VerificationOutcome) -> Document:
+    """The outcome on the document object, for a row not saved yet (written with it)."""
     document.signature_verdict = outcome.verdict
     document.signature_report = outcome.report
     document.signature_checked_at = outcome.checked_at
+    return document
+
+
+def _store_verification(document: Document, outcome: VerificationOutcome) -> Document:
+    verification_fill(document, outcome)
     Document.objects.filter(pk=document.pk).update(
         signature_verdict=outcome.verdict, signature_report=outcome.report,
         signature_checked_at=outcome.checked_at,
@@ -110,7 +116,8 @@ def document_verification_prepare(*, dossier: Dossier, content: bytes, content_t
 def document_schedule_verification(*, document: Document, content: bytes,
                                    prepared: VerificationOutcome | None = None) -> None:
     """Inside the upload's transaction: store what was verified before it, or hand the file
-    to a worker after commit."""
+    to a worker after commit. (The upload itself writes a prepared outcome with the new row,
+    `verification_fill`, and calls this only for a file it did not verify.)"""
     if prepared is not None:
         _store_verification(document, prepared)
         return

@@ -165,6 +165,38 @@ def test_an_upload_looks_its_component_up_once(applicant, draft):
     assert document.component.code == "don_de_nghi" and document.dossier_id == draft.pk
 
 
+def test_an_upload_reads_the_dossier_s_documents_once_and_writes_its_verdict_with_its_row(
+    applicant, draft
+):
+    """Under the lock, the weight of the other files and the component's last version come from
+    one read; the signatures checked before the transaction are in the row's INSERT, with no
+    UPDATE after it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    document_upload(dossier_id=draft.pk, actor=applicant, component_code="don_de_nghi",
+                    uploaded_file=SimpleUploadedFile("don.pdf", PDF_BYTES))
+    with CaptureQueriesContext(connection) as queries:
+        document = document_upload(
+            dossier_id=draft.pk, actor=applicant, component_code="don_de_nghi",
+            uploaded_file=SimpleUploadedFile("don-2.pdf", PDF_BYTES + b"%2\n"),
+        )
+
+    sql = [q["sql"] for q in queries]
+    reads = [s for s in sql if s.startswith("SELECT") and 'FROM "dossiers_document"' in s]
+    inserts = [s for s in sql if s.startswith('INSERT INTO "dossiers_document"')]
+    updates = [s for s in sql if s.startswith('UPDATE "dossiers_document"')]
+    assert len(reads) == 1
+    assert len(inserts) == 1 and '"signature_verdict"' in inserts[0]
+    assert len(updates) == 1 and '"is_current"' in updates[0]  # the superseded version
+    stored = Document.objects.get(pk=document.pk)
+    assert document.version == stored.version == 2
+    assert stored.signature_checked_at is not None
+    assert (stored.signature_verdict, stored.signature_report) == (
+        document.signature_verdict, document.signature_report)
+    assert stored.signature_report["kind"] == "pdf" and stored.signature_report["signatures"] == []
+
+
 def test_service_computes_the_checksum_from_the_bytes_it_stores(applicant, draft):
     content = PDF_BYTES + b"% a comment makes the bytes differ\n"
 

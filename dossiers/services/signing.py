@@ -113,14 +113,10 @@ def document_verification_prepare(*, dossier: Dossier, content: bytes, content_t
                                 filename=filename)
 
 
-def document_schedule_verification(*, document: Document, content: bytes,
-                                   prepared: VerificationOutcome | None = None) -> None:
-    """Inside the upload's transaction: store what was verified before it, or hand the file
-    to a worker after commit. (The upload itself writes a prepared outcome with the new row,
-    `verification_fill`, and calls this only for a file it did not verify.)"""
-    if prepared is not None:
-        _store_verification(document, prepared)
-        return
+def document_schedule_verification(*, document: Document, content: bytes) -> None:
+    """Inside the upload's transaction, for a file not verified before it (an outcome that
+    was is written with the new row, `verification_fill`): verify it now if it is one to
+    verify inline (`verifies_inline`), else hand it to a worker after commit."""
     if verifies_inline(content=content, content_type=document.content_type):
         document_apply_verification(document=document, content=content)
         return

@@ -114,9 +114,9 @@ def document_verification_prepare(*, dossier: Dossier, content: bytes, content_t
 
 
 def document_schedule_verification(*, document: Document, content: bytes) -> None:
-    """Inside the upload's transaction, for a file not verified before it (an outcome that
-    was is written with the new row, `verification_fill`): verify it now if it is one to
-    verify inline (`verifies_inline`), else hand it to a worker after commit."""
+    """Inside the upload's transaction, for a file not verified before it (the upload writes
+    an outcome found before it with the new row, `verification_fill`): verify it now if it is
+    one to verify inline (`verifies_inline`), else hand it to a worker after commit."""
     if verifies_inline(content=content, content_type=document.content_type):
         document_apply_verification(document=document, content=content)
         return

@@ -20,7 +20,7 @@ from django.db import transaction
 
 import requests
 from asn1crypto import keys as asn1_keys
-from asn1crypto import pem
+from asn1crypto import pem, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import signers
+from pyhanko.sign import attributes, signers
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -54,7 +54,40 @@ def private_key_load(der: bytes):
     return serialization.load_der_private_key(der, password=None)
 
 
-class LoadedKeySigner(signers.SimpleSigner):
+class _SigningCertificateKept(attributes.SigningCertificateV2Provider):
+    """The signing-certificate-v2 attribute from its encoding made once: built afresh, the
+    library's value is a fresh ASN.1 tree that is encoded again at each of the several places
+    a signature includes the signed attributes, most of a signature's work (three quarters
+    of an ECDSA signature of a one-page PDF)."""
+
+    def __init__(self, signing_cert: asn1_x509.Certificate, encoded: bytes) -> None:
+        super().__init__(signing_cert)
+        self.encoded = encoded
+
+    async def build_attr_value(self, dry_run=False) -> tsp.SigningCertificateV2:
+        return tsp.SigningCertificateV2.load(self.encoded)
+
+
+class SigningCertificateEncodedOnce:
+    """A mixin for pyHanko signers: the signed attributes name the signer's certificate
+    (signing-certificate-v2, a digest of the certificate and its issuer and serial) with a
+    value encoded once per certificate, the same bytes pyHanko's own provider makes. The
+    other attributes (content type, message digest, signing time, CAdES ones) are pyHanko's."""
+
+    def _signed_attr_providers(self, *args, **kwargs):
+        kept = self.__dict__.setdefault("_signing_certificate_encoded", {})
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if type(provider) is attributes.SigningCertificateV2Provider:
+                cert = provider.signing_cert
+                key = cert.dump()
+                if key not in kept:
+                    kept.clear()  # one certificate per signer: keep the last one only
+                    kept[key] = attributes.as_signing_certificate_v2(cert).dump()
+                provider = _SigningCertificateKept(cert, kept[key])
+            yield provider
+
+
+class LoadedKeySigner(SigningCertificateEncodedOnce, signers.SimpleSigner):
     """pyHanko's SimpleSigner with the key parsed once, not on every signature: the library
     parses it from DER at each signing (twice per PDF, the first to size the container),
     about 40 ms each for RSA-2048. Schemes other than RSA and ECDSA go the library's way."""
@@ -200,7 +233,7 @@ class Pkcs11ResultSigner:
                     self.module, token_criteria=TokenCriteria(label=self.token_label),
                     user_pin=self.pin,
                 )
-                self._signer = PKCS11Signer(
+                self._signer = _kept_pkcs11_signer_class(PKCS11Signer)(
                     self._session, cert_label=self.cert_label, key_label=self.key_label,
                 )
         return self._signer
@@ -212,6 +245,12 @@ class Pkcs11ResultSigner:
             self._session = self._signer = None
 
 
+def _kept_pkcs11_signer_class(base: type) -> type:
+    """pyHanko's PKCS#11 signer (imported only when a token is configured) with the signing
+    certificate's attribute encoded once."""
+    return type("Pkcs11Signer", (SigningCertificateEncodedOnce, base), {})
+
+
 @dataclass(frozen=True)
 class RemoteSigningConfig:
     url: str
@@ -219,7 +258,7 @@ class RemoteSigningConfig:
     timeout: float = 10.0
 
 
-class _RemoteHashSigner(signers.Signer):
+class _RemoteHashSigner(SigningCertificateEncodedOnce, signers.Signer):
     """Two steps: the digest of the signed attributes is computed here, the service signs it."""
 
     def __init__(self, *, config: RemoteSigningConfig, session: requests.Session,

@@ -243,3 +243,48 @@ def test_the_room_learnt_is_the_new_signature_s_not_an_earlier_one_of_the_file(t
                                                _room(twice)}
     report = signature_verify(content=twice, filename="hai-chu-ky.pdf")
     assert [s.intact for s in report.signatures] == [True, True]
+
+
+def _signed_attributes(signer, digest: bytes, **kwargs) -> bytes:
+    import asyncio
+
+    return asyncio.run(signer.signed_attrs(digest, "sha256", **kwargs)).dump()
+
+
+def test_a_signer_encodes_its_certificate_s_attribute_once_and_the_bytes_are_pyhanko_s(pki):
+    """The signing-certificate-v2 attribute is encoded once per signer; the signed attributes
+    are byte for byte those of pyHanko's own signer, in PAdES form and in the older form
+    that carries a signing time."""
+    from pyhanko.sign import attributes, signers
+
+    issued = pki.leaves["business"]
+    registry = pdf_cms.SimpleCertificateStore.from_certs(issued.asn1_chain())
+    kept = LoadedKeySigner.from_key(signing_cert=issued.asn1(), private_key=issued.key,
+                                    cert_registry=registry)
+    plain = signers.SimpleSigner(signing_cert=issued.asn1(), signing_key=issued.asn1_key(),
+                                 cert_registry=registry)
+    at = clock.now().replace(microsecond=0)
+    forms = [{"use_pades": True},
+             {"use_pades": False,
+              "attr_settings": pdf_cms.PdfCMSSignedAttributes(signing_time=at)}]
+    digests = [bytes(range(32)), bytes(range(32, 64))]
+
+    with _counting(attributes, "as_signing_certificate_v2") as built:
+        ours = [_signed_attributes(kept, d, **form) for form in forms for d in digests]
+    assert built.call_count == 1
+    theirs = [_signed_attributes(plain, d, **form) for form in forms for d in digests]
+    assert ours == theirs
+    assert len(set(ours)) == 4
+
+
+def test_results_signed_with_the_encoded_attribute_verify(trust_store):
+    from pyhanko.sign import attributes
+
+    signer = Pkcs12ResultSigner(data=trust_store.gov_signer.pkcs12(b"mat-khau"),
+                                password=b"mat-khau")
+    with _counting(attributes, "as_signing_certificate_v2") as built:
+        signed = [result_issue(result=RESULT, filename=f"kq-{n}.pdf", signer=signer)
+                  for n in range(2)]
+    assert built.call_count == 1
+    for one in signed:
+        assert_round_trip(one)

@@ -17,6 +17,7 @@ from signatures.signers import (
     Pkcs12ResultSigner,
     RemoteResultSigner,
     RemoteSigningConfig,
+    SigningCertificateEncodedOnce,
     configured_timestamper,
 )
 
@@ -83,6 +84,7 @@ def test_the_remote_signer_sends_only_a_digest(trust_store):
         signed = result_issue(result=RESULT, filename="kq.pdf", signer=signer)
 
     assert server.hits == ["/certificate", "/sign"]
+    assert isinstance(signer.pyhanko_signer(), SigningCertificateEncodedOnce)
     assert signed.issued.signer_backend == "remote"
     assert_round_trip(signed)
 
@@ -216,6 +218,7 @@ def test_a_result_signed_on_a_pkcs11_token_verifies(softhsm_token, trust_store):
                                 key_label="agency")
     try:
         signed = result_issue(result=RESULT, filename="kq.pdf", signer=signer)
+        assert isinstance(signer.pyhanko_signer(), SigningCertificateEncodedOnce)
     finally:
         signer.close()
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from portal.models import ConstraintsCheckedAtOnce, TimeStampedModel
+from portal.prepared import Prepared
 from portal.roles import Role
 
 from ..querysets import DossierQuerySet, DossierTransitionQuerySet
@@ -158,6 +159,17 @@ def _next_step_same_role(instance: "Dossier") -> bool:
 
 def _no_step_of_this_role_left(instance: "Dossier") -> bool:
     return instance.current_step_id is None or not _next_step_same_role(instance)
+
+
+def _signed_papers(*, shape, dossier_id: int):
+    from .documents import Document
+
+    return Document.objects.filter(dossier_id=dossier_id, is_current=True,
+                                   component__must_be_signed=True).select_related("component")
+
+
+# Compiled once per process: the approval checks read a dossier's signed papers this way.
+_SIGNED_PAPERS = Prepared(_signed_papers, dossier_id=int)
 
 
 class Dossier(ConstraintsCheckedAtOnce, FSMModelMixin, TimeStampedModel):
@@ -362,12 +374,12 @@ class Dossier(ConstraintsCheckedAtOnce, FSMModelMixin, TimeStampedModel):
         decision, or refused by one (the applicant must then send another file)."""
         from signatures.report import review_reasons
 
-        documents = self.documents.all()
-        if "documents" not in getattr(self, "_prefetched_objects_cache", {}):
+        if "documents" in getattr(self, "_prefetched_objects_cache", {}):
+            documents = self.documents.all()
+        else:
             # Not read with the dossier: only its current must-be-signed documents, each with
             # its component, in one query (not one more per document).
-            documents = documents.filter(is_current=True, component__must_be_signed=True
-                                         ).select_related("component")
+            documents = _SIGNED_PAPERS.rows(dossier_id=self.pk)
         return [
             doc.component.code for doc in documents
             if doc.is_current and doc.component.must_be_signed

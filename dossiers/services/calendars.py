@@ -2,8 +2,17 @@
 
 from functools import lru_cache
 
+from portal.prepared import Prepared
+
 from .. import sla
-from ..models import Agency, HolidayOverride
+from ..models import Agency, AgencySeason, HolidayOverride
+
+# Compiled once per process: every move that ends a step reads the calendar this way.
+_OVERRIDES = Prepared(lambda *, shape: HolidayOverride.objects.only("date", "kind").order_by())
+_SEASONS = Prepared(
+    lambda *, shape, agency_id: AgencySeason.objects.filter(agency_id=agency_id).order_by(
+        "start_month", "start_day", "pk"),
+    agency_id=int)
 
 
 @lru_cache(maxsize=64)
@@ -18,16 +27,16 @@ def _calendar(sessions, seasons, days_off, working_days) -> sla.WorkingCalendar:
 
 def _overrides() -> tuple[frozenset, frozenset]:
     off, extra = [], []
-    for day, kind in HolidayOverride.objects.values_list("date", "kind"):
+    for row in _OVERRIDES.rows():
+        day, kind = row.date, row.kind
         (off if kind == HolidayOverride.Kind.DAY_OFF else extra).append(day)
     return frozenset(off), frozenset(extra)
 
 
-def _agency_calendar(agency: Agency, overrides: tuple[frozenset, frozenset]) -> sla.WorkingCalendar:
-    return _calendar(
-        tuple(agency.sessions), tuple(season.as_season() for season in agency.seasons.all()),
-        *overrides,
-    )
+def _agency_calendar(agency: Agency, seasons, overrides: tuple[frozenset, frozenset]
+                     ) -> sla.WorkingCalendar:
+    return _calendar(tuple(agency.sessions), tuple(season.as_season() for season in seasons),
+                     *overrides)
 
 
 def calendar_for(agency: Agency) -> sla.WorkingCalendar:
@@ -35,7 +44,7 @@ def calendar_for(agency: Agency) -> sla.WorkingCalendar:
 
     Read afresh from the database each time; an identical calendar already built is reused,
     and any change to the sessions, seasons or overrides gives a new one."""
-    return _agency_calendar(agency, _overrides())
+    return _agency_calendar(agency, _SEASONS.rows(agency_id=agency.pk), _overrides())
 
 
 def calendars_by_agency(*, agency_code: str | None = None) -> dict[int, sla.WorkingCalendar]:
@@ -45,4 +54,5 @@ def calendars_by_agency(*, agency_code: str | None = None) -> dict[int, sla.Work
     agencies = Agency.objects.prefetch_related("seasons")
     if agency_code:
         agencies = agencies.filter(code=agency_code)
-    return {agency.pk: _agency_calendar(agency, overrides) for agency in agencies}
+    return {agency.pk: _agency_calendar(agency, agency.seasons.all(), overrides)
+            for agency in agencies}

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 import filetype
 
+from portal.prepared import Prepared
 from portal.roles import Role
 
 from ..exceptions import (
@@ -108,15 +109,37 @@ def _admit(dossier: Dossier | None, *, actor, component_code: str, digitized: bo
         raise InvalidTransition(_("Không thể tải giấy tờ lên ở trạng thái hiện tại của hồ sơ."))
     if component is None or (component.procedure_id, component.code) != (
             dossier.procedure_id, component_code):
-        component = DocumentComponent.objects.filter(
-            procedure_id=dossier.procedure_id, code=component_code
-        ).first()
+        found = _COMPONENT.rows(procedure_id=dossier.procedure_id, code=str(component_code))
+        component = found[0] if found else None
     if component is None:
         raise InvalidDocument(
             _("Thủ tục không có thành phần hồ sơ này."),
             extra={"component": component_code},
         )
     return component, digitized and is_reception
+
+
+# Compiled once per process: each upload reads its dossier, then its component, this way
+# before the transaction opens.
+_DOSSIER = Prepared(
+    lambda *, shape, dossier_id: Dossier.objects.select_related(
+        "handling_agency", "reception_agency", "applicant").filter(pk=dossier_id),
+    dossier_id=int)
+_COMPONENT = Prepared(
+    lambda *, shape, procedure_id, code: DocumentComponent.objects.filter(
+        procedure_id=procedure_id, code=code).order_by("pk"),
+    procedure_id=int, code=str)
+
+
+def _dossier_read(dossier_id) -> Dossier | None:
+    try:
+        dossier_id = int(dossier_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < dossier_id < 2**63:  # no row has it (and the database would refuse the number)
+        return None
+    found = _DOSSIER.rows(dossier_id=dossier_id)
+    return found[0] if found else None
 
 
 def document_upload(
@@ -129,10 +152,7 @@ def document_upload(
     content = _read(uploaded_file)
     if not content:
         raise EmptyFile()
-    dossier = (
-        Dossier.objects.select_related("handling_agency", "reception_agency", "applicant")
-        .filter(pk=dossier_id).first()
-    )
+    dossier = _dossier_read(dossier_id)
     component, _digitized = _admit(dossier, actor=actor, component_code=component_code,
                                    digitized=digitized)
     mime = sniff_content_type(content)

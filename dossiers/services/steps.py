@@ -4,8 +4,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from portal.prepared import Prepared
+
 from .. import sla
 from ..models import Dossier, ProcessStep, StepRecord
+
+# Compiled once per process: every move that enters or leaves a step reads its open row.
+_OPEN_ROW = Prepared(
+    lambda *, shape, dossier_id: StepRecord.objects.select_related("step", "taken_by").filter(
+        dossier_id=dossier_id, ended_at__isnull=True).order_by("pk"),
+    dossier_id=int)
+
+
+def _open_row(dossier: Dossier) -> StepRecord | None:
+    found = _OPEN_ROW.rows(dossier_id=dossier.pk)
+    return found[0] if found else None
 
 
 def step_first(dossier: Dossier, role: str, *, before: int | None = None) -> ProcessStep | None:
@@ -74,8 +87,7 @@ def step_history_record(*, dossier: Dossier, before: StepState, actor, now: date
     if after == before:
         return
     entered = (after.step_id != before.step_id or after.started_at != before.started_at)
-    open_row = (StepRecord.objects.select_related("step", "taken_by")
-                .filter(dossier=dossier, ended_at__isnull=True).first())
+    open_row = _open_row(dossier)
     if not entered:
         if open_row is not None and after.due_at != open_row.due_at:
             open_row.due_at = after.due_at
@@ -96,8 +108,7 @@ def step_history_record(*, dossier: Dossier, before: StepState, actor, now: date
 def step_take(*, dossier: Dossier, officer) -> None:
     """The officer who claims (or is assigned) the dossier takes its open step, if it is a
     step of their role."""
-    open_row = (StepRecord.objects.select_related("step")
-                .filter(dossier=dossier, ended_at__isnull=True).first())
+    open_row = _open_row(dossier)
     if open_row is not None and officer.has_role(open_row.step.role):
         open_row.taken_by = officer
         open_row.save(update_fields=["taken_by"])

@@ -55,7 +55,39 @@ class ConstraintsCheckedAtOnce:
         answer = answers.get(id(constraint))
         if answer is not None and not answer:
             return  # a conditional unique constraint that does not apply to this row
+        if answer and constraint.fields and not constraint.expressions:
+            self._unique_where_validate(model_class, constraint, exclude, using)
+            return
         constraint.validate(model_class, self, exclude=exclude, using=using)
+
+    def _unique_where_validate(self, model_class, constraint, exclude, using) -> None:
+        """A conditional unique constraint over fields whose condition holds for this row, as
+        Django's `UniqueConstraint.validate` checks it: is there another row with the same
+        values that meets the condition? Django asks the database that together with the
+        condition again, rebuilt over every field of the row (most of a payment's check)."""
+        lookup = {}
+        for name in constraint.fields:
+            if exclude and name in exclude:
+                return
+            field = model_class._meta.get_field(name)
+            if field.generated:
+                constraint.validate(model_class, self, exclude=exclude, using=using)
+                return
+            value = getattr(self, field.attname)
+            if (constraint.nulls_distinct is not False and value is None) or (
+                    value == "" and connections[using].features.interprets_empty_strings_as_nulls):
+                return  # NULL equals nothing in SQL: no other row can clash
+            lookup[field.name] = value
+        others = model_class._default_manager.using(using).filter(constraint.condition, **lookup)
+        if not self._state.adding and self._is_pk_set(model_class._meta):
+            others = others.exclude(pk=self._get_pk_val(model_class._meta))
+        try:
+            clash = others.exists()
+        except FieldError:
+            return  # as Django: a condition it cannot ask about is not checked here
+        if clash:
+            raise ValidationError(constraint.get_violation_error_message(),
+                                  code=constraint.violation_error_code)
 
     def _constraint_answers(self, constraints, *, exclude, using) -> dict[int, object] | None:
         """Each check constraint's verdict (NULL counts as met, as in Django's check) and each

@@ -63,7 +63,10 @@ def dossier_create(
         on_behalf_name=on_behalf_name, reception_agency=procedure.agency,
         handling_agency=procedure.agency,
     )
-    dossier.full_clean(exclude=["state"])
+    # The procedure and its agency were just read and the applicant is the caller: their rows
+    # are not looked up again (a query each); no constraint of the dossier names them.
+    dossier.full_clean(exclude=["state", "procedure", "applicant", "reception_agency",
+                                "handling_agency"])
     dossier.save()
     return dossier
 

@@ -350,3 +350,19 @@ def test_timeline_rows_record_actor_reason_step_and_clock(received, specialist):
     assert (row.name, row.from_state, row.to_state, row.actor_id, row.reason, row.step,
             row.clock_effect) == ("suspend", "processing", "suspended", specialist.pk,
                                   "Chờ kết quả kiểm tra", "review", "pause")
+
+
+def test_a_new_draft_does_not_look_up_again_the_rows_it_was_built_from(applicant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    procedure = ProcedureFactory()
+    with CaptureQueriesContext(connection) as captured:
+        dossier = services.dossier_create(actor=applicant, procedure_id=procedure.pk)
+    lookups = [q["sql"] for q in captured.captured_queries if 'SELECT 1 AS "a"' in q["sql"]]
+    assert lookups == []  # no existence check of the procedure, agency or applicant
+    stored = Dossier.objects.get(pk=dossier.pk)
+    assert (stored.procedure_id, stored.applicant_id, stored.handling_agency_id,
+            stored.reception_agency_id) == (procedure.pk, applicant.pk, procedure.agency_id,
+                                            procedure.agency_id)
+    assert stored.state == Dossier.State.DRAFT and stored.code is None

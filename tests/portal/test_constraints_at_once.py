@@ -125,3 +125,35 @@ def test_a_database_error_falls_back_to_djangos_checks(dossier, monkeypatch, cap
     assert ours == {"__all__": [(m, c) for m, c in _errors(
         lambda: models.Model.validate_constraints(_payment(dossier, amount=0)))["__all__"]]}
     assert "not checked at once" in caplog.text
+
+
+def test_a_row_the_condition_covers_is_compared_with_the_others_alone(
+        dossier, django_assert_num_queries):
+    """A conditional unique constraint that applies to the row asks only for another row
+    with the same values under the condition (Django asks again about the whole row)."""
+    saved = _payment(dossier, status=Payment.Status.PAID, paid_at=PAID_AT, settles_fee=True,
+                     provider_reference="REF-1")
+    saved.save()
+    # The stored row itself is no clash, for us as for Django.
+    assert _both(saved) == (None, None)
+    saved.provider_reference = "REF-2"
+    assert _both(saved) == (None, None)
+
+    second = _payment(dossier, status=Payment.Status.PAID, paid_at=PAID_AT, settles_fee=True,
+                      provider_reference="REF-2")
+    ours, djangos = _both(second)
+    assert ours == djangos and len(ours["__all__"]) == 1  # the dossier's fee is settled
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        _errors(second.validate_constraints)
+    asked = [q["sql"] for q in captured.captured_queries
+             if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))]
+    # The constraints in one query, then one EXISTS per conditional unique constraint that
+    # applies (one fee per dossier, one reference per provider), each with the values of its
+    # own fields only.
+    assert len(asked) == 3, asked
+    for sql in asked[1:]:
+        assert "100000" not in sql and "EXISTS" not in sql.split(" FROM ")[0], sql

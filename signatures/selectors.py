@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Max
+from django.db import connection
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
+
+from portal.prepared import Prepared
 
 from .models import IssuedDocument, RevocationRecord, TrustedCertificate
 
@@ -61,10 +63,22 @@ _lock = threading.Lock()
 _cached: tuple[tuple, TrustMaterial] | None = None
 
 
+def _version_sql() -> str:
+    quote = connection.ops.quote_name
+    parts = []
+    for model in (TrustedCertificate, RevocationRecord):
+        table = quote(model._meta.db_table)
+        stamp = quote(model._meta.get_field("updated_at").column)
+        parts += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({stamp}) FROM {table})"]
+    return "SELECT " + ", ".join(parts)  # nosec B608  # the models' own quoted names
+
+
 def _version() -> tuple:
-    certs = TrustedCertificate.objects.aggregate(n=Count("id"), at=Max("updated_at"))
-    revs = RevocationRecord.objects.aggregate(n=Count("id"), at=Max("updated_at"))
-    return certs["n"], certs["at"], revs["n"], revs["at"]
+    """How many certificates and revocation records there are and when either last changed,
+    in one statement (each verification asks; two ORM aggregates were a quarter of it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_version_sql())
+        return tuple(cursor.fetchone())
 
 
 def _build() -> TrustMaterial:
@@ -119,5 +133,10 @@ def issued_document_by_code(*, code: str) -> IssuedDocument | None:
     return IssuedDocument.objects.filter(code=code[:32]).first() if code else None
 
 
+# Compiled once per process: every verification asks whether we issued the file.
+_ISSUED = Prepared(lambda *, shape, sha256: IssuedDocument.objects.filter(sha256=sha256).only(
+    "pk").order_by()[:1], sha256=str)
+
+
 def issued_document_exists(*, sha256: str) -> bool:
-    return IssuedDocument.objects.filter(sha256=sha256).exists()
+    return bool(_ISSUED.rows(sha256=str(sha256)))

@@ -288,3 +288,35 @@ def test_results_signed_with_the_encoded_attribute_verify(trust_store):
     assert built.call_count == 1
     for one in signed:
         assert_round_trip(one)
+
+
+def test_the_trust_material_is_parsed_once_and_again_after_any_change(
+        db, pki, django_assert_num_queries):
+    from signatures.models import TrustedCertificate
+    from signatures.selectors import trust_material
+    from signatures.truststore import trust_anchor_import
+
+    trust_anchor_import(data=pki.root.pem, scope=TrustedCertificate.Scope.PUBLIC)
+    trust_anchor_import(data=pki.ca.pem, scope=TrustedCertificate.Scope.PUBLIC)
+    first = trust_material()
+    with django_assert_num_queries(1):  # is it still current? one statement
+        assert trust_material() is first
+    assert len(first.roots[TrustedCertificate.Scope.PUBLIC]) == 1
+
+    trust_anchor_import(data=pki.gov_root.pem, scope=TrustedCertificate.Scope.GOVERNMENT)
+    added = trust_material()
+    assert added is not first
+    assert TrustedCertificate.Scope.GOVERNMENT in added.roots
+
+    source, der = next(iter(pki.crls().items()))
+    from signatures.truststore import revocation_record_store
+
+    revocation_record_store(source=source, data=der)
+    revoked = trust_material()
+    assert revoked is not added and revoked.crls
+
+    TrustedCertificate.objects.filter(scope=TrustedCertificate.Scope.GOVERNMENT).update(
+        enabled=False, updated_at=clock.now() + timedelta(seconds=1))
+    disabled = trust_material()
+    assert disabled is not revoked
+    assert TrustedCertificate.Scope.GOVERNMENT not in disabled.roots

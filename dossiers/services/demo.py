@@ -6,9 +6,10 @@ import multiprocessing
 import os
 import queue
 import random
+import shutil
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -195,14 +196,15 @@ def demo_units_ensure() -> dict[str, Unit]:
 class _Walker:
     """Moves one demo dossier through the real services, each step at its own past instant."""
 
-    def __init__(self, *, rnd: random.Random, users: dict, now: datetime) -> None:
+    def __init__(self, *, rnd: random.Random, users: dict, now: datetime,
+                 titles: Iterable[str] = ()) -> None:
         self.rnd = rnd
         self.users = users
         self.now = now
         self.applicants = [users["congdan"], users["doanhnghiep"]] + [
             users[u] for u, _, _ in EXTRA_APPLICANTS
         ]
-        self.signing = _DemoSignatures(now, applicants=self.applicants)
+        self.signing = _DemoSignatures(now, applicants=self.applicants, titles=titles)
         self._calendars: dict[int, object] = {}
 
     def calendar(self, agency: Agency):
@@ -421,9 +423,10 @@ class _DemoSignatures:
     so the components that must be signed carry signatures that verify. Each applicant's
     certificate is made before the walk; each of their forms is drawn and signed once, and the
     same signed file goes with every dossier that needs it, as a business files the same signed
-    paper again."""
+    paper again. The forked walkers share the forms they sign through files: each form is
+    drawn and signed once between them."""
 
-    def __init__(self, now: datetime, *, applicants=()) -> None:
+    def __init__(self, now: datetime, *, applicants=(), titles: Iterable[str] = ()) -> None:
         self.now = now
         self.root = devpki.make_root(
             "Demo CA chữ ký số công cộng (thử nghiệm)", not_before=now - timedelta(days=400),
@@ -439,6 +442,15 @@ class _DemoSignatures:
         self._certs: dict[int, devpki.Issued] = {}
         self._signers: dict[int, LoadedKeySigner] = {}
         self._signed: dict[tuple[int, str], bytes] = {}
+        # The letters of every form the walk draws (its titles and the applicants' names): the
+        # font is cut to them once.
+        self._letters = frozenset("".join(
+            [*titles, *(a.display_name for a in applicants)])) | PRINTABLE_ASCII
+        self._shared = tempfile.mkdtemp(prefix="motcua-demo-forms-")
+        owner = os.getpid()
+        # Only the process that made it removes it (forked walkers share the folder).
+        atexit.register(lambda: os.getpid() == owner
+                        and shutil.rmtree(self._shared, ignore_errors=True))
         for applicant in applicants:
             self._cert_for(applicant)
 
@@ -457,13 +469,15 @@ class _DemoSignatures:
         return self._certs[applicant.pk]
 
     def _page(self, applicant, title: str) -> bytes:
-        # Loading the font is most of the cost: the form is drawn with the Vietnamese letters
-        # of the font only.
+        # Loading the font and cutting it again for the file are most of the cost: the form is
+        # drawn with a font of the walk's letters only (else of the Vietnamese letters).
+        text = f"{title}\n\n{applicant.display_name}"
+        known = set(text.replace("\n", "")) <= self._letters
         pdf = FPDF(unit="pt", format="A4")
-        pdf.add_font("DejaVu", "", _form_font())
+        pdf.add_font("DejaVu", "", _form_font(self._letters if known else frozenset()))
         pdf.add_page()
         pdf.set_font("DejaVu", "", 12)
-        pdf.multi_cell(0, 16, f"{title}\n\n{applicant.display_name}")
+        pdf.multi_cell(0, 16, text)
         return bytes(pdf.output())
 
     def _signer_for(self, applicant) -> LoadedKeySigner:
@@ -480,11 +494,23 @@ class _DemoSignatures:
         """The applicant's form `title`, signed with their certificate (once per form)."""
         key = (applicant.pk, title)
         if key not in self._signed:
-            meta = signers.PdfSignatureMetadata(field_name="ChuKySo", md_algorithm="sha256",
-                                                subfilter=fields.SigSeedSubFilter.PADES)
-            self._signed[key] = pdf_sign(
-                content=self._page(applicant, title),
-                pdf_signer=signers.PdfSigner(meta, signer=self._signer_for(applicant)))
+            digest = hashlib.sha256(title.encode()).hexdigest()[:32]
+            shared = os.path.join(self._shared, f"{applicant.pk}-{digest}.pdf")
+            try:
+                with open(shared, "rb") as signed_by_another:
+                    content = signed_by_another.read()
+            except FileNotFoundError:
+                meta = signers.PdfSignatureMetadata(field_name="ChuKySo", md_algorithm="sha256",
+                                                    subfilter=fields.SigSeedSubFilter.PADES)
+                content = pdf_sign(
+                    content=self._page(applicant, title),
+                    pdf_signer=signers.PdfSigner(meta, signer=self._signer_for(applicant)))
+                # Written whole under another name, then renamed: a reader sees all or nothing.
+                handle, scratch = tempfile.mkstemp(dir=self._shared, suffix=".part")
+                with os.fdopen(handle, "wb") as out:
+                    out.write(content)
+                os.replace(scratch, shared)
+            self._signed[key] = content
         return self._signed[key]
 
 
@@ -494,21 +520,26 @@ FORM_UNICODES = (
     [*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x300, 0x324), *range(0x1EA0, 0x1EFA),
      *range(0x2000, 0x2070)]
 )
-_form_fonts: dict[str, str] = {}
+PRINTABLE_ASCII = frozenset(map(chr, range(0x20, 0x7F)))
+_form_fonts: dict[frozenset, str] = {}
 
 
-def _form_font() -> str:
-    """DejaVu Sans cut to the letters of Vietnamese forms, made once per process: the full
-    face (6,000 glyphs) takes fpdf three times as long to load for every form drawn."""
-    if "path" not in _form_fonts:
+def _form_font(letters: frozenset[str] = frozenset()) -> str:
+    """DejaVu Sans cut to `letters` and the printable ASCII (with no letters given, to the
+    letters of Vietnamese forms), made once per process and set of letters: the full face
+    (6,000 glyphs) takes fpdf three times as long to load for every form drawn, and fpdf cuts
+    the face it loaded again for each file. fpdf draws without OpenType shaping: the layout
+    tables are left out."""
+    if letters not in _form_fonts:
         options = font_subset.Options()
-        options.layout_features = ["*"]
+        options.layout_features = []
         options.name_IDs = ["*"]
         options.notdef_outline = True
-        options.drop_tables += ["FFTM"]
+        options.drop_tables += ["FFTM", "GSUB", "GPOS", "GDEF"]
         font = font_subset.load_font(str(FONT_DIR / "DejaVuSans.ttf"), options)
         subsetter = font_subset.Subsetter(options)
-        subsetter.populate(unicodes=FORM_UNICODES)
+        subsetter.populate(unicodes=sorted(map(ord, letters | PRINTABLE_ASCII)) if letters
+                           else FORM_UNICODES)
         subsetter.subset(font)
         handle, path = tempfile.mkstemp(prefix="motcua-demo-font-", suffix=".ttf")
         os.close(handle)
@@ -516,8 +547,8 @@ def _form_font() -> str:
         owner = os.getpid()
         # Only the process that made it removes it (forked walkers share the file).
         atexit.register(lambda: os.getpid() == owner and os.path.exists(path) and os.remove(path))
-        _form_fonts["path"] = path
-    return _form_fonts["path"]
+        _form_fonts[letters] = path
+    return _form_fonts[letters]
 
 
 def _progress_steps(total: int) -> set[int]:
@@ -730,7 +761,9 @@ def demo_seed(
     now = now or clock.now()
     rnd = random.Random(seed)
     procedures = list(Procedure.objects.filter(is_active=True).prefetch_related("components"))
-    walker = _Walker(rnd=rnd, users=users, now=now)
+    walker = _Walker(rnd=rnd, users=users, now=now, titles=sorted({
+        component.name for procedure in procedures for component in procedure.components.all()
+        if component.must_be_signed}))
     say(_("Chữ ký số demo: đã tin cậy chứng thư gốc thử nghiệm cho người nộp hồ sơ"))
     plan = _plan(rnd=rnd, procedures=procedures, dossiers=max(dossiers, 0),
                  first_batch=first_batch)

@@ -136,3 +136,38 @@ def test_the_walker_reads_each_agencys_calendar_once(db):
     assert summary.dossiers == 8
     agencies = {call.args[0].pk for call in read.call_args_list}
     assert read.call_count == len(agencies) >= 1
+
+
+def test_a_form_signed_by_one_walker_is_read_by_the_others_not_signed_again(db):
+    users = demo_accounts_ensure()
+    applicant = users["doanhnghiep"]
+    signing = demo._DemoSignatures(clock.now(), applicants=[applicant],
+                                   titles=["Đơn đề nghị cấp giấy phép"])
+    first = signing.signed_pdf(applicant, "Đơn đề nghị cấp giấy phép")
+    # Another walker is a fork: the same folder, its own memory of what it signed.
+    signing._signed.clear()
+    with mock.patch.object(demo, "pdf_sign") as signed:
+        again = signing.signed_pdf(applicant, "Đơn đề nghị cấp giấy phép")
+    assert signed.call_count == 0 and again == first
+    import os
+    assert [name for name in os.listdir(signing._shared) if name.endswith(".part")] == []
+
+
+def test_forms_are_drawn_with_the_walk_s_letters_and_any_other_title_still_prints(db):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    users = demo_accounts_ensure()
+    applicant = users["congdan"]
+    signing = demo._DemoSignatures(clock.now(), applicants=[applicant],
+                                   titles=["Bản sao Giấy chứng nhận đủ điều kiện"])
+    with mock.patch.object(demo, "_form_font", side_effect=demo._form_font) as fonts:
+        known = signing._page(applicant, "Bản sao Giấy chứng nhận đủ điều kiện")
+        other = signing._page(applicant, "Tờ khai ưu đãi – mẫu số 03 (bổ sung)")
+    cut, fallback = (call.args[0] for call in fonts.call_args_list)
+    assert cut == signing._letters and fallback == frozenset()  # the Vietnamese letters
+    for content, title in ((known, "Bản sao Giấy chứng nhận đủ điều kiện"),
+                           (other, "Tờ khai ưu đãi – mẫu số 03 (bổ sung)")):
+        text = PdfReader(BytesIO(content)).pages[0].extract_text()
+        assert title in text and applicant.display_name in text

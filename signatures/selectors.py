@@ -12,6 +12,7 @@ from django.db import connection
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from portal.prepared import Prepared
 
@@ -41,8 +42,22 @@ class TrustMaterial:
     covered_issuers: dict[bytes, str] = field(default_factory=dict)  # issuer -> CRL source
     ocsp_answers: dict[int, RevocationEntry] = field(default_factory=dict)  # serial -> answer
 
+    # The roots of each set of scopes as the path builder takes them, made on first use: a
+    # validation context built from the bare certificates wraps and indexes each root again.
+    _managers: dict[tuple[str, ...], SimpleTrustManager] = field(default_factory=dict)
+
     def roots_for(self, scopes: Iterable[str]) -> list[asn1_x509.Certificate]:
         return [cert for scope in scopes for cert in self.roots.get(scope, [])]
+
+    def trust_manager_for(self, scopes: Iterable[str]) -> SimpleTrustManager:
+        """The roots of `scopes` for pyHanko's path builder, made once per material (it is only
+        read by the validations that share it)."""
+        key = tuple(scopes)
+        manager = self._managers.get(key)
+        if manager is None:
+            manager = SimpleTrustManager.build(trust_roots=self.roots_for(key))
+            self._managers[key] = manager
+        return manager
 
     def revocation_of(self, cert: asn1_x509.Certificate) -> RevocationEntry | None:
         """What our own cache says about `cert`: revoked, good (revoked_at None) or nothing."""

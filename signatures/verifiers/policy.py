@@ -66,7 +66,7 @@ class VerifyContext:
     def validation_context(self, *, moment: datetime | None = None) -> ValidationContext:
         """Our trust store only, our revocation cache only, hard-fail, no network."""
         return ValidationContext(
-            trust_roots=self.material.roots_for(self.scopes),
+            trust_manager=self.material.trust_manager_for(self.scopes),
             other_certs=self.material.intermediates,
             crls=self.material.crls,
             ocsps=self.material.ocsps,

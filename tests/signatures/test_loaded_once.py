@@ -320,3 +320,20 @@ def test_the_trust_material_is_parsed_once_and_again_after_any_change(
     disabled = trust_material()
     assert disabled is not revoked
     assert TrustedCertificate.Scope.GOVERNMENT not in disabled.roots
+
+
+def test_the_roots_of_each_set_of_scopes_are_indexed_once_per_material(trust_store):
+    from signatures.models import TrustedCertificate
+    from signatures.selectors import trust_material
+
+    material = trust_material()
+    public = [TrustedCertificate.Scope.PUBLIC]
+    both = [TrustedCertificate.Scope.PUBLIC, TrustedCertificate.Scope.GOVERNMENT]
+    manager = material.trust_manager_for(public)
+    assert material.trust_manager_for(public) is manager
+    assert {c.sha256 for c in manager.iter_certs()} == {
+        c.sha256 for c in material.roots_for(public)}
+    wider = material.trust_manager_for(both)
+    assert wider is not manager
+    assert {c.sha256 for c in wider.iter_certs()} == {c.sha256 for c in material.roots_for(both)}
+    assert trust_store.gov_root.asn1().sha256 in {c.sha256 for c in wider.iter_certs()}

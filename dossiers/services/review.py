@@ -33,11 +33,12 @@ from .transitions import (
     check_move,
     condition_failure,
     reason_clean,
+    steps_prefetch,
     transition_run,
 )
 from .workflow import SUBMISSION_PREFETCH
 
-STEP_PREFETCH = ("procedure__steps",)
+STEP_PREFETCH = (steps_prefetch,)
 
 # --- the clock: pauses and resumes ---------------------------------------------------
 

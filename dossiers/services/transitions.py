@@ -45,7 +45,7 @@ from ..exceptions import (
     SupplementNotLapsed,
     TransitionForbidden,
 )
-from ..models import Dossier, Notification, Payment
+from ..models import Dossier, Notification, Payment, ProcessStep
 from .audit import transition_log_append
 from .calendars import calendar_for
 from .notifications import notification_queue
@@ -185,6 +185,21 @@ def changed_columns(dossier: Dossier) -> list[str] | None:
         return None
     changed = [name for name, before in locked.items() if getattr(dossier, name) != before]
     return [*changed, *_ALWAYS]
+
+
+# Compiled once per process: the moves between steps read the procedure's steps this way.
+_STEPS = Prepared(lambda *, shape, procedure_id: ProcessStep.objects.filter(
+    procedure_id=procedure_id), procedure_id=int)
+
+
+def steps_prefetch(dossier: Dossier) -> None:
+    """The procedure's steps, read under the dossier's lock and served as
+    `procedure.steps.all()`, each knowing its procedure, as prefetch_related would."""
+    procedure = dossier.procedure
+    steps = _STEPS.rows(procedure_id=procedure.pk)
+    for step in steps:
+        ProcessStep.procedure.field.set_cached_value(step, procedure)
+    prefetched_set(procedure, "steps", steps)
 
 
 def prefetched_set(instance, name: str, rows: list) -> None:

@@ -28,7 +28,7 @@ from ..models import (
 )
 from .indicators import summary_add, summary_count_paid_online
 from .steps import step_enter, step_first
-from .transitions import Move, dossier_locked, prefetched_set, transition_run
+from .transitions import Move, dossier_locked, prefetched_set, steps_prefetch, transition_run
 
 # --- drafting ------------------------------------------------------------------------
 
@@ -233,5 +233,5 @@ def dossier_accept(*, dossier_id: int, actor, version: int | None = None) -> Dos
 
     return transition_run(
         dossier_id=dossier_id, actor=actor, name="accept", version=version,
-        prepare=prepare, after=after, prefetch=(*SUBMISSION_PREFETCH, "procedure__steps"),
+        prepare=prepare, after=after, prefetch=(*SUBMISSION_PREFETCH, steps_prefetch),
     )

@@ -84,8 +84,8 @@ def _version_sql() -> str:
     for model in (TrustedCertificate, RevocationRecord):
         table = quote(model._meta.db_table)
         stamp = quote(model._meta.get_field("updated_at").column)
-        parts += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({stamp}) FROM {table})"]
-    return "SELECT " + ", ".join(parts)  # nosec B608  # the models' own quoted names
+        parts.append(f"(SELECT COUNT(*) FROM {table}), (SELECT MAX({stamp}) FROM {table})")  # nosec B608  # the models' own quoted names
+    return "SELECT " + ", ".join(parts)
 
 
 def _version() -> tuple:

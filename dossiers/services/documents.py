@@ -33,7 +33,7 @@ from .signing import (
     document_verification_prepare,
     verification_fill,
 )
-from .transitions import dossier_locked
+from .transitions import dossier_id_checked, dossier_locked
 from .workflow import EDITABLE_STATES
 
 _SCAN_ERRORS = {ACTIVE: ActiveContentRefused, LIMIT: PdfTooComplex, MALFORMED: InvalidPdf}
@@ -131,13 +131,7 @@ _COMPONENT = Prepared(
 
 
 def _dossier_read(dossier_id) -> Dossier | None:
-    try:
-        dossier_id = int(dossier_id)
-    except (TypeError, ValueError):
-        return None
-    if not 0 < dossier_id < 2**63:  # no row has it (and the database would refuse the number)
-        return None
-    found = _DOSSIER.rows(dossier_id=dossier_id)
+    found = _DOSSIER.rows(dossier_id=dossier_id_checked(dossier_id))
     return found[0] if found else None
 
 

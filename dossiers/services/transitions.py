@@ -142,6 +142,17 @@ def _locked_queryset(*, shape: tuple[bool, bool], dossier_id: int, applicant_id:
 _LOCKED = Prepared(_locked_queryset, dossier_id=int, applicant_id=int)
 
 
+def dossier_id_checked(dossier_id) -> int:
+    """The dossier id as a number a row could have; 404 for anything else."""
+    try:
+        dossier_id = int(dossier_id)
+    except (TypeError, ValueError) as exc:
+        raise DossierNotFound() from exc
+    if not 0 < dossier_id < 2**63:  # no row has it (and the database would refuse the number)
+        raise DossierNotFound()
+    return dossier_id
+
+
 def dossier_locked(dossier_id: int, *, applicant=None, payments: bool = False) -> Dossier:
     """The dossier, its row locked until the caller's transaction ends; 404 if it is gone (or,
     with `applicant`, if it is someone else's).
@@ -151,12 +162,7 @@ def dossier_locked(dossier_id: int, *, applicant=None, payments: bool = False) -
     to be empty without reading them; otherwise the caller prefetches them."""
     if not connection.in_atomic_block:
         raise RuntimeError("dossier_locked needs a transaction")
-    try:
-        dossier_id = int(dossier_id)
-    except (TypeError, ValueError) as exc:
-        raise DossierNotFound() from exc
-    if not 0 < dossier_id < 2**63:  # no row has it (and the database would refuse the number)
-        raise DossierNotFound()
+    dossier_id = dossier_id_checked(dossier_id)
     found = _LOCKED.rows(shape=(applicant is not None, payments), dossier_id=dossier_id,
                          applicant_id=applicant.pk if applicant is not None else 0)
     if not found:

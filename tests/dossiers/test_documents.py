@@ -865,3 +865,12 @@ def test_unknown_document_is_404(api_client_for, applicant, document):
 
     assert response.status_code == 404
     assert response.json() == error("dossier_not_found", DossierNotFound.default_message)
+
+
+@pytest.mark.parametrize("dossier_id", ["abc", None, 0, -1, 2**63, "12x"])
+def test_an_upload_to_an_id_no_dossier_can_have_is_not_found_and_stores_nothing(
+        applicant, pdf_file, dossier_id):
+    with pytest.raises(DossierNotFound):
+        document_upload(dossier_id=dossier_id, actor=applicant, component_code="don_de_nghi",
+                        uploaded_file=pdf_file())
+    assert not Document.objects.exists()

@@ -2,9 +2,11 @@
 
 import hashlib
 import unicodedata
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
@@ -158,9 +160,31 @@ def document_upload(
     verification = document_verification_prepare(
         dossier=dossier, content=content, content_type=mime, filename=name
     )
-    return _store(dossier_id=dossier_id, actor=actor, component=component,
-                  digitized=digitized, content=content, mime=mime, name=name,
-                  verification=verification)
+    # The file is written before the transaction, which then only checks again and inserts
+    # the row: under SQLite every transaction holds the one write lock, and writing the file
+    # was a fifth of an upload's hold. Whatever keeps the row from committing deletes the
+    # file; a process killed in between leaves it to the orphan sweep, as before.
+    stored = _file_write(dossier_id=dossier.pk, name=name, content=content)
+    try:
+        return _store(dossier_id=dossier_id, actor=actor, component=component,
+                      digitized=digitized, content=content, mime=mime, name=name,
+                      verification=verification, written=stored)
+    except BaseException:
+        default_storage.delete(stored.name)
+        raise
+
+
+@dataclass(frozen=True)
+class _StoredFile:
+    name: str
+    sha256: str
+
+
+def _file_write(*, dossier_id: int, name: str, content: bytes) -> _StoredFile:
+    """The upload's file, written where the document's `file` field puts it."""
+    holder = Document(dossier_id=dossier_id)
+    holder.file.save(name, ContentFile(content), save=False)
+    return _StoredFile(name=holder.file.name, sha256=hashlib.sha256(content).hexdigest())
 
 
 def _weight_sql() -> str:
@@ -189,7 +213,7 @@ def _weight_and_last_version(*, dossier_id: int, component_id: int) -> tuple[int
 
 @transaction.atomic(durable=True)
 def _store(*, dossier_id: int, actor, component: DocumentComponent, digitized: bool,
-           content: bytes, mime: str, name: str, verification) -> Document:
+           content: bytes, mime: str, name: str, verification, written: _StoredFile) -> Document:
     dossier = dossier_locked(dossier_id)
     component, digitized = _admit(dossier, actor=actor, component_code=component.code,
                                   digitized=digitized, component=component)
@@ -202,21 +226,15 @@ def _store(*, dossier_id: int, actor, component: DocumentComponent, digitized: b
     Document.objects.filter(dossier=dossier, component=component, is_current=True).update(
         is_current=False)
     document = Document(
-        dossier=dossier, component=component, version=last + 1,
-        original_name=name, sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+        dossier=dossier, component=component, version=last + 1, file=written.name,
+        original_name=name, sha256=written.sha256, size=len(content),
         content_type=mime, uploaded_by=actor, digitized=digitized,
     )
     if verification is not None:  # verified before the transaction: written with the row
         verification_fill(document, verification)
-    document.file.save(name, ContentFile(content), save=False)
-    try:
-        document.save()
-        dossier.version += 1
-        dossier.save(update_fields=["version", "updated_at"])
-        if verification is None:
-            document_schedule_verification(document=document, content=content)
-    except Exception:
-        # A failed write must not leave an orphan file behind.
-        document.file.delete(save=False)
-        raise
+    document.save()
+    dossier.version += 1
+    dossier.save(update_fields=["version", "updated_at"])
+    if verification is None:
+        document_schedule_verification(document=document, content=content)
     return document

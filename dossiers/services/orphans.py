@@ -1,8 +1,8 @@
 """Stored files that no row names: what an upload or an issuing left when its process died
 between writing the file and committing the row (a killed web or Celery worker, a power cut).
 
-Both write the file inside their transaction and delete it when the transaction fails; only a
-process killed in between leaves the file behind. Its row never committed, so nobody can reach
+An upload writes its file just before its transaction, an issuing inside it; both delete the
+file when the transaction fails, and only a process killed in between leaves it behind. Its row never committed, so nobody can reach
 the file: this sweep removes it once it is older than any transaction that could still commit
 it."""
 

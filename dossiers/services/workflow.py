@@ -45,12 +45,15 @@ def _check_form(procedure: Procedure, form_data) -> None:
         raise InvalidFormData(extra={"errors": errors})
 
 
-@transaction.atomic(durable=True)
 def dossier_create(
     *, actor, procedure_id: int, form_data: dict | None = None,
     channel: str = Dossier.Channel.ONLINE, on_behalf_name: str = "",
 ) -> Dossier:
-    """Open a draft dossier for a procedure of the catalog."""
+    """Open a draft dossier for a procedure of the catalog.
+
+    The procedure is read and the draft checked before the transaction, which only inserts
+    the row: a new draft has nothing to lock, and under SQLite every transaction holds the
+    one write lock (the checks were most of the hold)."""
     procedure = Procedure.objects.select_related("agency").filter(
         pk=procedure_id, is_active=True
     ).first()
@@ -67,7 +70,8 @@ def dossier_create(
     # are not looked up again (a query each); no constraint of the dossier names them.
     dossier.full_clean(exclude=["state", "procedure", "applicant", "reception_agency",
                                 "handling_agency"])
-    dossier.save()
+    with transaction.atomic(durable=True):
+        dossier.save()
     return dossier
 
 

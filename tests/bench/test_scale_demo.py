@@ -58,6 +58,7 @@ def test_the_demo_rate_is_the_added_dossiers_over_the_added_time(monkeypatch):
     assert (row["dossiers"], row["seconds"]) == (60, 7.0)
     assert (row["baseline_dossiers"], row["baseline_seconds"]) == (20, 5.0)
     assert row["overall_per_second"] == round(60 / 7.0, 2)
+    assert row["note"].startswith("20 then 60 dossiers")
     # Like a fresh machine, the seeding processes write their bytecode.
     assert all("PYTHONDONTWRITEBYTECODE" not in env for _command, env in runs.calls)
 

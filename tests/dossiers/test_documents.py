@@ -874,3 +874,71 @@ def test_an_upload_to_an_id_no_dossier_can_have_is_not_found_and_stores_nothing(
         document_upload(dossier_id=dossier_id, actor=applicant, component_code="don_de_nghi",
                         uploaded_file=pdf_file())
     assert not Document.objects.exists()
+
+
+# --- the file and the transaction ------------------------------------------------------
+
+
+def test_the_file_is_written_before_the_transaction_takes_the_dossier_s_lock(
+    applicant, draft, pdf_file, storage, monkeypatch
+):
+    from dossiers.services import documents
+
+    seen = []
+    locked = documents.dossier_locked
+
+    def lock_and_look(dossier_id, **kwargs):
+        seen.append(stored_files(storage, draft))
+        return locked(dossier_id, **kwargs)
+
+    monkeypatch.setattr(documents, "dossier_locked", lock_and_look)
+
+    document = document_upload(dossier_id=draft.pk, actor=applicant,
+                               component_code="don_de_nghi", uploaded_file=pdf_file())
+
+    # The lock found the file already there: the transaction only inserts the row.
+    assert seen == [[document.file.name.rsplit("/", 1)[1]]]
+    assert document.sha256 == hashlib.sha256(PDF_BYTES).hexdigest()
+    with storage.open(document.file.name) as stored:
+        assert stored.read() == PDF_BYTES
+
+
+def test_an_insert_that_fails_in_the_transaction_leaves_no_file_and_no_row(
+    applicant, draft, pdf_file, storage, monkeypatch
+):
+    from django.db import DatabaseError
+
+    def refuse(self, *args, **kwargs):
+        raise DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(Document, "save", refuse)
+
+    with pytest.raises(DatabaseError):
+        document_upload(dossier_id=draft.pk, actor=applicant, component_code="don_de_nghi",
+                        uploaded_file=pdf_file())
+
+    monkeypatch.undo()
+    assert_nothing_changed(storage, draft)
+
+
+def test_a_draft_deleted_while_its_file_was_written_keeps_no_file(
+    applicant, draft, pdf_file, storage, monkeypatch
+):
+    from dossiers.services import documents
+
+    written = documents._file_write
+
+    def write_then_submit(**kwargs):
+        stored = written(**kwargs)
+        # Another request deletes the draft before this upload's transaction opens.
+        Dossier.objects.filter(pk=draft.pk).delete()
+        return stored
+
+    monkeypatch.setattr(documents, "_file_write", write_then_submit)
+
+    with pytest.raises(DossierNotFound):
+        document_upload(dossier_id=draft.pk, actor=applicant, component_code="don_de_nghi",
+                        uploaded_file=pdf_file())
+
+    assert not Document.objects.filter(dossier_id=draft.pk).exists()
+    assert stored_files(storage, draft) == []

@@ -366,3 +366,33 @@ def test_a_new_draft_does_not_look_up_again_the_rows_it_was_built_from(applicant
             stored.reception_agency_id) == (procedure.pk, applicant.pk, procedure.agency_id,
                                             procedure.agency_id)
     assert stored.state == Dossier.State.DRAFT and stored.code is None
+
+
+def test_a_new_draft_is_read_and_checked_before_its_transaction_which_only_inserts(applicant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    procedure = ProcedureFactory()
+    with CaptureQueriesContext(connection) as captured:
+        dossier = services.dossier_create(actor=applicant, procedure_id=procedure.pk)
+    statements = [q["sql"] for q in captured.captured_queries]
+    # Under the test's own transaction the durable block is a savepoint: what it holds is
+    # what the transaction holds (under SQLite, the one write lock).
+    inserted = next(i for i, sql in enumerate(statements)
+                    if sql.startswith('INSERT INTO "dossiers_dossier"'))
+    assert statements[inserted - 1].startswith("SAVEPOINT")
+    assert statements[inserted + 1].startswith("RELEASE SAVEPOINT")
+    before = statements[:inserted - 1]
+    assert any('FROM "dossiers_procedure"' in sql for sql in before)  # read before the lock
+    assert any("_constraint_0" in sql for sql in before)  # and checked before it
+    assert Dossier.objects.filter(pk=dossier.pk, state=Dossier.State.DRAFT).exists()
+
+
+def test_a_new_draft_inside_another_transaction_is_refused_and_not_stored(applicant):
+    from django.db import transaction
+
+    procedure = ProcedureFactory()
+    # Its transaction is its own (durable): opened inside another one, it refuses to run.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.dossier_create(actor=applicant, procedure_id=procedure.pk)
+    assert not Dossier.objects.filter(procedure=procedure).exists()

@@ -1,9 +1,13 @@
 """Shared kernel models: the user account, the timestamp base and the batched constraint check."""
 
 import logging
+import operator
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
 
 from django.contrib.auth.models import AbstractUser
-from django.core.exceptions import FieldError, ValidationError
+from django.core.exceptions import FieldDoesNotExist, FieldError, ValidationError
 from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.db.models.functions import Coalesce
@@ -92,7 +96,11 @@ class ConstraintsCheckedAtOnce:
     def _constraint_answers(self, constraints, *, exclude, using) -> dict[int, object] | None:
         """Each check constraint's verdict (NULL counts as met, as in Django's check) and each
         conditional unique constraint's raw condition, by the constraint's id; None when the
-        query failed."""
+        query failed. Conditions made only of plain comparisons of the row's own fields are
+        answered here, as SQL would answer them; any other sends every one to the database."""
+        answered = _answers_in_python(self, constraints, exclude=exclude, using=using)
+        if answered is not None:
+            return answered
         query = Query(None)
         against = self._get_field_expression_map(meta=self._meta, exclude=exclude)
         for name, value in against.items():
@@ -129,6 +137,146 @@ class ConstraintsCheckedAtOnce:
             log.warning("constraints of %r not checked at once: %s", self, e)
             return None
         return {id(constraint): value for constraint, value in zip(asked, row, strict=True)}
+
+
+class _NotPlain(Exception):
+    """A condition this module does not answer itself: the database does."""
+
+
+# The comparisons answered here. Order comparisons only between numbers, dates and times: the
+# database orders text by its collation, which Python does not know.
+_ORDERED = (int, float, Decimal, date, datetime, time)
+_COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+# The databases whose text equality is byte for byte, as Python's is.
+_PLAIN_VENDORS = frozenset({"sqlite", "postgresql"})
+
+
+def _row_value(instance, field_name: str, exclude):
+    meta = instance._meta
+    try:
+        field = meta.get_field(field_name)
+    except FieldDoesNotExist as exc:
+        raise _NotPlain() from exc
+    if (exclude and field.name in exclude) or getattr(field, "generated", False) or (
+            field.model is not meta.concrete_model or not field.concrete):
+        raise _NotPlain()
+    return field, getattr(instance, field.attname)
+
+
+def _plain_value(field, value):
+    """The value as the database would compare it: prepared by its field, a choice as its
+    value."""
+    try:
+        value = field.get_prep_value(value)
+    except (TypeError, ValueError, ValidationError) as exc:
+        raise _NotPlain() from exc  # the database says what it makes of it
+    return value.value if isinstance(value, Enum) else value
+
+
+def _same_kind(mine, theirs) -> bool:
+    numbers = (int, float, Decimal)
+    if isinstance(mine, bool) or isinstance(theirs, bool):
+        return isinstance(mine, bool) and isinstance(theirs, bool)
+    if isinstance(mine, numbers) and isinstance(theirs, numbers):
+        return True
+    return type(mine) is type(theirs)
+
+
+def _lookup_answer(instance, lookup: str, rhs, exclude):
+    """One `field__lookup=value` of a condition on the row: True, False or None (unknown,
+    SQL's NULL)."""
+    name, _, kind = lookup.partition("__")
+    kind = kind or "exact"
+    if "__" in kind or hasattr(rhs, "resolve_expression"):
+        raise _NotPlain()  # a related field's or a computed value
+    field, value = _row_value(instance, name, exclude)
+    if field.is_relation and kind != "isnull":
+        raise _NotPlain()
+    if kind == "isnull" or (kind == "exact" and rhs is None):
+        wanted = True if kind == "exact" else rhs
+        if not isinstance(wanted, bool):
+            raise _NotPlain()
+        return (value is None) == wanted
+    if value is None:
+        return None
+    mine = _plain_value(field, value)
+    if kind in ("exact", "in"):
+        wanted = [_plain_value(field, item) for item in (rhs if kind == "in" else [rhs])]
+        if not wanted or not all(item is not None and _same_kind(mine, item) for item in wanted):
+            raise _NotPlain()
+        return mine in wanted
+    if kind in _COMPARE:
+        theirs = _plain_value(field, rhs)
+        if not (isinstance(mine, _ORDERED) and isinstance(theirs, _ORDERED)) or isinstance(
+                mine, bool) or isinstance(theirs, bool):
+            raise _NotPlain()
+        try:
+            return _COMPARE[kind](mine, theirs)
+        except TypeError as exc:  # a naive against an aware time, a date against a time
+            raise _NotPlain() from exc
+    raise _NotPlain()
+
+
+def _condition_answer(instance, condition: Q, exclude):
+    """A Q of plain comparisons on the row, in SQL's three-valued logic."""
+    answers = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            answers.append(_condition_answer(instance, child, exclude))
+        elif isinstance(child, tuple) and len(child) == 2 and isinstance(child[0], str):
+            answers.append(_lookup_answer(instance, child[0], child[1], exclude))
+        else:
+            raise _NotPlain()
+    if condition.connector == Q.AND:
+        answer = False if False in answers else (None if None in answers else True)
+    elif condition.connector == Q.OR:
+        answer = True if True in answers else (None if None in answers else False)
+    else:
+        raise _NotPlain()
+    return answer if answer is None or not condition.negated else not answer
+
+
+def _answers_in_python(instance, constraints, *, exclude, using) -> dict[int, object] | None:
+    """What the one query would answer, when every condition is plain; else None."""
+    if connections[using].vendor not in _PLAIN_VENDORS:
+        return None
+    answers: dict[int, object] = {}
+    for _model_class, model_constraints in constraints:
+        for constraint in model_constraints:
+            checked = isinstance(constraint, models.CheckConstraint) or (
+                isinstance(constraint, models.UniqueConstraint) and constraint.condition)
+            if not checked:
+                continue
+            condition = constraint.condition
+            if not isinstance(condition, Q):
+                return None
+            try:
+                answer = _condition_answer(instance, condition, exclude)
+            except _NotPlain:
+                if _names_excluded(instance, condition, exclude):
+                    continue  # the database would not be asked about it either
+                return None
+            if isinstance(constraint, models.CheckConstraint):
+                answer = True if answer is None else answer  # NULL counts as met
+            answers[id(constraint)] = answer
+    return answers
+
+
+def _names_excluded(instance, condition: Q, exclude) -> bool:
+    if not exclude:
+        return False
+    for child in condition.children:
+        if isinstance(child, Q):
+            if _names_excluded(instance, child, exclude):
+                return True
+        elif isinstance(child, tuple) and isinstance(child[0], str):
+            name = child[0].partition("__")[0]
+            try:
+                if instance._meta.get_field(name).name in exclude:
+                    return True
+            except FieldDoesNotExist:
+                continue
+    return False
 
 
 class TimeStampedModel(models.Model):

@@ -104,7 +104,8 @@ def payment_payable(dossier: Dossier) -> bool:
 @transaction.atomic(durable=True)
 def _payment_reserve(*, dossier_id: int, actor, provider: str) -> Payment:
     """The dossier's open payment, or a new pending one with its request key (no network)."""
-    dossier = dossier_locked(dossier_id)
+    # The lock's query also says whether the dossier has any payment: a first one asks no more.
+    dossier = dossier_locked(dossier_id, payments=True)
     if dossier.applicant_id != actor.pk:
         raise DossierNotFound()
     procedure = dossier.procedure
@@ -112,11 +113,13 @@ def _payment_reserve(*, dossier_id: int, actor, provider: str) -> Payment:
         raise InvalidTransition(_("Thủ tục này không thu phí, lệ phí."), extra={"amount": 0})
     if dossier.state in NO_PAYMENT_STATES:
         raise InvalidTransition()
-    settled = dossier.payments.filter(settles_fee=True).first()
+    settled = (dossier.payments.filter(settles_fee=True).first()
+               if dossier.payments_exist else None)
     if settled is not None:
         settled.dossier = dossier
         return settled  # the fee is settled: nothing more to pay
-    existing = dossier.payments.filter(status=Payment.Status.PENDING).order_by("pk").first()
+    existing = (dossier.payments.filter(status=Payment.Status.PENDING).order_by("pk").first()
+                if dossier.payments_exist else None)
     if existing is not None:
         if not existing.provider_reference and existing.provider != provider:
             # Opened with a provider since replaced, and never reached it: reopen with ours.

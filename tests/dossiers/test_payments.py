@@ -101,6 +101,23 @@ def test_starting_again_returns_the_open_payment_without_a_second_transaction(
     assert len(fake.calls) == 1 and Payment.objects.count() == 1
 
 
+def test_a_first_payment_is_opened_without_looking_for_others(fake, dossier, applicant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        first = payment_start(dossier_id=dossier.pk, actor=applicant)
+    # The lock's own query said the dossier had no payment: no other read of the table
+    # before the insert.
+    statements = [q["sql"] for q in captured.captured_queries]
+    inserted = next(i for i, sql in enumerate(statements)
+                    if sql.startswith('INSERT INTO "dossiers_payment"'))
+    assert not [sql for sql in statements[:inserted]
+                if 'FROM "dossiers_payment"' in sql.split("EXISTS")[0]]
+    # A second start does look, and finds the open one.
+    assert payment_start(dossier_id=dossier.pk, actor=applicant).pk == first.pk
+
+
 def test_a_lost_answer_is_asked_again_under_the_same_key_and_opens_one_transaction(
     fake, dossier, applicant
 ):

@@ -1189,9 +1189,9 @@ def measure_demo_seeding(results, count: int, repeats: int = 3) -> None:
     what a process does once whatever the number of dossiers (start-up, catalog, accounts,
     demo CAs, the first load of the PDF and signing libraries and fonts) is charged to
     neither. By default the larger seed is `make demo`'s own (300 dossiers): the rate is the
-    one its seed runs at. The pair runs `repeats` times and each size counts its quickest run, as timeit
-    does: a run slowed by another load on the machine says nothing of the seeding. Python
-    writes its bytecode as on a fresh machine."""
+    one its seed runs at. The pair runs `repeats` times and each size counts its quickest
+    run, as timeit does: a run slowed by another load on the machine says nothing of the
+    seeding. Python writes its bytecode as on a fresh machine."""
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-demo-"))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "1",
            "DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite3",

@@ -147,6 +147,7 @@ class _NotPlain(Exception):
 # database orders text by its collation, which Python does not know.
 _ORDERED = (int, float, Decimal, date, datetime, time)
 _COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+_LOOKUPS = frozenset({"exact", "in", "isnull", *_COMPARE})
 # The databases whose text equality is byte for byte, as Python's is.
 _PLAIN_VENDORS = frozenset({"sqlite", "postgresql"})
 
@@ -174,12 +175,14 @@ def _plain_value(field, value):
 
 
 def _same_kind(mine, theirs) -> bool:
-    numbers = (int, float, Decimal)
+    """Values Python compares as the database does: of one type, or a whole number against
+    a float or a decimal (a float against a decimal is not: its binary value is exact)."""
     if isinstance(mine, bool) or isinstance(theirs, bool):
         return isinstance(mine, bool) and isinstance(theirs, bool)
-    if isinstance(mine, numbers) and isinstance(theirs, numbers):
+    if type(mine) is type(theirs):
         return True
-    return type(mine) is type(theirs)
+    return (type(mine) is int and isinstance(theirs, (float, Decimal))) or (
+        type(theirs) is int and isinstance(mine, (float, Decimal)))
 
 
 def _lookup_answer(instance, lookup: str, rhs, exclude):
@@ -187,8 +190,8 @@ def _lookup_answer(instance, lookup: str, rhs, exclude):
     SQL's NULL)."""
     name, _, kind = lookup.partition("__")
     kind = kind or "exact"
-    if "__" in kind or hasattr(rhs, "resolve_expression"):
-        raise _NotPlain()  # a related field's or a computed value
+    if kind not in _LOOKUPS or hasattr(rhs, "resolve_expression"):
+        raise _NotPlain()  # another lookup, a related field's or a computed value
     field, value = _row_value(instance, name, exclude)
     if field.is_relation and kind != "isnull":
         raise _NotPlain()

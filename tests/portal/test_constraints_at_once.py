@@ -165,7 +165,9 @@ def test_a_condition_that_is_not_plain_is_asked_of_the_database(dossier):
 
     payment = _payment(dossier, paid_at=PAID_AT)
     for condition in (Q(amount__gt=F("amount")), Q(provider__startswith="f"),
-                      Q(provider__gt="a"), Q(dossier__code="X"), Q(paid_at__gt=1)):
+                      Q(provider__gt="a"), Q(dossier__code="X"), Q(paid_at__gt=1),
+                      Q(amount=0.5) | Q(amount__in=[]), Q(checked_at__year=2025),
+                      Q(paid_at__date__gte=PAID_AT.date()), Q(status__in=["paid", None])):
         with pytest.raises(kernel._NotPlain):
             kernel._condition_answer(payment, condition, exclude=None)
 

@@ -170,14 +170,19 @@ def document_upload(
                       digitized=digitized, content=content, mime=mime, name=name,
                       verification=verification, written=stored)
     except BaseException:
-        default_storage.delete(stored.name)
+        if not stored.committed:  # a row that committed keeps its file, whatever came after
+            default_storage.delete(stored.name)
         raise
 
 
-@dataclass(frozen=True)
+@dataclass
 class _StoredFile:
     name: str
     sha256: str
+    committed: bool = False
+
+    def mark_committed(self) -> None:
+        self.committed = True
 
 
 def _file_write(*, dossier_id: int, name: str, content: bytes) -> _StoredFile:
@@ -214,6 +219,7 @@ def _weight_and_last_version(*, dossier_id: int, component_id: int) -> tuple[int
 @transaction.atomic(durable=True)
 def _store(*, dossier_id: int, actor, component: DocumentComponent, digitized: bool,
            content: bytes, mime: str, name: str, verification, written: _StoredFile) -> Document:
+    transaction.on_commit(written.mark_committed)  # the first thing to run after the commit
     dossier = dossier_locked(dossier_id)
     component, digitized = _admit(dossier, actor=actor, component_code=component.code,
                                   digitized=digitized, component=component)

@@ -942,3 +942,29 @@ def test_a_draft_deleted_while_its_file_was_written_keeps_no_file(
 
     assert not Document.objects.filter(dossier_id=draft.pk).exists()
     assert stored_files(storage, draft) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_after_the_commit_keeps_the_committed_row_s_file(
+    applicant, draft, pdf_file, storage, monkeypatch
+):
+    from django.db import transaction
+
+    from dossiers.services import documents
+
+    filled = documents.verification_fill
+
+    def fill_and_fail_after_commit(document, outcome):
+        # A side effect of the same transaction that raises once it has committed.
+        transaction.on_commit(lambda: (_ for _ in ()).throw(RuntimeError("after commit")))
+        return filled(document, outcome)
+
+    monkeypatch.setattr(documents, "verification_fill", fill_and_fail_after_commit)
+
+    with pytest.raises(RuntimeError, match="after commit"):
+        document_upload(dossier_id=draft.pk, actor=applicant, component_code="don_de_nghi",
+                        uploaded_file=pdf_file())
+
+    # The row committed: its file stays.
+    [document] = Document.objects.filter(dossier=draft)
+    assert stored_files(storage, draft) == [document.file.name.rsplit("/", 1)[1]]

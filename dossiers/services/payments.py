@@ -31,7 +31,7 @@ from portal import clock
 from ..exceptions import DossierNotFound, InvalidTransition, PaymentMismatch, PaymentNotFound
 from ..models import Dossier, Payment, Procedure
 from .indicators import summary_count_paid_online
-from .transitions import dossier_locked
+from .transitions import dossier_locked, prefetched_set
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,9 @@ def _payment_reserve(*, dossier_id: int, actor, provider: str) -> Payment:
     )
     payment.full_clean()
     payment.save()
+    if not dossier.payments_exist:
+        # The lock may have read the dossier's payments as none: they are now this one.
+        prefetched_set(dossier, "payments", [payment])
     return payment
 
 

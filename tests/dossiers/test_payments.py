@@ -118,6 +118,17 @@ def test_a_first_payment_is_opened_without_looking_for_others(fake, dossier, app
     assert payment_start(dossier_id=dossier.pk, actor=applicant).pk == first.pk
 
 
+def test_a_reserved_payment_s_dossier_lists_it_though_the_lock_read_none(
+    dossier, applicant, django_assert_num_queries
+):
+    from dossiers.services.payments import _payment_reserve
+
+    payment = _payment_reserve(dossier_id=dossier.pk, actor=applicant, provider="fake")
+
+    with django_assert_num_queries(0):
+        assert [p.pk for p in payment.dossier.payments.all()] == [payment.pk]
+
+
 def test_a_lost_answer_is_asked_again_under_the_same_key_and_opens_one_transaction(
     fake, dossier, applicant
 ):

@@ -97,12 +97,17 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# The embedded default: SQLite, one machine.
+EMBEDDED = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if EMBEDDED:
     # IMMEDIATE takes the write lock at BEGIN, so two transitions on one dossier serialise
     # instead of failing with "database is locked" when the second one upgrades its lock.
     # Write-ahead logging lets readers go on while one process writes (another worker, the
     # demo's second walker) instead of waiting for the whole file; the database keeps the mode,
     # with its -wal and -shm files beside it.
+    # The portal's backend (portal/backends/sqlite3) is Django's, with writers that take the
+    # write lock in turn as soon as it is free rather than after SQLite's sleeps.
+    DATABASES["default"]["ENGINE"] = "portal.backends.sqlite3"
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20,
                                        "init_command": "PRAGMA journal_mode=WAL"}
 else:
@@ -211,8 +216,7 @@ REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 # share its memory); scale mode runs many processes on many nodes, which must count together:
 # CACHE_URL=redis://... there, and production on a server database refuses to start without it.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
-if (not DEBUG and not env.str("CACHE_URL", default="")
-        and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"):
+if not DEBUG and not env.str("CACHE_URL", default="") and not EMBEDDED:
     raise ImproperlyConfigured(
         "CACHE_URL is unset in scale mode: set it to the shared cache (redis://host:6379/1) so "
         "that every process counts the same request rates."

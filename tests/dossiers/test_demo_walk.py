@@ -106,6 +106,28 @@ def test_two_processes_walk_every_planned_dossier_once(no_database):
     assert sorted(pids.values()) == [5, 5]
 
 
+class _GcWalker(_PidWalker):
+    """Ends every dossier in a 'state' saying how the walker's collector is set."""
+
+    def walk(self, procedure, target, start):
+        import gc
+
+        return SimpleNamespace(state=f"{gc.get_freeze_count() > 0}:{gc.get_threshold()[0]}")
+
+
+def test_the_walkers_collector_leaves_the_parents_objects_alone(no_database):
+    import gc
+
+    threshold = gc.get_threshold()
+    states = []
+    demo._walk_all(_planned(4), procedures={1: SimpleNamespace(pk=1)}, walker=_GcWalker(),
+                   processes=2, done=states.append)
+    assert states == [f"True:{demo.WALKER_GC_THRESHOLD}"] * 4
+    # The parent collects its own objects again, as often as before.
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == threshold
+
+
 def test_a_failed_walk_in_a_child_process_fails_the_seed(no_database):
     with pytest.raises(RuntimeError, match="walk failed"):
         demo._walk_all(_planned(4, target="boom"), procedures={1: SimpleNamespace(pk=1)},

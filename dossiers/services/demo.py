@@ -251,8 +251,10 @@ class _Walker:
                 break
             done = self._do(name, t, dossier.pk, applicant, cal)
             # Each move's service hands back the dossier as it left it; the few steps that
-            # return something else (a payment, a rating, a scan) are followed by a read.
-            dossier = done if isinstance(done, Dossier) else Dossier.objects.get(pk=dossier.pk)
+            # return something else (a payment, a rating, a scan) are followed by a read of
+            # what the walk looks at (its state and due time).
+            dossier = done if isinstance(done, Dossier) else Dossier.objects.only(
+                "pk", "state", "due_at").get(pk=dossier.pk)
         return dossier
 
     def _steps(self, procedure: Procedure, target: str, channel: str) -> list[str]:

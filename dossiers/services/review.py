@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from django_fsm import can_proceed
 
+from portal.prepared import Prepared
 from portal.roles import Role
 from signatures.services import SignedResult, issued_document_discard
 
@@ -32,6 +33,7 @@ from .transitions import (
     Move,
     check_move,
     condition_failure,
+    dossier_id_checked,
     reason_clean,
     steps_prefetch,
     transition_run,
@@ -240,12 +242,19 @@ def _completion(move: Move) -> dict:
                                    rule=move.dossier.handling_agency.outcome_rule)}
 
 
+# Compiled once per process: each result and refusal is checked on this read first.
+_PRECHECK = Prepared(
+    lambda *, shape, dossier_id: Dossier.objects.select_related("handling_agency").filter(
+        pk=dossier_id),
+    dossier_id=int)
+
+
 def _precheck(dossier_id: int, actor, name: str, version: int | None) -> None:
     """The transition's own checks, read without the lock, before any signing work."""
-    dossier = Dossier.objects.select_related("handling_agency").filter(pk=dossier_id).first()
-    if dossier is None:
+    found = _PRECHECK.rows(dossier_id=dossier_id_checked(dossier_id))
+    if not found:
         raise DossierNotFound()
-    check_move(dossier, name=name, actor=actor, version=version)
+    check_move(found[0], name=name, actor=actor, version=version)
 
 
 class _Issuing:

@@ -45,6 +45,22 @@ def _check_form(procedure: Procedure, form_data) -> None:
         raise InvalidFormData(extra={"errors": errors})
 
 
+# Compiled once per process: every new draft reads its procedure this way.
+_PROCEDURE_OPEN = Prepared(
+    lambda *, shape, procedure_id: Procedure.objects.select_related("agency").filter(
+        pk=procedure_id, is_active=True),
+    procedure_id=int)
+
+
+def _procedure_open(procedure_id) -> list[Procedure]:
+    """The active procedure with this id (and its agency), if the id is one a row could have."""
+    try:
+        procedure_id = int(procedure_id)
+    except (TypeError, ValueError):
+        return []
+    return _PROCEDURE_OPEN.rows(procedure_id=procedure_id) if 0 < procedure_id < 2**63 else []
+
+
 def dossier_create(
     *, actor, procedure_id: int, form_data: dict | None = None,
     channel: str = Dossier.Channel.ONLINE, on_behalf_name: str = "",
@@ -54,11 +70,10 @@ def dossier_create(
     The procedure is read and the draft checked before the transaction, which only inserts
     the row: a new draft has nothing to lock, and under SQLite every transaction holds the
     one write lock (the checks were most of the hold)."""
-    procedure = Procedure.objects.select_related("agency").filter(
-        pk=procedure_id, is_active=True
-    ).first()
-    if procedure is None:
+    found = _procedure_open(procedure_id)
+    if not found:
         raise ProcedureNotFound(extra={"procedure_id": procedure_id})
+    procedure = found[0]
     form_data = form_data or {}
     _check_form(procedure, form_data)
     dossier = Dossier(

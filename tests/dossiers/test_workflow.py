@@ -395,3 +395,37 @@ def test_a_new_draft_inside_another_transaction_is_refused_and_not_stored(applic
     with pytest.raises(RuntimeError), transaction.atomic():
         services.dossier_create(actor=applicant, procedure_id=procedure.pk)
     assert not Dossier.objects.filter(procedure=procedure).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("procedure_id", ["x", None, -1, 0, 2**63, "1; DROP TABLE x", [1]])
+def test_a_draft_for_an_id_no_procedure_has_is_refused_and_stores_nothing(procedure_id):
+    from dossiers.exceptions import ProcedureNotFound
+
+    ProcedureFactory()
+    with pytest.raises(ProcedureNotFound):
+        services.dossier_create(actor=UserFactory(), procedure_id=procedure_id, form_data={})
+    assert not Dossier.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_draft_for_an_inactive_procedure_is_refused():
+    from dossiers.exceptions import ProcedureNotFound
+
+    closed = ProcedureFactory(is_active=False)
+    with pytest.raises(ProcedureNotFound):
+        services.dossier_create(actor=UserFactory(), procedure_id=closed.pk, form_data={})
+    assert services.dossier_create(actor=UserFactory(), procedure_id=str(ProcedureFactory().pk),
+                                   form_data={}).state == Dossier.State.DRAFT
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dossier_id", ["x", None, -1, 2**63, 10**6])
+def test_a_result_or_refusal_for_an_id_no_dossier_has_is_a_404(dossier_id):
+    from dossiers.exceptions import DossierNotFound
+
+    leader = UserFactory(roles=[Role.LEADER])
+    with pytest.raises(DossierNotFound):
+        services.dossier_issue_result(dossier_id=dossier_id, actor=leader, number="1/GP")
+    with pytest.raises(DossierNotFound):
+        services.dossier_refuse(dossier_id=dossier_id, actor=leader, reason="Không đủ điều kiện.")

@@ -142,15 +142,22 @@ def _locked_queryset(*, shape: tuple[bool, bool], dossier_id: int, applicant_id:
 _LOCKED = Prepared(_locked_queryset, dossier_id=int, applicant_id=int)
 
 
+def row_id(value) -> int | None:
+    """`value` as a number a row's id could be; None for anything else (no row has it, and the
+    database would refuse a number beyond a signed 64-bit integer)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
 def dossier_id_checked(dossier_id) -> int:
     """The dossier id as a number a row could have; 404 for anything else."""
-    try:
-        dossier_id = int(dossier_id)
-    except (TypeError, ValueError) as exc:
-        raise DossierNotFound() from exc
-    if not 0 < dossier_id < 2**63:  # no row has it (and the database would refuse the number)
+    number = row_id(dossier_id)
+    if number is None:
         raise DossierNotFound()
-    return dossier_id
+    return number
 
 
 def dossier_locked(dossier_id: int, *, applicant=None, payments: bool = False) -> Dossier:

@@ -28,7 +28,14 @@ from ..models import (
 )
 from .indicators import summary_add, summary_count_paid_online
 from .steps import step_enter, step_first
-from .transitions import Move, dossier_locked, prefetched_set, steps_prefetch, transition_run
+from .transitions import (
+    Move,
+    dossier_locked,
+    prefetched_set,
+    row_id,
+    steps_prefetch,
+    transition_run,
+)
 
 # --- drafting ------------------------------------------------------------------------
 
@@ -54,11 +61,8 @@ _PROCEDURE_OPEN = Prepared(
 
 def _procedure_open(procedure_id) -> list[Procedure]:
     """The active procedure with this id (and its agency), if the id is one a row could have."""
-    try:
-        procedure_id = int(procedure_id)
-    except (TypeError, ValueError):
-        return []
-    return _PROCEDURE_OPEN.rows(procedure_id=procedure_id) if 0 < procedure_id < 2**63 else []
+    number = row_id(procedure_id)
+    return _PROCEDURE_OPEN.rows(procedure_id=number) if number is not None else []
 
 
 def dossier_create(

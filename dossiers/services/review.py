@@ -242,19 +242,22 @@ def _completion(move: Move) -> dict:
                                    rule=move.dossier.handling_agency.outcome_rule)}
 
 
-# Compiled once per process: each result and refusal is checked on this read first.
+# Compiled once per process: each result and refusal is checked on this read first, and its
+# paper is then written from the same read.
 _PRECHECK = Prepared(
-    lambda *, shape, dossier_id: Dossier.objects.select_related("handling_agency").filter(
-        pk=dossier_id),
+    lambda *, shape, dossier_id: Dossier.objects.select_related(
+        "procedure", "handling_agency", "applicant").filter(pk=dossier_id),
     dossier_id=int)
 
 
-def _precheck(dossier_id: int, actor, name: str, version: int | None) -> None:
-    """The transition's own checks, read without the lock, before any signing work."""
+def _precheck(dossier_id: int, actor, name: str, version: int | None) -> Dossier:
+    """The transition's own checks, read without the lock, before any signing work; the
+    dossier as read (with what its signed paper prints)."""
     found = _PRECHECK.rows(dossier_id=dossier_id_checked(dossier_id))
     if not found:
         raise DossierNotFound()
     check_move(found[0], name=name, actor=actor, version=version)
+    return found[0]
 
 
 class _Issuing:
@@ -297,8 +300,8 @@ def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None =
     """The leader refuses the request with a signed notice; the clock stops, the outcome is
     recorded."""
     reason = reason_clean(SPECS["refuse"], reason)
-    _precheck(dossier_id, actor, "refuse", version)
-    signed = result_sign_for(dossier_id=dossier_id, actor=actor, kind=Result.Kind.REFUSAL,
+    dossier = _precheck(dossier_id, actor, "refuse", version)
+    signed = result_sign_for(dossier=dossier, actor=actor, kind=Result.Kind.REFUSAL,
                              number="", reason=reason)
     return _Issuing(signed).run(lambda issuing: _refuse(
         dossier_id=dossier_id, actor=actor, reason=reason, version=version, issuing=issuing))
@@ -310,7 +313,7 @@ def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None =
 def _unanswered_precheck(dossier_id: int, actor, name: str, version: int | None) -> Dossier:
     """The move's checks, read without the lock: state, role, then the deadline and the
     procedure's action (each refusal with its own code)."""
-    dossier = Dossier.objects.select_related("handling_agency", "procedure").filter(
+    dossier = Dossier.objects.select_related("handling_agency", "procedure", "applicant").filter(
         pk=dossier_id).first()
     if dossier is None:
         raise DossierNotFound()
@@ -388,7 +391,7 @@ def dossier_refuse_unanswered(*, dossier_id: int, actor, reason: str = "",
     applicant's time to reply."""
     dossier = _unanswered_precheck(dossier_id, actor, "refuse_unanswered", version)
     reason = _unanswered_reason(dossier, reason)
-    signed = result_sign_for(dossier_id=dossier_id, actor=actor, kind=Result.Kind.REFUSAL,
+    signed = result_sign_for(dossier=dossier, actor=actor, kind=Result.Kind.REFUSAL,
                              number="", reason=reason)
     return _Issuing(signed).run(lambda issuing: _refuse(
         dossier_id=dossier_id, actor=actor, reason=reason, version=version, issuing=issuing,
@@ -436,8 +439,8 @@ def dossier_issue_result(
     outcome is recorded."""
     if kind not in Result.Kind.values:
         raise InvalidFormData(extra={"errors": [{"field": "kind", "message": "unknown kind"}]})
-    _precheck(dossier_id, actor, "issue_result", version)
-    signed = (result_sign_for(dossier_id=dossier_id, actor=actor, kind=kind, number=number)
+    dossier = _precheck(dossier_id, actor, "issue_result", version)
+    signed = (result_sign_for(dossier=dossier, actor=actor, kind=kind, number=number)
               if electronic else None)
     return _Issuing(signed).run(lambda issuing: _issue_result(
         dossier_id=dossier_id, actor=actor, kind=kind, number=number, electronic=electronic,

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 
 from portal import clock
 from portal.effects import task_after_commit, task_queue
-from portal.prepared import Prepared
 from portal.roles import Role
 from signatures.exceptions import UnsupportedFormat
 from signatures.ocsp import ocsp_refresh_for_pdf
@@ -27,7 +26,6 @@ from ..exceptions import (
 from ..models import Document, Dossier, Result
 from ..models.dossier import in_unit_scope
 from .slips import paper_place
-from .transitions import dossier_id_checked
 
 log = logging.getLogger(__name__)
 
@@ -239,21 +237,11 @@ def result_content_for(*, dossier: Dossier, actor, kind: str, number: str,
     )
 
 
-# Compiled once per process: every result and refusal notice reads its dossier this way.
-_TO_SIGN = Prepared(
-    lambda *, shape, dossier_id: Dossier.objects.select_related(
-        "procedure", "handling_agency", "applicant").filter(pk=dossier_id),
-    dossier_id=int)
-
-
-def result_sign_for(*, dossier_id: int, actor, kind: str, number: str,
+def result_sign_for(*, dossier: Dossier, actor, kind: str, number: str,
                     reason: str = "") -> SignedResult:
     """Render and sign a result before the transition takes the row lock (signing may go to a
-    token or a remote service, which never happens inside a transaction)."""
-    found = _TO_SIGN.rows(dossier_id=dossier_id_checked(dossier_id))
-    if not found:
-        raise DossierNotFound()
-    dossier = found[0]
+    token or a remote service, which never happens inside a transaction). `dossier` is the
+    caller's read of it before the lock, with its procedure, agencies and applicant."""
     content = result_content_for(dossier=dossier, actor=actor, kind=kind, number=number,
                                  reason=reason)
     return result_issue(result=content, filename=f"ket-qua-{dossier.code}.pdf")

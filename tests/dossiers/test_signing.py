@@ -468,3 +468,22 @@ def test_a_result_pdf_we_issue_passes_the_upload_scanner(db, applicant, leader, 
         content = handle.read()
 
     assert pdf_scan(content).revisions == 2
+
+
+def test_a_result_is_written_from_the_read_that_checked_the_move(
+    db, applicant, leader, fresh_signer
+):
+    """Before the lock, the dossier is read once: the move's check and the paper use it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    dossier = DossierFactory(applicant=applicant, approved=True)
+    with CaptureQueriesContext(connection) as seen:
+        services.dossier_issue_result(dossier_id=dossier.pk, actor=leader, number="4/GP-SCT")
+    sqls = [q["sql"] for q in seen.captured_queries]
+    first_lock = next(i for i, sql in enumerate(sqls)
+                      if sql.startswith(("BEGIN", "SAVEPOINT")) or "FOR UPDATE" in sql)
+    before = [sql for sql in sqls[:first_lock] if 'FROM "dossiers_dossier"' in sql]
+    assert len(before) == 1, before
+    result = Result.objects.get(dossier=dossier)
+    assert result.signed and result.number == "4/GP-SCT"

@@ -1,6 +1,7 @@
 """The embedded default's SQLite backend: a write transaction that finds the write lock taken
 tries again within a millisecond, up to the connection's timeout, and fails as SQLite would
-after it; nothing else of Django's backend changes."""
+after it; a statement's placeholders are converted as Django converts them, once per process;
+nothing else of Django's backend changes."""
 
 import sqlite3
 import threading
@@ -175,3 +176,63 @@ def test_the_embedded_default_opens_through_this_backend():
         pytest.skip("the suite runs on PostgreSQL")
     assert live.DATABASES["default"]["ENGINE"] == "portal.backends.sqlite3"
     assert isinstance(connections["default"], DatabaseWrapper)
+
+
+# --- placeholders converted once --------------------------------------------------------------
+
+CONVERSIONS = [
+    "SELECT %s",
+    "SELECT n FROM counter WHERE n = %s AND n <> %s",
+    "SELECT '%%s', %s",  # a literal %s, written %%s
+    "SELECT '100%%' AS p, %s",  # a literal %
+    "SELECT '%%%s'",  # a literal % before a placeholder
+    "SELECT 1",
+    "",
+]
+
+
+@pytest.fixture
+def cursors():
+    """The backend's cursor and Django's, on a connection of their own."""
+    raw = sqlite3.connect(":memory:")
+    yield (raw.cursor(factory=backend.SQLiteCursorWrapper),
+           raw.cursor(factory=backend.base.SQLiteCursorWrapper))
+    raw.close()
+
+
+@pytest.mark.parametrize("query", CONVERSIONS)
+def test_a_statement_is_converted_as_django_converts_it(cursors, query):
+    ours, djangos = cursors
+    assert ours.convert_query(query) == djangos.convert_query(query)
+    assert ours.convert_query(query) == djangos.convert_query(query)  # again, from what is kept
+
+
+def test_named_values_and_long_statements_are_converted_by_django_each_time(cursors,
+                                                                            monkeypatch):
+    ours, _djangos = cursors
+    calls = []
+    monkeypatch.setattr(backend.base.SQLiteCursorWrapper, "convert_query",
+                        lambda self, query, *, param_names=None: calls.append(query) or query)
+    long_one = "SELECT n FROM counter WHERE n IN (" + ", ".join(["%s"] * 3000) + ")"
+    assert len(long_one) > backend.LONGEST_KEPT
+    ours.convert_query(long_one)
+    ours.convert_query("SELECT %(n)s", param_names=["n"])
+    assert calls == [long_one, "SELECT %(n)s"]
+
+
+def test_a_statement_run_again_is_not_converted_again(database):
+    """The statements run through the backend's cursors, with values, named values and many
+    rows, give the same rows; one run again is taken from what the process kept."""
+    _path, _open = database
+    wrapper = connections[ALIAS]
+    backend._qmark.cache_clear()
+    with wrapper.cursor() as cursor:
+        assert isinstance(cursor.cursor, backend.SQLiteCursorWrapper)
+        cursor.executemany("INSERT INTO counter VALUES (%s)", [[5], [7]])
+        for _ in range(3):
+            cursor.execute("SELECT count(*), '%%s' FROM counter WHERE n >= %s", [5])
+            assert cursor.fetchone() == (2, "%s")
+        cursor.execute("SELECT n FROM counter WHERE n = %(n)s", {"n": 7})
+        assert cursor.fetchall() == [(7,)]
+    kept = backend._qmark.cache_info()
+    assert (kept.misses, kept.hits) == (2, 2)

@@ -313,11 +313,7 @@ def dossier_refuse(*, dossier_id: int, actor, reason: str, version: int | None =
 def _unanswered_precheck(dossier_id: int, actor, name: str, version: int | None) -> Dossier:
     """The move's checks, read without the lock: state, role, then the deadline and the
     procedure's action (each refusal with its own code)."""
-    dossier = Dossier.objects.select_related("handling_agency", "procedure", "applicant").filter(
-        pk=dossier_id).first()
-    if dossier is None:
-        raise DossierNotFound()
-    check_move(dossier, name=name, actor=actor, version=version)
+    dossier = _precheck(dossier_id, actor, name, version)
     if not can_proceed(getattr(dossier, name)):
         raise condition_failure(dossier, name)
     return dossier

@@ -429,3 +429,6 @@ def test_a_result_or_refusal_for_an_id_no_dossier_has_is_a_404(dossier_id):
         services.dossier_issue_result(dossier_id=dossier_id, actor=leader, number="1/GP")
     with pytest.raises(DossierNotFound):
         services.dossier_refuse(dossier_id=dossier_id, actor=leader, reason="Không đủ điều kiện.")
+    for unanswered in (services.dossier_return_unanswered, services.dossier_refuse_unanswered):
+        with pytest.raises(DossierNotFound):
+            unanswered(dossier_id=dossier_id, actor=leader)

@@ -51,6 +51,11 @@ IN_PROGRESS_INDEX_STATES = (
 )
 # Received at one agency's desk for another agency: the queue's second part (scoping.py).
 RECEIVED_FOR_ANOTHER = ~Q(handling_agency=F("reception_agency"))
+# The two groups of the queue's states, as its partial indexes hold them: the states before the
+# result, and the results waiting to be handed out. The queue repeats them in its reads on
+# SQLite, which uses a partial index only for a query that states the index's own condition.
+QUEUE_BEFORE_RESULT = Q(state__in=QUEUE_INDEX_STATES)
+QUEUE_RESULT_READY = Q(state="result_ready")
 
 
 def _queue_index(column: str, name: str, condition: Q) -> models.Index:
@@ -292,14 +297,12 @@ class Dossier(ConstraintsCheckedAtOnce, FSMModelMixin, TimeStampedModel):
             models.Index(fields=["assignee", "state"], name="dossier_assignee_idx"),
             # The officers' queue, one agency column and one group of states at a time: the
             # states before the result, and the results waiting to be handed out.
-            _queue_index("handling_agency", "dossier_queue_handling_idx",
-                         Q(state__in=QUEUE_INDEX_STATES)),
+            _queue_index("handling_agency", "dossier_queue_handling_idx", QUEUE_BEFORE_RESULT),
             _queue_index("reception_agency", "dossier_queue_reception_idx",
-                         Q(state__in=QUEUE_INDEX_STATES) & RECEIVED_FOR_ANOTHER),
-            _queue_index("handling_agency", "dossier_ready_handling_idx",
-                         Q(state="result_ready")),
+                         QUEUE_BEFORE_RESULT & RECEIVED_FOR_ANOTHER),
+            _queue_index("handling_agency", "dossier_ready_handling_idx", QUEUE_RESULT_READY),
             _queue_index("reception_agency", "dossier_ready_reception_idx",
-                         Q(state="result_ready") & RECEIVED_FOR_ANOTHER),
+                         QUEUE_RESULT_READY & RECEIVED_FOR_ANOTHER),
             # The open figures of the indicators, read from the index alone.
             models.Index(
                 fields=["handling_agency", "procedure", "channel", "received_at", "due_at",

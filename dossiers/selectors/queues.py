@@ -20,10 +20,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from portal import clock
+from portal.index_conditions import IndexCondition
 from portal.roles import Role
 
 from ..exceptions import InvalidFormData
 from ..models import Dossier
+from ..models.dossier import QUEUE_BEFORE_RESULT, QUEUE_RESULT_READY
 from .scoping import dossier_list_for, dossier_list_parts_for
 
 # --- the officers' queue -------------------------------------------------------------
@@ -149,6 +151,17 @@ def _state_groups(user, state: str | None) -> list[list[str]]:
     return [group for group in (before, ready) if group]
 
 
+def _indexed(qs: QuerySet, group: list[str]) -> QuerySet:
+    """On SQLite, the read of one group of states also states its partial indexes' condition
+    as they write it (`portal.index_conditions`): the part is then read from its index in
+    order, not every dossier of the agency read and sorted. The rows are the same: the group's
+    states are among the condition's."""
+    if connection.vendor != "sqlite":
+        return qs
+    ready = group == [Dossier.State.RESULT_READY]
+    return qs.filter(IndexCondition(QUEUE_RESULT_READY if ready else QUEUE_BEFORE_RESULT))
+
+
 def _queue_reads(
     *, user, state: str | None, step: str | None, procedure: int | None,
     assignee: str | None, due: str | None, code: str | None, cursor: str | None,
@@ -161,8 +174,8 @@ def _queue_reads(
         raise InvalidFormData(extra={"errors": [{"field": "state", "message": "unknown"}]})
     after = _decode_cursor(cursor) if cursor else None
     parts = [
-        _queue_base(part, user=user, states=group, step=step, procedure=procedure,
-                    assignee=assignee, due=due, code=code, now=now)
+        _indexed(_queue_base(part, user=user, states=group, step=step, procedure=procedure,
+                             assignee=assignee, due=due, code=code, now=now), group)
         for part in dossier_list_parts_for(user=user)
         for group in _state_groups(user, state)
     ]

@@ -110,19 +110,19 @@ if EMBEDDED:
     DATABASES["default"]["ENGINE"] = "portal.backends.sqlite3"
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20,
                                        "init_command": "PRAGMA journal_mode=WAL"}
-else:
-    # Connections are kept between requests, and checked before each one is reused: one
-    # dropped by the server (a restart, a failover, an idle timeout) is opened again.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Values are sent apart from the SQL, and a statement a connection runs again and again is
-    # prepared once: the server neither parses nor plans it on every request. Off
-    # (DB_SERVER_SIDE_BINDING=0) behind a pooler in transaction mode that cannot keep prepared
-    # statements.
-    if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-            and env.bool("DB_SERVER_SIDE_BINDING", default=True)):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=5)
+# Connections are kept between requests, and checked before each one is reused: one dropped by
+# the server (a restart, a failover, an idle timeout) is opened again. On SQLite, a connection
+# opened for each request also read the schema again and prepared every statement anew.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Values are sent apart from the SQL, and a statement a connection runs again and again is
+# prepared once: the server neither parses nor plans it on every request. Off
+# (DB_SERVER_SIDE_BINDING=0) behind a pooler in transaction mode that cannot keep prepared
+# statements.
+if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+        and env.bool("DB_SERVER_SIDE_BINDING", default=True)):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5)
 ATOMIC_REQUESTS = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

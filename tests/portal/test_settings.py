@@ -116,6 +116,30 @@ def test_sqlite_opens_its_file_in_write_ahead_logging(tmp_path):
     assert started.stdout.strip().splitlines()[-1] == "wal"
 
 
+def _kept_between_requests(**variables: str) -> bool:
+    """Whether two requests in a row, as Django signals them, use one database connection."""
+    probe = ("import django; django.setup(); from django.core import signals; "
+             "from django.db import connection; "
+             "signals.request_started.send(None); connection.ensure_connection(); "
+             "first = connection.connection; signals.request_finished.send(None); "
+             "signals.request_started.send(None); connection.ensure_connection(); "
+             "print(connection.connection is first); signals.request_finished.send(None)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
+    env.update(DJANGO_SETTINGS_MODULE="portal.settings", **variables)
+    started = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    return started.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_sqlite_keeps_its_connection_between_requests_unless_told_not_to(tmp_path):
+    """Not opened again for each request: a new connection reads the schema again and
+    prepares every statement anew."""
+    url = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    assert _kept_between_requests(DATABASE_URL=url)
+    assert not _kept_between_requests(DATABASE_URL=url, DB_CONN_MAX_AGE="0")
+
+
 def test_the_number_of_proxies_and_the_cache_come_from_the_environment():
     started = _settings(NUM_PROXIES="2", CACHE_URL="redis://127.0.0.1:6390/3")
 

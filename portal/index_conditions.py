@@ -24,9 +24,11 @@ from django.db.models import BooleanField, Expression, Q
 _PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
-def _inline(value) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
+def _inline(value, vendor: str) -> str:
+    if isinstance(value, bool):  # as each database's CREATE INDEX writes it
+        if vendor == "sqlite":
+            return "1" if value else "0"
+        return "true" if value else "false"
     if isinstance(value, int):
         return str(int(value))
     if isinstance(value, str) and _PLAIN_TEXT.fullmatch(value):
@@ -59,4 +61,5 @@ class IndexCondition(Expression):
             raise ValueError("an index condition is compiled inside the query it filters")
         sql, params = compiler.compile(self.where)
         # The fragment joins a statement whose `%` are escaped (`%s` marks a parameter).
-        return (sql % tuple(_inline(value) for value in params)).replace("%", "%%"), []
+        written = tuple(_inline(value, connection.vendor) for value in params)
+        return (sql % written).replace("%", "%%"), []

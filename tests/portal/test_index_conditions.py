@@ -57,11 +57,19 @@ def test_a_value_that_is_not_plain_is_refused_never_written(condition):
         _sql(qs)
 
 
-def test_numbers_and_truth_values_are_written_as_numbers():
+def test_numbers_and_truth_values_are_written_as_the_database_writes_them():
+    from dossiers.models import Document
+
     sql, params = _sql(Dossier.objects.filter(IndexCondition(Q(version=3, paused_at__isnull=True))))
     assert '"dossiers_dossier"."version" = 3' in sql
     assert '"dossiers_dossier"."paused_at" IS NULL' in sql
     assert params == ()
+    current = Document.objects.filter(IndexCondition(Q(is_current__in=[True]))).order_by()
+    sql, params = _sql(current)
+    truth = "1" if connection.vendor == "sqlite" else "true"
+    assert sql.endswith(f'WHERE "dossiers_document"."is_current" IN ({truth})')
+    assert params == ()
+    assert current.count() == 0  # the statement runs
 
 
 def test_the_statement_runs_with_a_literal_percent_elsewhere_in_it(agency, applicant):
@@ -78,3 +86,13 @@ def test_the_queue_adds_it_on_sqlite_only(agency):
     sql, _params = _sql(_indexed(qs, ["processing"]))
     written = "'processing', 'awaiting_supplement'" in sql
     assert written == (connection.vendor == "sqlite")
+
+
+def test_inside_a_subquery_the_condition_names_the_subquery_s_table(agency, applicant):
+    DossierFactory(applicant=applicant, handling_agency=agency, processing=True)
+    DossierFactory(applicant=applicant, handling_agency=agency)  # a draft
+    inner = Dossier.objects.filter(IndexCondition(QUEUE_BEFORE_RESULT)).values("pk")
+    outer = Dossier.objects.filter(pk__in=inner)
+    sql, _params = _sql(outer)
+    assert 'U0."state" IN (' in sql
+    assert list(outer.values_list("state", flat=True)) == ["processing"]

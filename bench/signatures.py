@@ -142,7 +142,7 @@ def main() -> None:
         ratio = ours / bare
         flag = "ok" if ratio <= target else "OVER"
         print(f"{name:<10} {bare:>11.2f} {ours:>9.2f} {ratio:>6.2f} {target:>7.2f} {flag}")
-    print(f"rendering the result PDF (fpdf2, DejaVu subset, QR): {render_ms:.2f} ms")
+    print(f"rendering the result PDF (WeasyPrint, DejaVu Sans, QR): {render_ms:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
 """A partial index's condition written into a query as the index itself writes it, for SQLite.
 
 SQLite uses a partial index only when the query's WHERE clause holds each term of the index's
-WHERE clause as it stands, values included. The index says `"state" IN ('submitted', ...)`;
-Django writes the same filter as `"state" IN (?, ...)` with the values apart, and SQLite, which
-plans before any value is bound, cannot tell that the query stays inside the index. The
-officers' queue then read every dossier an agency had received and sorted them, where the
-index gives the first rows of the page in order.
+WHERE clause. It matches a term `"status" = ?` to the index's `"status" = 'pending'` by the
+value bound to it, but not a list: the index says `"state" IN ('submitted', ...)`, Django writes
+the same filter as `"state" IN (?, ...)` with the values apart, and SQLite cannot tell that the
+query stays inside the index. The officers' queue then read every dossier an agency had
+received and sorted them, where the index gives the first rows of the page in order.
 
 `IndexCondition(condition)` is the index's condition with its values written inline, as its
-CREATE INDEX has them. It only ever narrows a query to what the index holds: callers add it
-beside their own filters, and only on SQLite (PostgreSQL proves a partial index's condition
-from the bound values, and a second list on one column misleads its row estimates).
+CREATE INDEX has them. It only ever narrows a query to what the index holds; callers add it
+beside their own filters through `within_partial_index`, which does so on SQLite only
+(PostgreSQL proves a partial index's condition from the bound values, and a second list on one
+column misleads its row estimates).
 
 Only plain values are written inline (names, numbers, true and false); anything else is
 refused when the query is compiled, never written into SQL.
@@ -18,10 +19,11 @@ refused when the query is compiled, never written into SQL.
 
 import re
 
-from django.db.models import BooleanField, Expression, Q
+from django.db import connections
+from django.db.models import BooleanField, Expression, Q, QuerySet
 
 # What may stand in SQL as a quoted literal: the words of a choice (states, kinds, codes).
-_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.\-]+")
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.\-]*")
 
 
 def _inline(value, vendor: str) -> str:
@@ -63,3 +65,12 @@ class IndexCondition(Expression):
         # The fragment joins a statement whose `%` are escaped (`%s` marks a parameter).
         written = tuple(_inline(value, connection.vendor) for value in params)
         return (sql % written).replace("%", "%%"), []
+
+
+def within_partial_index(qs: QuerySet, condition: Q) -> QuerySet:
+    """`qs` with a partial index's `condition` stated as the index writes it, on SQLite; `qs`
+    itself on any other database. `qs` must already lie within the condition: the rows stay
+    the same, and SQLite may then read them from the index."""
+    if connections[qs.db].vendor != "sqlite":
+        return qs
+    return qs.filter(IndexCondition(condition))

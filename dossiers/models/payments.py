@@ -7,6 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import ConstraintsCheckedAtOnce, TimeStampedModel
 
+# The payments a provider has opened a transaction for: the condition of the unique index the
+# callbacks and status queries find a payment by (`payment_provider_reference_unique`).
+REFERENCED = ~Q(provider_reference="")
+
 
 class Payment(ConstraintsCheckedAtOnce, TimeStampedModel):
     class Kind(models.TextChoices):
@@ -110,7 +114,7 @@ class Payment(ConstraintsCheckedAtOnce, TimeStampedModel):
                 name="payment_counted_online_is_the_online_fee",
             ),
             models.UniqueConstraint(
-                fields=["provider", "provider_reference"], condition=~Q(provider_reference=""),
+                fields=["provider", "provider_reference"], condition=REFERENCED,
                 name="payment_provider_reference_unique",
             ),
         ]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from portal import clock
-from portal.index_conditions import IndexCondition
+from portal.index_conditions import within_partial_index
 from portal.roles import Role
 
 from ..exceptions import InvalidFormData
@@ -152,14 +152,11 @@ def _state_groups(user, state: str | None) -> list[list[str]]:
 
 
 def _indexed(qs: QuerySet, group: list[str]) -> QuerySet:
-    """On SQLite, the read of one group of states also states its partial indexes' condition
-    as they write it (`portal.index_conditions`): the part is then read from its index in
-    order, not every dossier of the agency read and sorted. The rows are the same: the group's
-    states are among the condition's."""
-    if connection.vendor != "sqlite":
-        return qs
+    """The read of one group of states, stating its partial indexes' condition as they write it
+    (on SQLite, `portal.index_conditions`): the part is then read from its index in order, not
+    every dossier of the agency read and sorted. The group's states are among the condition's."""
     ready = group == [Dossier.State.RESULT_READY]
-    return qs.filter(IndexCondition(QUEUE_RESULT_READY if ready else QUEUE_BEFORE_RESULT))
+    return within_partial_index(qs, QUEUE_RESULT_READY if ready else QUEUE_BEFORE_RESULT)
 
 
 def _queue_reads(

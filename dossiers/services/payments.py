@@ -30,6 +30,7 @@ from portal import clock
 
 from ..exceptions import DossierNotFound, InvalidTransition, PaymentMismatch, PaymentNotFound
 from ..models import Dossier, Payment, Procedure
+from ..models.payments import REFERENCED
 from .indicators import summary_count_paid_online
 from .transitions import dossier_locked, prefetched_set
 
@@ -225,13 +226,20 @@ def _money_received(payment: Payment, *, at: datetime, confirmed_by: str,
     summary_count_paid_online(dossier=dossier)
 
 
+def _by_reference(provider: str, reference: str):
+    """The payment the provider knows by `reference` (none for an empty one). The query states
+    the condition of the unique index on (provider, reference): a database that cannot prove it
+    from the reference's value (SQLite; PostgreSQL planning for any value) would otherwise read
+    every payment rather than the index."""
+    return Payment.objects.filter(REFERENCED, provider=provider, provider_reference=reference)
+
+
 def _locked_payment(*, provider: str, reference: str) -> Payment | None:
     """The payment, with its dossier's row locked first: every service takes the dossier
     before the payment, so a callback and an acceptance never wait on each other in a loop."""
     if not reference:
         return None
-    found = Payment.objects.filter(provider=provider, provider_reference=reference).values(
-        "pk", "dossier_id").first()
+    found = _by_reference(provider, reference).values("pk", "dossier_id").first()
     if found is None:
         return None
     Dossier.objects.select_for_update().filter(pk=found["dossier_id"]).values("pk").first()
@@ -378,9 +386,7 @@ def payment_reconcile(*, older_than: timedelta | None = None, limit: int = 200) 
 
 def payment_answer_status(*, query: StatusQuery) -> TransactionStatus:
     """Our answer to the platform asking about a transaction it verified the checksum of."""
-    payment = Payment.objects.filter(
-        provider=query.provider, provider_reference=query.reference
-    ).exclude(provider_reference="").first()
+    payment = _by_reference(query.provider, query.reference).first()
     if payment is None:
         raise PaymentNotFound(extra={"reference": query.reference})
     if query.dossier_code and query.dossier_code != payment.bill_code:

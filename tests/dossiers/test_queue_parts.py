@@ -20,6 +20,7 @@ from dossiers.selectors.scoping import dossier_list_for, dossier_list_parts_for
 from portal.roles import Role
 
 from .factories import AgencyFactory, DossierFactory, ProcedureFactory, UserFactory
+from .sqlite_plans import sqlite_only, sqlite_plans
 
 pytestmark = pytest.mark.django_db
 
@@ -218,31 +219,7 @@ def test_the_queue_walks_its_partial_indexes(world):
     assert "COALESCE(due_at, submitted_at) >=" in plans  # the cursor bounds the index scan
 
 
-
 # --- the plans on SQLite ----------------------------------------------------------------
-
-sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="the plans of SQLite")
-
-
-def _sqlite_plans(fn) -> list[str]:
-    """SQLite's plan of every read of the dossiers `fn` runs, planned as it ran: with its
-    values bound apart, as SQLite saw them (written into the text, they would let SQLite
-    match the partial indexes whatever the query said)."""
-    ran = []
-
-    def keep(execute, sql, params, many, context):
-        ran.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(keep):
-        fn()
-    plans = []
-    with connection.cursor() as cursor:
-        for sql, params in ran:
-            if sql.startswith("SELECT") and 'FROM "dossiers_dossier"' in sql:
-                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-                plans.append("\n".join(row[-1] for row in cursor.fetchall()))
-    return plans
 
 
 @sqlite_only
@@ -250,8 +227,8 @@ def test_on_sqlite_each_part_is_read_from_its_partial_index_in_order(world):
     reception = _users(world)[1]
     assert reception.has_role(Role.RECEPTION)
     for filters in ({}, {"due": "overdue"}, {"state": "processing"}):
-        plans = _sqlite_plans(lambda f=filters: dossier_queue(user=reception, now=world["now"],
-                                                               **f))
+        plans = sqlite_plans(lambda f=filters: dossier_queue(user=reception, now=world["now"],
+                                                             **f), table="dossiers_dossier")
         reads = [plan for plan in plans if "_idx" in plan or "SCAN" in plan]
         used = " ".join(reads)
         expected = ["dossier_queue_handling_idx", "dossier_queue_reception_idx"]

@@ -228,9 +228,9 @@ def _money_received(payment: Payment, *, at: datetime, confirmed_by: str,
 
 def _by_reference(provider: str, reference: str):
     """The payment the provider knows by `reference` (none for an empty one). The query states
-    the condition of the unique index on (provider, reference): a database that cannot prove it
-    from the reference's value (SQLite; PostgreSQL planning for any value) would otherwise read
-    every payment rather than the index."""
+    the condition of the unique index on (provider, reference): SQLite cannot prove it from
+    the bound reference and read every payment instead, and neither can a plan PostgreSQL
+    makes for any value of a prepared statement."""
     return Payment.objects.filter(REFERENCED, provider=provider, provider_reference=reference)
 
 

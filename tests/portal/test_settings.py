@@ -22,17 +22,22 @@ OWN_VARIABLES = ("DJANGO_", "DATABASE_URL", "CACHE_URL", "NUM_PROXIES", "CELERY_
                  "DB_")
 
 
-def _start(**variables: str) -> subprocess.CompletedProcess:
+def _start(probe: str = PROBE, **variables: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
     env.update(DJANGO_SETTINGS_MODULE="portal.settings", **variables)
-    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
 
 
-def _settings(**variables: str) -> dict:
-    started = _start(**variables)
+def _printed(probe: str, **variables: str) -> str:
+    """The last line `probe` prints in a process started with the portal's settings."""
+    started = _start(probe, **variables)
     assert started.returncode == 0, started.stderr
-    return json.loads(started.stdout.strip().splitlines()[-1])
+    return started.stdout.strip().splitlines()[-1]
+
+
+def _settings(**variables: str) -> dict:
+    return json.loads(_printed(PROBE, **variables))
 
 
 def _refused(**variables: str) -> str:
@@ -108,12 +113,7 @@ def test_sqlite_opens_its_file_in_write_ahead_logging(tmp_path):
     probe = ("import django; django.setup(); from django.db import connection; "
              "cursor = connection.cursor(); cursor.execute('PRAGMA journal_mode'); "
              "print(cursor.fetchone()[0])")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
-    env.update(DJANGO_SETTINGS_MODULE="portal.settings", DATABASE_URL=url)
-    started = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
-    assert started.returncode == 0, started.stderr
-    assert started.stdout.strip().splitlines()[-1] == "wal"
+    assert _printed(probe, DATABASE_URL=url) == "wal"
 
 
 def _kept_between_requests(**variables: str) -> bool:
@@ -124,12 +124,7 @@ def _kept_between_requests(**variables: str) -> bool:
              "first = connection.connection; signals.request_finished.send(None); "
              "signals.request_started.send(None); connection.ensure_connection(); "
              "print(connection.connection is first); signals.request_finished.send(None)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
-    env.update(DJANGO_SETTINGS_MODULE="portal.settings", **variables)
-    started = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
-    assert started.returncode == 0, started.stderr
-    return started.stdout.strip().splitlines()[-1] == "True"
+    return _printed(probe, **variables) == "True"
 
 
 def test_sqlite_keeps_its_connection_between_requests_unless_told_not_to(tmp_path):

@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 RESULTS_DIR = ROOT / "bench" / "results"
 PASSWORD = "motcua-demo-2025"  # the demo accounts' password (dossiers/services/demo.py)
 PYTHON = sys.executable
+# The environment the run was started in, before it set the portal's own variables for itself.
+STARTING_ENV = dict(os.environ)
 
 # Final states with their weight per 10,000 dossiers: most of five years' dossiers are closed,
 # about one in ten is still open (drafts and the officers' queues, with the backlog of a
@@ -849,6 +851,90 @@ def _row(name, value, unit, baseline, goal, met, **extra) -> dict:
             "met": bool(met), **extra}
 
 
+# How long `make demo` in a fresh clone may take to its first page before the measure gives up.
+FIRST_PAGE_WAIT = 300  # seconds
+# What a newcomer's shell would not hold: this run's own settings and its make's.
+NOT_INHERITED = ("PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV", "MAKEFLAGS", "MAKELEVEL", "MFLAGS",
+                 "PORT", "SIM_PORT", "DEMO_DOSSIERS", "DEMO_FIRST")
+
+
+class _DemoCommand:
+    """`make demo` run in `clone` in its own session, its output in `log`; on exit its whole
+    process group (make, the server, the simulator, the seeding) is ended."""
+
+    def __init__(self, clone: Path, env: dict, log: Path) -> None:
+        self.clone, self.env, self.log = clone, env, log
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> subprocess.Popen:
+        _SCALED.append(self)
+        with open(self.log, "wb") as out:
+            self.procs.append(subprocess.Popen(["make", "demo"], cwd=self.clone, env=self.env,
+                                               stdout=out, stderr=subprocess.STDOUT,
+                                               start_new_session=True))
+        return self.procs[0]
+
+    def __exit__(self, *exc) -> None:
+        with contextlib.suppress(ValueError):
+            _SCALED.remove(self)
+        stop_sessions(self.procs)
+
+
+def _answers(url: str) -> bool:
+    import requests
+    try:
+        return requests.get(url, timeout=5, allow_redirects=False).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def measure_demo_first_page(results, *, wait: float = FIRST_PAGE_WAIT) -> None:
+    """README's first command as a newcomer meets it: `make demo` in a fresh clone of the
+    committed tree, timed from the command to the first 200 on `/`. The clone makes its own
+    virtual environment and installs into it (from this machine's package index and caches),
+    compiles the catalogs, migrates, starts the portals' simulator, seeds the first batch of
+    demo dossiers and serves. Work not committed is not in the clone."""
+    tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-first-page-"))
+    clone, log = tmp / "motcua", tmp / "make-demo.log"
+    port = free_port()
+    env = {key: value for key, value in STARTING_ENV.items() if key not in NOT_INHERITED}
+    env.update(PORT=str(port), SIM_PORT=str(free_port()))
+    took, error, commit = None, "", ""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                                capture_output=True, text=True, timeout=60).stdout.strip()
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True,
+                       capture_output=True, text=True, timeout=300)
+        started = time.perf_counter()
+        with _DemoCommand(clone, env, log) as command:
+            while time.perf_counter() - started < wait:
+                if _answers(f"http://127.0.0.1:{port}/"):
+                    took = time.perf_counter() - started
+                    break
+                if command.poll() is not None:
+                    error = f"make demo exited with code {command.returncode}"
+                    break
+                time.sleep(0.2)
+            else:
+                error = f"no page within {wait:.0f} s"
+            # A command that never served counts the time it was given.
+            seconds = took if took is not None else time.perf_counter() - started
+        if error:
+            error += ": " + log.read_text(errors="replace")[-500:]
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as failed:
+        said = failed.stderr or b""
+        said = said.decode(errors="replace") if isinstance(said, bytes) else said
+        error, seconds = f"{' '.join(failed.cmd[:2])} failed: {said[-500:]}", 0.0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    results.append(_row("demo_first_page_seconds", round(seconds, 1), "s", None, "< 60",
+                        took is not None and took < 60, commit=commit,
+                        note="make demo in a fresh git clone (virtual environment, install from "
+                             "this machine's package index and caches, migrate, simulator, "
+                             "first demo dossiers, server) to the first 200 on /",
+                        **({"error": error} if error else {})))
+
+
 def _submission_procedure(procedures):
     """A procedure whose drafts can be submitted as they are: no fee due at submission and no
     mandatory paper that must be signed (the signing of papers is measured elsewhere)."""
@@ -922,8 +1008,8 @@ def _submit_queries(ctx, dossier_id: int) -> tuple[dict, int]:
     return {"data": len(queries) - control, "control": control}, len(after)
 
 
-# The scale deployments running now, ended by an interrupted run as well.
-_SCALED: list["_Scaled"] = []
+# The scale deployments and demo commands running now, ended by an interrupted run as well.
+_SCALED: list = []
 
 
 class _Scaled:
@@ -954,16 +1040,23 @@ class _Scaled:
     def __exit__(self, *exc) -> None:
         with contextlib.suppress(ValueError):
             _SCALED.remove(self)
-        for proc in self.procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+        stop_sessions(self.procs)
+
+
+def stop_sessions(procs: list[subprocess.Popen], *, wait: float = 30) -> None:
+    """End processes started in their own sessions, each with every process of its group:
+    SIGTERM, then SIGKILL for a group whose leader has not exited after `wait` seconds."""
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def _delivered(dossier_ids: list[int], seconds: float = 120) -> tuple[int, int]:
@@ -1342,7 +1435,7 @@ def write_markdown(readme: Path | None = None) -> Path:
     return out
 
 
-STEPS = ("submission", "queue", "indicators", "overdue", "clock", "demo")
+STEPS = ("submission", "queue", "indicators", "overdue", "clock", "demo", "first_page")
 
 
 def main() -> None:
@@ -1364,7 +1457,8 @@ def main() -> None:
                         help="how many times the demo seeding pair runs (its quickest counts)")
     parser.add_argument("--seed", type=int, default=766)
     parser.add_argument("--only", default="", help="comma-separated figures to measure (of "
-                        "submission, queue, indicators, overdue, clock, demo); all by default")
+                        "submission, queue, indicators, overdue, clock, demo, first_page); all "
+                        "by default")
     args = parser.parse_args()
     unknown = set(filter(None, args.only.split(","))) - set(STEPS)
     if unknown:
@@ -1457,6 +1551,9 @@ def run(args, n: int, services: Services) -> None:
     if "demo" in wanted:
         print("measuring demo seeding ...", file=sys.stderr)
         measure_demo_seeding(results, args.demo_dossiers, args.demo_repeats)
+    if "first_page" in wanted:
+        print("measuring make demo's first page from a fresh clone ...", file=sys.stderr)
+        measure_demo_first_page(results)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / ("latest-sqlite.json" if args.sqlite else "latest.json")
     out.write_text(json.dumps({

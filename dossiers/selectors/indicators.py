@@ -221,8 +221,11 @@ def _filtered(
     return _summary_parts(rows, date_from, date_to), open_qs
 
 
+# What each grouping adds up by: a path from a summary row, a path from an open dossier. The
+# agencies are grouped by id, named by their codes afterwards (`_agency_codes`): a join to the
+# agency table on every row read cost a sixth of the year's figures by agency.
 GROUPS = {
-    "agency": ("agency__code", "handling_agency__code"),
+    "agency": ("agency_id", "handling_agency_id"),
     "procedure": ("procedure_id", "procedure_id"),
     "channel": ("channel", "channel"),
     "month": (None, None),
@@ -283,6 +286,14 @@ def _open_figures(open_qs: QuerySet, now: datetime) -> dict:
     return figures
 
 
+def _agency_codes(rows: list[tuple[tuple, dict]], open_rows: dict) -> tuple[list, dict]:
+    """The rows of a grouping by agency id keyed by the agencies' codes instead, in their
+    order."""
+    codes = dict(Agency.objects.order_by().values_list("pk", "code"))
+    rows = sorted((((codes[key],), counts) for (key,), counts in rows), key=lambda r: r[0])
+    return rows, {codes[key]: extra for key, extra in open_rows.items()}
+
+
 def _grouped(parts, open_qs, group_by, now) -> list[dict]:
     if group_by == "month":
         return [{"key": _month_name(month), **_figures(counts)}
@@ -297,6 +308,8 @@ def _grouped(parts, open_qs, group_by, now) -> list[dict]:
             overdue=Count("handling_agency", filter=Q(paused_at__isnull=True, due_at__lt=now)),
         )
     }
+    if group_by == "agency":
+        rows, open_rows = _agency_codes(rows, open_rows)
     out = []
     for (key,), counts in rows:
         extra = open_rows.pop(key, {"in_progress": 0, "paused": 0, "overdue": 0})

@@ -479,6 +479,31 @@ def test_indicators_group_by_channel(flow, api_client_for, manager, frozen):
     assert figures == {"counter": (1, 1, 0), "online": (2, 0, 2)}
 
 
+def test_indicators_group_by_agency_are_keyed_and_ordered_by_code(
+    two_agencies, flow, agency, other_agency, api_client_for, frozen
+):
+    # Made last, named first: the groups follow the codes, not the order the agencies were made.
+    first = AgencyFactory(code="an-giang", name="Sở Công Thương tỉnh An Giang")
+    done = flow.accept(MONDAY, procedure=ProcedureFactory(agency=first), reception=UserFactory(
+        roles=[Role.RECEPTION], kind="staff", agency_code=first.code))
+    assert first.pk > other_agency.pk > agency.pk
+    provincial = UserFactory(roles=[Role.MANAGER], kind="staff", agency_code="")
+    client = api_client_for(provincial)
+
+    with frozen(REPORT_AT):
+        body = _get(client, group_by="agency").json()
+        later = _get(client, group_by="agency", date_from="2025-03-05").json()
+
+    assert [(g["key"], g["received"], g["in_progress"]) for g in body["groups"]] == [
+        ("an-giang", 1, 1), ("sct", 1, 1), ("tthcc", 1, 1)]
+    assert done.handling_agency_id == first.pk
+    # Received before the period, still open: each agency's group comes from its open
+    # dossiers alone, under its code, in the same order.
+    assert [(g["key"], g["received"], g["in_progress"]) for g in later["groups"]] == [
+        ("an-giang", 0, 1), ("sct", 0, 1), ("tthcc", 0, 1)]
+    assert later["in_progress"] == 3
+
+
 def test_indicators_group_by_month(flow, api_client_for, manager, frozen):
     flow.issue(flow.accept(MONDAY), vn(2025, 3, 5, 10, 0))
     flow.accept(vn(2025, 4, 14, 8, 0))

@@ -897,8 +897,9 @@ def measure_demo_first_page(results, *, wait: float = FIRST_PAGE_WAIT) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-first-page-"))
     clone, log = tmp / "motcua", tmp / "make-demo.log"
     port = free_port()
+    simulator = next(other for other in iter(free_port, None) if other != port)
     env = {key: value for key, value in STARTING_ENV.items() if key not in NOT_INHERITED}
-    env.update(PORT=str(port), SIM_PORT=str(free_port()))
+    env.update(PORT=str(port), SIM_PORT=str(simulator))
     took, error, commit = None, "", ""
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,

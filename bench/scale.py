@@ -926,6 +926,8 @@ def measure_demo_first_page(results, *, wait: float = FIRST_PAGE_WAIT) -> None:
         said = failed.stderr or b""
         said = said.decode(errors="replace") if isinstance(said, bytes) else said
         error, seconds = f"{' '.join(failed.cmd[:2])} failed: {said[-500:]}", 0.0
+    except OSError as failed:  # no git or make here: the other figures are kept
+        error, seconds = f"could not run {failed.filename or 'a command'}: {failed}", 0.0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results.append(_row("demo_first_page_seconds", round(seconds, 1), "s", None, "< 60",

@@ -188,3 +188,16 @@ def test_a_group_that_outlives_its_signal_is_killed(monkeypatch):
 
     assert signals == [(77, signal.SIGTERM), (77, signal.SIGKILL)]
     assert proc.waits == 2
+
+
+def test_a_machine_without_make_reports_it_and_keeps_the_run_going(machine, monkeypatch, tmp_path):
+    def missing(command, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", command[0])
+
+    monkeypatch.setattr(scale.subprocess, "Popen", missing)
+
+    row = _measure()
+
+    assert (row["value"], row["met"]) == (0.0, False)
+    assert row["error"].startswith("could not run make: ")
+    assert list(tmp_path.iterdir()) == []
